@@ -1,0 +1,130 @@
+package runner
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// State is where an agent is in its lifecycle.
+type State string
+
+// The agent states. pending, running and terminating are live; the rest are final.
+const (
+	StatePending     State = "pending"
+	StateRunning     State = "running"
+	StateSucceeded   State = "succeeded"
+	StateFailed      State = "failed"
+	StateExpired     State = "expired"
+	StateTerminating State = "terminating"
+	StateTerminated  State = "terminated"
+)
+
+// States lists every state, in lifecycle order.
+var States = []State{StatePending, StateRunning, StateSucceeded, StateFailed, StateExpired, StateTerminating, StateTerminated}
+
+// LiveStates are the states in which an agent may still hold a running container.
+var LiveStates = []State{StatePending, StateRunning, StateTerminating}
+
+// Live reports whether the agent has not reached a final state.
+func (s State) Live() bool {
+	return s == StatePending || s == StateRunning || s == StateTerminating
+}
+
+// Valid reports whether s names a known state.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Reasons say why an agent ended where it did.
+const (
+	ReasonExit    = "exit"
+	ReasonOOM     = "oom"
+	ReasonError   = "error"
+	ReasonLost    = "lost"
+	ReasonTTL     = "ttl"
+	ReasonDeleted = "deleted"
+)
+
+// Limits are the resources one agent's container may use.
+type Limits struct {
+	Memory int64   `json:"memory"` // bytes; swap is set equal, so no swap
+	CPUs   float64 `json:"cpus"`
+	PIDs   int64   `json:"pids"`
+}
+
+// Agent is one request-scoped process running in its own hardened container.
+type Agent struct {
+	ID             string            `json:"id"`
+	Function       string            `json:"function,omitempty"`
+	Image          string            `json:"image"`
+	Command        []string          `json:"command"`
+	Env            map[string]string `json:"env"`
+	Stdin          []byte            `json:"-"`
+	State          State             `json:"state"`
+	Reason         string            `json:"reason"`
+	ExitCode       *int              `json:"exit_code"`
+	ContainerID    string            `json:"container_id"`
+	Limits         Limits            `json:"limits"`
+	LimitsEnforced bool              `json:"limits_enforced"`
+	Labels         map[string]string `json:"labels"`
+	CreatedAt      time.Time         `json:"created_at"`
+	StartedAt      time.Time         `json:"started_at"`
+	FinishedAt     time.Time         `json:"finished_at"`
+	ExpiresAt      time.Time         `json:"expires_at"`
+	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
+	RemovedAt time.Time `json:"-"`
+}
+
+// MarshalJSON writes unset times as null rather than the zero time.
+func (a Agent) MarshalJSON() ([]byte, error) {
+	type plain Agent
+	return json.Marshal(struct {
+		plain
+		StartedAt  *time.Time `json:"started_at"`
+		FinishedAt *time.Time `json:"finished_at"`
+		ExpiresAt  *time.Time `json:"expires_at"`
+		Removed    bool       `json:"container_removed"`
+	}{plain(a), timeOrNil(a.StartedAt), timeOrNil(a.FinishedAt), timeOrNil(a.ExpiresAt), !a.RemovedAt.IsZero()})
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Event is one entry in an agent's history: a state transition or a container phase.
+type Event struct {
+	ID      int64     `json:"id"`
+	AgentID string    `json:"agent_id"`
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"` // EventState or EventContainer
+	Name    string    `json:"name"` // the state or the container phase
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Event types.
+const (
+	EventState     = "state"
+	EventContainer = "container"
+)
+
+// Container phases recorded as events.
+const (
+	PhaseCreating = "creating"
+	PhaseCreated  = "created"
+	PhaseStarting = "starting"
+	PhaseRunning  = "running"
+	PhaseStopping = "stopping"
+	PhaseStopped  = "stopped"
+	PhaseRemoving = "removing"
+	PhaseRemoved  = "removed"
+	PhaseError    = "error"
+)

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ByteSize is a size in bytes that reads from JSON as a number or a string like "64Mi", "1Gi" or "512M".
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40},
+	{"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
+	{"k", 1e3}, {"B", 1},
+}
+
+// ParseByteSize parses "64Mi", "1Gi", "500M", "1048576".
+func ParseByteSize(s string) (ByteSize, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: want an integer with an optional unit (Ki, Mi, Gi, K, M, G)", s)
+	}
+	if n != 0 && (n*mult)/mult != n {
+		return 0, fmt.Errorf("size %q overflows", s)
+	}
+	return ByteSize(n * mult), nil
+}
+
+// String renders the size in the largest binary unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"Ti", 1 << 40}, {"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10}} {
+		if b != 0 && int64(b)%u.mult == 0 {
+			return strconv.FormatInt(int64(b)/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// UnmarshalJSON accepts a JSON number of bytes or a size string.
+func (b *ByteSize) UnmarshalJSON(data []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(data, &n); err == nil {
+		v, err := n.Int64()
+		if err != nil {
+			return invalid("limits.memory", "must be a whole number of bytes or a size like \"64Mi\"")
+		}
+		*b = ByteSize(v)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return invalid("limits.memory", "must be a number of bytes or a size like \"64Mi\"")
+	}
+	v, err := ParseByteSize(s)
+	if err != nil {
+		return invalid("limits.memory", "%v", err)
+	}
+	*b = v
+	return nil
+}
+
+// UnmarshalText lets config files use the same size syntax.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	v, err := ParseByteSize(string(text))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}

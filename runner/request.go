@@ -1,0 +1,198 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AgentRequest is what a client asks for when creating an agent; zero fields take defaults.
+type AgentRequest struct {
+	Image   string            `json:"image"`
+	Command []string          `json:"command"`
+	Env     map[string]string `json:"env"`
+	Stdin   *string           `json:"stdin"`
+	TTL     string            `json:"ttl"`
+	Limits  LimitsRequest     `json:"limits"`
+	Labels  map[string]string `json:"labels"`
+}
+
+// LimitsRequest holds requested limits; nil means the configured default.
+type LimitsRequest struct {
+	Memory *ByteSize `json:"memory"`
+	CPUs   *float64  `json:"cpus"`
+	PIDs   *int64    `json:"pids"`
+}
+
+// Policy bounds what a request may ask for.
+type Policy struct {
+	Defaults   Limits
+	Max        Limits
+	DefaultTTL time.Duration
+	MaxTTL     time.Duration
+}
+
+// LabelPrefix is reserved for podrun's own container labels.
+const LabelPrefix = "podrun."
+
+// Validate checks every field and returns the agent the request describes, without ID or times.
+func (req AgentRequest) Validate(p Policy) (Agent, error) {
+	if err := ValidateImage(req.Image); err != nil {
+		return Agent{}, err
+	}
+	for i, c := range req.Command {
+		if c == "" {
+			return Agent{}, invalid(fmt.Sprintf("command[%d]", i), "must not be empty")
+		}
+		if strings.IndexByte(c, 0) >= 0 {
+			return Agent{}, invalid(fmt.Sprintf("command[%d]", i), "must not contain NUL")
+		}
+	}
+	if err := validateEnv(req.Env); err != nil {
+		return Agent{}, err
+	}
+	if err := validateLabels(req.Labels); err != nil {
+		return Agent{}, err
+	}
+	limits, err := req.Limits.resolve(p)
+	if err != nil {
+		return Agent{}, err
+	}
+	ttl, err := ParseTTL("ttl", req.TTL, p)
+	if err != nil {
+		return Agent{}, err
+	}
+	a := Agent{
+		Image:   req.Image,
+		Command: req.Command,
+		Env:     req.Env,
+		Limits:  limits,
+		Labels:  req.Labels,
+		State:   StatePending,
+	}
+	if req.Stdin != nil {
+		a.Stdin = []byte(*req.Stdin)
+	}
+	a.ExpiresAt = time.Time{}.Add(ttl) // the runner rebases this on the creation time
+	return a, nil
+}
+
+// ParseTTL parses a Go duration for field, applying the default for "" and the policy's maximum.
+func ParseTTL(field, s string, p Policy) (time.Duration, error) {
+	if s == "" {
+		return p.DefaultTTL, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, invalid(field, "must be a duration like \"30s\" or \"5m\"")
+	}
+	if d <= 0 {
+		return 0, invalid(field, "must be positive")
+	}
+	if p.MaxTTL > 0 && d > p.MaxTTL {
+		return 0, invalid(field, "must be at most %s", p.MaxTTL)
+	}
+	return d, nil
+}
+
+func (l LimitsRequest) resolve(p Policy) (Limits, error) {
+	out := p.Defaults
+	if l.Memory != nil {
+		if *l.Memory <= 0 {
+			return Limits{}, invalid("limits.memory", "must be positive")
+		}
+		if p.Max.Memory > 0 && int64(*l.Memory) > p.Max.Memory {
+			return Limits{}, invalid("limits.memory", "must be at most %s", ByteSize(p.Max.Memory))
+		}
+		if *l.Memory < MinMemory {
+			return Limits{}, invalid("limits.memory", "must be at least %s", ByteSize(MinMemory))
+		}
+		out.Memory = int64(*l.Memory)
+	}
+	if l.CPUs != nil {
+		if *l.CPUs <= 0 {
+			return Limits{}, invalid("limits.cpus", "must be positive")
+		}
+		if p.Max.CPUs > 0 && *l.CPUs > p.Max.CPUs {
+			return Limits{}, invalid("limits.cpus", "must be at most %g", p.Max.CPUs)
+		}
+		if *l.CPUs < 0.01 {
+			return Limits{}, invalid("limits.cpus", "must be at least 0.01")
+		}
+		out.CPUs = *l.CPUs
+	}
+	if l.PIDs != nil {
+		if *l.PIDs <= 0 {
+			return Limits{}, invalid("limits.pids", "must be positive")
+		}
+		if p.Max.PIDs > 0 && *l.PIDs > p.Max.PIDs {
+			return Limits{}, invalid("limits.pids", "must be at most %d", p.Max.PIDs)
+		}
+		out.PIDs = *l.PIDs
+	}
+	return out, nil
+}
+
+// MinMemory is the smallest memory limit a container runtime accepts.
+const MinMemory = 6 << 20
+
+func validateEnv(env map[string]string) error {
+	for k, v := range env {
+		switch {
+		case k == "":
+			return invalid("env", "keys must not be empty")
+		case strings.ContainsAny(k, "=\x00"):
+			return invalid("env."+k, "key must not contain '=' or NUL")
+		case strings.IndexByte(v, 0) >= 0:
+			return invalid("env."+k, "value must not contain NUL")
+		}
+	}
+	return nil
+}
+
+func validateLabels(labels map[string]string) error {
+	for k, v := range labels {
+		switch {
+		case k == "":
+			return invalid("labels", "keys must not be empty")
+		case strings.HasPrefix(k, LabelPrefix):
+			return invalid("labels."+k, "the prefix %q is reserved", LabelPrefix)
+		case strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0:
+			return invalid("labels."+k, "must not contain '=' in the key or NUL anywhere")
+		}
+	}
+	return nil
+}
+
+// ExecRequest asks to run a command inside a running agent's container.
+type ExecRequest struct {
+	Command []string `json:"command"`
+	Stdin   string   `json:"stdin"`
+	Timeout string   `json:"timeout"`
+}
+
+// DefaultExecTimeout and MaxExecTimeout bound an exec.
+const (
+	DefaultExecTimeout = 10 * time.Second
+	MaxExecTimeout     = 10 * time.Minute
+)
+
+// Validate checks the request and returns the exec it describes.
+func (req ExecRequest) Validate() (ExecSpec, error) {
+	if len(req.Command) == 0 {
+		return ExecSpec{}, invalid("command", "is required")
+	}
+	for i, c := range req.Command {
+		if c == "" || strings.IndexByte(c, 0) >= 0 {
+			return ExecSpec{}, invalid(fmt.Sprintf("command[%d]", i), "must be non-empty and free of NUL")
+		}
+	}
+	timeout, err := ParseTTL("timeout", req.Timeout, Policy{DefaultTTL: DefaultExecTimeout, MaxTTL: MaxExecTimeout})
+	if err != nil {
+		return ExecSpec{}, err
+	}
+	return ExecSpec{Command: req.Command, Stdin: []byte(req.Stdin), Timeout: timeout, MaxOutput: MaxExecOutput}, nil
+}
+
+// MaxExecOutput is how much of each exec stream is returned.
+const MaxExecOutput = 1 << 20

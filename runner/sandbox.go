@@ -1,0 +1,127 @@
+package runner
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Sandbox runs containers. It hardens every container it creates: podrun's
+// security rests on the adapter, so its contract suite checks it from inside.
+type Sandbox interface {
+	// Probe describes the container host.
+	Probe(ctx context.Context) (Host, error)
+	// Ping reports whether the container service answers.
+	Ping(ctx context.Context) error
+	// EnsureImage makes the image present locally, pulling it if needed; ErrImageUnavailable otherwise.
+	EnsureImage(ctx context.Context, ref string) error
+	// Create creates a hardened, not yet started container and returns its ID.
+	Create(ctx context.Context, spec Spec) (string, error)
+	// Attach connects streams to a created or running container; it returns once attached.
+	Attach(ctx context.Context, id string, s Streams) (Attachment, error)
+	// Start starts a created container.
+	Start(ctx context.Context, id string) error
+	// Inspect reports a container's state.
+	Inspect(ctx context.Context, id string) (Container, error)
+	// Kill sends SIGKILL.
+	Kill(ctx context.Context, id string) error
+	// Stop sends SIGTERM, then SIGKILL after timeout, and returns once stopped.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Remove force-removes a container; ErrNoContainer if it is already gone.
+	Remove(ctx context.Context, id string) error
+	// List returns the containers carrying all the given labels.
+	List(ctx context.Context, labels map[string]string) ([]Container, error)
+	// Logs writes a container's output; with Follow it returns when the container ends or ctx is done.
+	Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error
+	// Stats samples a running container's resource use.
+	Stats(ctx context.Context, id string) (Stats, error)
+	// Exec runs a command inside a running container, confined like the container.
+	Exec(ctx context.Context, id string, spec ExecSpec) (ExecResult, error)
+}
+
+// Host is what the sandbox found out about the machine it runs containers on.
+type Host struct {
+	Version       string   `json:"version"`
+	Runtime       string   `json:"runtime"`
+	Rootless      bool     `json:"rootless"`
+	CgroupVersion string   `json:"cgroup_version"` // "v1" or "v2"
+	Controllers   []string `json:"controllers"`    // cgroup controllers available to containers
+}
+
+// Spec is what the runner asks of one container; the sandbox adds the hardening.
+type Spec struct {
+	Name    string
+	Image   string
+	Command []string
+	Env     map[string]string
+	Limits  Limits
+	Labels  map[string]string
+}
+
+// Streams are the process's standard streams as seen by an attachment; nil means not attached.
+type Streams struct {
+	Stdin  io.Reader // read to EOF, then the container's stdin is closed
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Attachment is a live connection to a container's streams.
+type Attachment interface {
+	// Wait returns once the process has exited and its output is drained.
+	Wait(ctx context.Context) (Exit, error)
+}
+
+// Exit is how a container's process ended.
+type Exit struct {
+	Code       int
+	OOMKilled  bool
+	FinishedAt time.Time
+}
+
+// Container is the sandbox's view of one container.
+type Container struct {
+	ID         string
+	Name       string
+	Labels     map[string]string
+	State      string // the engine's word: created, running, exited, ...
+	Running    bool
+	ExitCode   int
+	OOMKilled  bool
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// LogOptions select what Logs writes.
+type LogOptions struct {
+	Follow bool
+	Tail   int // lines from the end; 0 means all
+}
+
+// Stats is one sample of a container's resource use.
+type Stats struct {
+	CPUPercent  float64 `json:"cpu_percent"`
+	MemoryUsage uint64  `json:"memory_usage"`
+	MemoryLimit uint64  `json:"memory_limit"`
+	PIDs        uint64  `json:"pids"`
+	NetRx       uint64  `json:"net_rx"`
+	NetTx       uint64  `json:"net_tx"`
+	BlockRead   uint64  `json:"block_read"`
+	BlockWrite  uint64  `json:"block_write"`
+}
+
+// ExecSpec is a command to run inside a running container.
+type ExecSpec struct {
+	Command   []string
+	Stdin     []byte
+	Timeout   time.Duration
+	MaxOutput int // bytes kept per stream; the rest is dropped
+}
+
+// ExecResult is the outcome of an exec.
+type ExecResult struct {
+	ExitCode  int    `json:"exit_code"`
+	Stdout    string `json:"stdout"`
+	Stderr    string `json:"stderr"`
+	Truncated bool   `json:"truncated,omitempty"`
+}

@@ -1,0 +1,74 @@
+package runner
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps agents, their events and their saved logs durably.
+type Store interface {
+	// CreateAgent inserts a new agent and its first event; it is durable on return.
+	CreateAgent(ctx context.Context, a Agent) error
+	// Agent returns one agent, or ErrNotFound.
+	Agent(ctx context.Context, id string) (Agent, error)
+	// ListAgents returns one page of agents, newest first.
+	ListAgents(ctx context.Context, f AgentFilter) (AgentPage, error)
+	// Transition moves an agent to c.To if its state is one of c.From, appending a
+	// state event in the same transaction; ErrConflict (with the agent) otherwise.
+	Transition(ctx context.Context, id string, c Change) (Agent, error)
+	// SetContainer records the agent's container ID.
+	SetContainer(ctx context.Context, id, containerID string) error
+	// SetExitCode records the exit code of an agent that already has a final state.
+	SetExitCode(ctx context.Context, id string, code int) error
+	// SetExpiresAt moves a live agent's deadline; ErrConflict if the agent is final.
+	SetExpiresAt(ctx context.Context, id string, at time.Time) (Agent, error)
+	// MarkRemoved records that the agent's container is gone.
+	MarkRemoved(ctx context.Context, id string, at time.Time) error
+	// AppendEvent adds an event to an agent's history.
+	AppendEvent(ctx context.Context, e Event) error
+	// Events returns an agent's history, oldest first.
+	Events(ctx context.Context, agentID string) ([]Event, error)
+	// LiveAgents returns every agent in a live state.
+	LiveAgents(ctx context.Context) ([]Agent, error)
+	// NextDeadline returns the earliest expires_at among pending and running agents.
+	NextDeadline(ctx context.Context) (time.Time, bool, error)
+	// DueAgents returns pending and running agents whose deadline is at or before now, earliest first.
+	DueAgents(ctx context.Context, now time.Time, limit int) ([]Agent, error)
+	// Unremoved returns agents in state whose container is not removed and that finished before cutoff.
+	Unremoved(ctx context.Context, state State, finishedBefore time.Time, limit int) ([]Agent, error)
+	// Prune deletes final agents (with their events and logs) finished before cutoff whose container is removed.
+	Prune(ctx context.Context, finishedBefore time.Time) (int, error)
+	// SaveLogs keeps the tail of an agent's output for after its container is gone.
+	SaveLogs(ctx context.Context, agentID string, stdout, stderr []byte) error
+	// Logs returns the saved output tail, or ErrNotFound.
+	Logs(ctx context.Context, agentID string) (stdout, stderr []byte, err error)
+	// CountByState counts agents per state.
+	CountByState(ctx context.Context) (map[State]int, error)
+	// Close releases the store.
+	Close() error
+}
+
+// AgentFilter selects agents for listing.
+type AgentFilter struct {
+	State    State             // empty: any
+	Labels   map[string]string // all must match
+	Function string            // empty: any
+	Limit    int               // page size; the store caps it
+	Cursor   string            // opaque, from a previous page's Next
+}
+
+// AgentPage is one page of a listing; Next is empty on the last page.
+type AgentPage struct {
+	Agents []Agent `json:"agents"`
+	Next   string  `json:"next_cursor,omitempty"`
+}
+
+// Change is a conditional state transition.
+type Change struct {
+	From     []State
+	To       State
+	Reason   string    // set when non-empty
+	ExitCode *int      // set when non-nil
+	At       time.Time // started_at for running; finished_at for final states
+	Detail   string    // the event's detail
+}

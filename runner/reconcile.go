@@ -1,0 +1,118 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// adopt takes back a container after a restart: it watches a running one and
+// finishes one that ended while podrun was away.
+func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
+	ctx := r.ctx
+	if a.State == StateExpired || a.State == StateTerminating {
+		s.request(stopReason(a.State))
+	}
+	if c.Running {
+		att, err := r.sb.Attach(ctx, c.ID, Streams{})
+		if err == nil {
+			r.event(ctx, a.ID, PhaseRunning, "taken back after restart")
+			r.watch(ctx, s, a, c.ID, att)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if c, err = r.sb.Inspect(ctx, c.ID); err != nil {
+			r.finish(ctx, a, c.ID, waitResult{err: err})
+			return
+		}
+	}
+	r.finish(ctx, a, c.ID, waitResult{exit: Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt}})
+}
+
+// stopAndCleanup stops and removes the container of an agent that has no supervisor.
+func (r *Runner) stopAndCleanup(ctx context.Context, a Agent) {
+	if a.ContainerID != "" && a.RemovedAt.IsZero() && a.State == StateTerminating {
+		r.event(ctx, a.ID, PhaseStopping, ReasonDeleted)
+		if err := r.sb.Stop(ctx, a.ContainerID, r.cfg.StopTimeout); err != nil && !errors.Is(err, ErrNoContainer) {
+			r.log.Debug("stop container", "agent", a.ID, "err", err)
+		}
+	}
+	r.cleanup(ctx, a)
+}
+
+// reconcile matches live agents with the containers labelled with this
+// instance: it relaunches, takes back or marks lost the agents, and removes
+// orphans past their grace. Containers of other instances are never touched.
+func (r *Runner) reconcile(ctx context.Context) error {
+	cs, err := r.sb.List(ctx, map[string]string{LabelInstance: r.cfg.Instance})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	byAgent := make(map[string]Container, len(cs))
+	for _, c := range cs {
+		byAgent[c.Labels[LabelAgent]] = c
+	}
+	live, err := r.store.LiveAgents(ctx)
+	if err != nil {
+		return fmt.Errorf("list live agents: %w", err)
+	}
+	for _, a := range live {
+		c, ok := byAgent[a.ID]
+		delete(byAgent, a.ID)
+		if r.isActive(a.ID) {
+			continue
+		}
+		r.recover(ctx, a, c, ok)
+	}
+	for agentID, c := range byAgent {
+		r.removeIfOrphan(ctx, agentID, c)
+	}
+	return nil
+}
+
+// recover puts an unsupervised live agent back on track.
+func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool) {
+	switch {
+	case a.State == StatePending:
+		if exists { // half made before a crash: start over with a fresh container
+			if err := r.sb.Remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
+				r.log.Warn("remove half-made container", "agent", a.ID, "container", c.ID, "err", err)
+				return
+			}
+		}
+		r.log.Info("relaunching pending agent", "agent", a.ID)
+		r.supervise(a, nil)
+	case !exists:
+		r.log.Warn("agent's container is gone", "agent", a.ID, "container", a.ContainerID)
+		r.lose(ctx, a.ID, "container not found during reconciliation")
+	default:
+		if a.ContainerID == "" {
+			if err := r.store.SetContainer(ctx, a.ID, c.ID); err != nil {
+				r.log.Error("record container", "agent", a.ID, "err", err)
+			}
+		}
+		r.supervise(a, &c)
+	}
+}
+
+// removeIfOrphan removes a labelled container whose agent podrun no longer knows, once past the grace.
+func (r *Runner) removeIfOrphan(ctx context.Context, agentID string, c Container) {
+	a, err := r.store.Agent(ctx, agentID)
+	switch {
+	case err == nil && a.RemovedAt.IsZero():
+		return // a finished agent's container, kept for its grace period by the sweeper
+	case err != nil && !errors.Is(err, ErrNotFound):
+		r.log.Warn("look up container's agent", "container", c.ID, "err", err)
+		return
+	case err != nil && r.now().Sub(c.CreatedAt) < r.cfg.OrphanGrace:
+		return
+	}
+	if err := r.sb.Remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
+		r.log.Warn("remove orphan container", "container", c.ID, "err", err)
+		return
+	}
+	r.log.Info("removed orphan container", "container", c.ID, "agent", agentID)
+	r.obs.Removed("orphan")
+}

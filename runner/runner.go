@@ -1,0 +1,173 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Config is what the Runner needs to know; cmd builds it from the daemon's configuration.
+type Config struct {
+	// Instance labels every container this daemon creates; containers of other instances are never touched.
+	Instance string
+	Policy   Policy
+	// AllowUnenforcedLimits lets the runner start on a host where limits would be silently ignored.
+	AllowUnenforcedLimits bool
+	StopTimeout           time.Duration // SIGTERM to SIGKILL on DELETE
+	SucceededGrace        time.Duration // how long a succeeded agent's container is kept
+	FailedGrace           time.Duration // how long a failed agent's container is kept, for debugging
+	OrphanGrace           time.Duration // how old an unknown labelled container must be before removal
+	Retention             time.Duration // how long final agent rows are kept
+	LogTail               int           // bytes of each stream kept when a container is removed
+	Logger                *slog.Logger
+	Observer              Observer
+	Now                   func() time.Time
+}
+
+// Container labels podrun sets on every container it creates.
+const (
+	LabelAgent    = "podrun.agent"
+	LabelInstance = "podrun.instance"
+)
+
+// Runner is the agent lifecycle service: it creates agents, supervises their
+// containers, expires them at their deadline and cleans up after them.
+type Runner struct {
+	cfg      Config
+	sb       Sandbox
+	store    Store
+	log      *slog.Logger
+	obs      Observer
+	enforced bool
+
+	deadlines chan struct{} // signalled when an earlier deadline may exist
+
+	ctx    context.Context // ends at Close; supervisors run under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	active map[string]*supervisor // agents with a goroutine owning their container
+	closed bool
+}
+
+// New returns a Runner; call Open before use.
+func New(sb Sandbox, store Store, cfg Config) *Runner {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.LogTail <= 0 {
+		cfg.LogTail = 64 << 10
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{
+		cfg: cfg, sb: sb, store: store, log: cfg.Logger, obs: cfg.Observer,
+		deadlines: make(chan struct{}, 1),
+		ctx:       ctx, cancel: cancel,
+		active: make(map[string]*supervisor),
+	}
+}
+
+// Open probes the host, refuses to run where limits would be ignored, and
+// takes back the agents a previous run of this instance left behind.
+func (r *Runner) Open(ctx context.Context) error {
+	if r.cfg.Instance == "" {
+		return errors.New("runner: instance id is required")
+	}
+	host, err := r.sb.Probe(ctx)
+	if err != nil {
+		return fmt.Errorf("probe container host: %w", err)
+	}
+	if why := LimitsUnenforced(host); why != "" {
+		if !r.cfg.AllowUnenforcedLimits {
+			return fmt.Errorf("%w: %s", ErrUnenforced, why)
+		}
+		r.log.Warn("resource limits are NOT enforced on this host; agents are marked limits_enforced=false", "why", why)
+	} else {
+		r.enforced = true
+	}
+	if err := r.reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile with containers: %w", err)
+	}
+	return nil
+}
+
+// LimitsUnenforced explains why the host would silently ignore memory, CPU or PID limits, or returns "".
+func LimitsUnenforced(h Host) string {
+	if h.Rootless && h.CgroupVersion != "v2" {
+		return "rootless Podman on cgroup v1 ignores memory, CPU and PID limits; " +
+			"fix: boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1) and delegate the memory, pids and cpu controllers " +
+			"to the user, or point podrun at a rootful Podman socket; or pass --allow-unenforced-limits to run anyway"
+	}
+	var missing []string
+	for _, c := range []string{"memory", "pids", "cpu"} {
+		if !slices.Contains(h.Controllers, c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Sprintf("the cgroup controllers %v are not available to containers; "+
+			"fix: enable and delegate them (cgroup v2: Delegate=memory pids cpu for the user's service), "+
+			"or pass --allow-unenforced-limits to run anyway", missing)
+	}
+	return ""
+}
+
+// LimitsEnforced reports whether the host enforces agents' resource limits.
+func (r *Runner) LimitsEnforced() bool { return r.enforced }
+
+// Close stops supervising. Containers keep running: the next Open takes them back.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	return nil
+}
+
+// DeadlineChanged is signalled when a deadline is added or moved; the reaper waits on it.
+func (r *Runner) DeadlineChanged() <-chan struct{} { return r.deadlines }
+
+func (r *Runner) notifyDeadline() {
+	select {
+	case r.deadlines <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }
+
+// event appends a container phase to an agent's history; a failure is logged, not fatal.
+func (r *Runner) event(ctx context.Context, agentID, phase, detail string) {
+	err := r.store.AppendEvent(ctx, Event{AgentID: agentID, Time: r.now(), Type: EventContainer, Name: phase, Detail: detail})
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("append event", "agent", agentID, "phase", phase, "err", err)
+	}
+}
+
+// transition applies a state change and reports it to the observer.
+func (r *Runner) transition(ctx context.Context, id string, c Change) (Agent, error) {
+	if c.At.IsZero() {
+		c.At = r.now()
+	}
+	a, err := r.store.Transition(ctx, id, c)
+	if err == nil {
+		r.obs.Transitioned(c.To)
+		r.log.Debug("agent transition", "agent", id, "state", c.To, "reason", c.Reason)
+	}
+	return a, err
+}

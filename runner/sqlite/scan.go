@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/podrun/podrun/runner"
+)
+
+// agentColumns is the one column order every agent query selects and scanAgent reads.
+const agentColumns = `id, function, image, command, env, stdin, state, reason, exit_code,
+	container_id, memory, cpus, pids, limits_enforced, labels,
+	created_at, started_at, finished_at, expires_at, removed_at`
+
+const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanAgent reads one row selected with agentColumns.
+func scanAgent(row scanner) (runner.Agent, error) {
+	var (
+		a                                   runner.Agent
+		command, env, labels                []byte
+		exitCode                            sql.NullInt64
+		created, started, finished, expires int64
+		removed                             int64
+	)
+	err := row.Scan(&a.ID, &a.Function, &a.Image, &command, &env, &a.Stdin, &a.State, &a.Reason, &exitCode,
+		&a.ContainerID, &a.Limits.Memory, &a.Limits.CPUs, &a.Limits.PIDs, &a.LimitsEnforced, &labels,
+		&created, &started, &finished, &expires, &removed)
+	if err != nil {
+		return runner.Agent{}, err
+	}
+	if exitCode.Valid {
+		code := int(exitCode.Int64)
+		a.ExitCode = &code
+	}
+	if a.Command, err = decodeSlice(command); err != nil {
+		return runner.Agent{}, fmt.Errorf("agent %s command: %w", a.ID, err)
+	}
+	if a.Env, err = decodeMap(env); err != nil {
+		return runner.Agent{}, fmt.Errorf("agent %s env: %w", a.ID, err)
+	}
+	if a.Labels, err = decodeMap(labels); err != nil {
+		return runner.Agent{}, fmt.Errorf("agent %s labels: %w", a.ID, err)
+	}
+	a.CreatedAt, a.StartedAt, a.FinishedAt = fromNanos(created), fromNanos(started), fromNanos(finished)
+	a.ExpiresAt, a.RemovedAt = fromNanos(expires), fromNanos(removed)
+	return a, nil
+}
+
+// scanAgents reads every row; an empty result is an empty, non-nil slice so JSON shows [].
+func scanAgents(rows *sql.Rows) ([]runner.Agent, error) {
+	defer rows.Close()
+	agents := []runner.Agent{}
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, err
+		}
+		agents = append(agents, a)
+	}
+	return agents, rows.Err()
+}
+
+// nanos stores a time as unix nanoseconds, with the zero time as 0 so "unset" compares simply.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// encodeJSON stores nil slices and maps as [] and {} so SQL JSON functions always see a value.
+func encodeJSON[T any](v T, empty string) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	if string(b) == "null" {
+		return empty, nil
+	}
+	return string(b), nil
+}
+
+// decodeSlice returns an empty slice rather than nil so the API shows [] consistently.
+func decodeSlice(b []byte) ([]string, error) {
+	out := []string{}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// decodeMap returns an empty map rather than nil so the API shows {} consistently.
+func decodeMap(b []byte) (map[string]string, error) {
+	out := map[string]string{}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+	}
+	if out == nil {
+		out = map[string]string{}
+	}
+	return out, nil
+}
+
+// isConstraint reports whether err is the SQLite constraint failure code
+// (for example sqlite3.ErrConstraintForeignKey).
+func isConstraint(err error, code sqlite3.ErrNoExtended) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && e.ExtendedCode == code
+}
+
+// exitCodeArg binds a nil exit code as NULL.
+func exitCodeArg(code *int) any {
+	if code == nil {
+		return nil
+	}
+	return int64(*code)
+}
+
+// statesJSON binds a list of states as one JSON array, for `IN (SELECT value FROM json_each(?))`,
+// so a statement with any number of states can be prepared once.
+func statesJSON(states []runner.State) string {
+	if len(states) == 0 {
+		return "[]" // json.Marshal would say null, which json_each rejects
+	}
+	b, _ := json.Marshal(states) // a slice of strings cannot fail to marshal
+	return string(b)
+}
+
+// finalStates are the states an agent never leaves.
+var finalStates = slices.DeleteFunc(slices.Clone(runner.States), runner.State.Live)
+
+// inList renders states as SQL literals. States are the package's own constants,
+// never client input, and a literal list lets SQLite match partial indexes.
+func inList(states ...runner.State) string {
+	quoted := make([]string, len(states))
+	for i, st := range states {
+		quoted[i] = "'" + string(st) + "'"
+	}
+	return strings.Join(quoted, ", ")
+}

@@ -1,0 +1,156 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// transitionSQL is a compare-and-set: the WHERE clause re-checks the state
+// inside the same statement that changes it, so of many concurrent callers
+// exactly one sees a row come back. started_at keeps its first value.
+const transitionSQL = `UPDATE agents SET
+	state = @to,
+	reason = CASE WHEN @reason <> '' THEN @reason ELSE reason END,
+	exit_code = COALESCE(@exit_code, exit_code),
+	started_at = CASE WHEN @running AND started_at = 0 THEN @at ELSE started_at END,
+	finished_at = CASE WHEN @final THEN @at ELSE finished_at END
+WHERE id = @id AND state IN (SELECT value FROM json_each(@from))
+RETURNING ` + agentColumns
+
+// Transition moves the agent to c.To if its state is one of c.From and records the event.
+func (s *Store) Transition(ctx context.Context, id string, c runner.Change) (runner.Agent, error) {
+	if !c.To.Valid() {
+		err := &runner.FieldError{Field: "to", Message: fmt.Sprintf("unknown state %q", c.To)}
+		return runner.Agent{}, fmt.Errorf("transition agent %s: %w", id, err)
+	}
+	var a runner.Agent
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = scanAgent(tx.StmtContext(ctx, s.transit).QueryRowContext(ctx,
+			sql.Named("to", string(c.To)),
+			sql.Named("reason", c.Reason),
+			sql.Named("exit_code", exitCodeArg(c.ExitCode)),
+			sql.Named("running", c.To == runner.StateRunning),
+			sql.Named("final", !c.To.Live()),
+			sql.Named("at", nanos(c.At)),
+			sql.Named("id", id),
+			sql.Named("from", statesJSON(c.From)),
+		))
+		if errors.Is(err, sql.ErrNoRows) {
+			if a, err = agentTx(ctx, tx, id); err != nil {
+				return err
+			}
+			return fmt.Errorf("state is %s, not one of %v: %w", a.State, c.From, runner.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		return s.appendEvent(ctx, tx, runner.Event{
+			AgentID: id, Time: c.At, Type: runner.EventState, Name: string(c.To), Detail: c.Detail,
+		})
+	})
+	if errors.Is(err, runner.ErrConflict) {
+		return a, fmt.Errorf("transition agent %s to %s: %w", id, c.To, err)
+	}
+	if err != nil {
+		return runner.Agent{}, fmt.Errorf("transition agent %s to %s: %w", id, c.To, err)
+	}
+	return a, nil
+}
+
+// SetContainer records the agent's container ID.
+func (s *Store) SetContainer(ctx context.Context, id, containerID string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET container_id = ? WHERE id = ?`, containerID, id)
+		return foundIfChanged(res, err)
+	})
+	if err != nil {
+		return fmt.Errorf("set container of agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetExitCode records the exit code of a final agent; a live agent is a conflict
+// because its exit code is written by the transition that ends it.
+func (s *Store) SetExitCode(ctx context.Context, id string, code int) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE agents SET exit_code = ? WHERE id = ? AND state IN (`+inList(finalStates...)+`)`, code, id)
+		if err := foundIfChanged(res, err); !errors.Is(err, runner.ErrNotFound) {
+			return err
+		}
+		a, err := agentTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("state is %s, not final: %w", a.State, runner.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("set exit code of agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetExpiresAt moves a live agent's deadline and returns the agent; a final agent
+// is a conflict (returned with the agent) since nothing is left to expire.
+func (s *Store) SetExpiresAt(ctx context.Context, id string, at time.Time) (runner.Agent, error) {
+	var a runner.Agent
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = scanAgent(tx.QueryRowContext(ctx, `UPDATE agents SET expires_at = ?
+			WHERE id = ? AND state IN (`+inList(runner.LiveStates...)+`) RETURNING `+agentColumns, nanos(at), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			if a, err = agentTx(ctx, tx, id); err != nil {
+				return err
+			}
+			return fmt.Errorf("state is %s, not live: %w", a.State, runner.ErrConflict)
+		}
+		return err
+	})
+	if errors.Is(err, runner.ErrConflict) {
+		return a, fmt.Errorf("set deadline of agent %s: %w", id, err)
+	}
+	if err != nil {
+		return runner.Agent{}, fmt.Errorf("set deadline of agent %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// MarkRemoved records when the agent's container was removed; a second call keeps the first time.
+func (s *Store) MarkRemoved(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() {
+		// removed_at = 0 means "not removed", so a zero time would record nothing.
+		err := &runner.FieldError{Field: "at", Message: "must be set"}
+		return fmt.Errorf("mark container of agent %s removed: %w", id, err)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE agents SET removed_at = CASE WHEN removed_at = 0 THEN ? ELSE removed_at END WHERE id = ?`,
+			nanos(at), id)
+		return foundIfChanged(res, err)
+	})
+	if err != nil {
+		return fmt.Errorf("mark container of agent %s removed: %w", id, err)
+	}
+	return nil
+}
+
+// foundIfChanged turns "no row matched" into ErrNotFound.
+func foundIfChanged(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return runner.ErrNotFound
+	}
+	return nil
+}

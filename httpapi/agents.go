@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// List page sizes.
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
+
+func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
+	var req runner.AgentRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a, err := s.svc.CreateAgent(r.Context(), req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/agents/"+a.ID)
+	writeJSON(w, r, http.StatusCreated, a)
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	page, err := s.svc.ListAgents(r.Context(), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if page.Agents == nil {
+		page.Agents = []runner.Agent{} // clients iterate; null would break them
+	}
+	writeJSON(w, r, http.StatusOK, page)
+}
+
+// parseFilter validates the list query; unknown parameters are ignored.
+func parseFilter(q url.Values) (runner.AgentFilter, error) {
+	f := runner.AgentFilter{
+		State:    runner.State(q.Get("state")),
+		Function: q.Get("function"),
+		Cursor:   q.Get("cursor"),
+		Limit:    defaultListLimit,
+	}
+	if f.State != "" && !f.State.Valid() {
+		return f, &runner.FieldError{Field: "state", Message: "must be one of " + stateNames()}
+	}
+	for _, kv := range q["label"] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return f, &runner.FieldError{Field: "label", Message: "must look like key=value"}
+		}
+		if old, dup := f.Labels[k]; dup && old != v {
+			return f, &runner.FieldError{Field: "label", Message: "label " + strconv.Quote(k) + " is given twice with different values"}
+		}
+		if f.Labels == nil {
+			f.Labels = make(map[string]string)
+		}
+		f.Labels[k] = v
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxListLimit {
+			return f, &runner.FieldError{Field: "limit", Message: "must be an integer from 1 to " + strconv.Itoa(maxListLimit)}
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func stateNames() string {
+	names := make([]string, len(runner.States))
+	for i, st := range runner.States {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.svc.Agent(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, a)
+}
+
+// deleteAgent answers 202: the service marks the agent terminating and removes
+// the container in the background, so the response never waits for Podman.
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.svc.DeleteAgent(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusAccepted, a)
+}
+
+// patchRequest is the only change PATCH allows today: a new time to live.
+type patchRequest struct {
+	TTL string `json:"ttl"`
+}
+
+func (s *Server) patchAgent(w http.ResponseWriter, r *http.Request) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	var req patchRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.TTL == "" {
+		// The service reads "" as "use the default", which a PATCH never means.
+		writeError(w, r, &runner.FieldError{Field: "ttl", Message: "is required"})
+		return
+	}
+	a, err := s.svc.SetTTL(r.Context(), id, req.TTL)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, a)
+}
+
+func (s *Server) agentEvents(w http.ResponseWriter, r *http.Request) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	events, err := s.svc.Events(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []runner.Event{}
+	}
+	writeJSON(w, r, http.StatusOK, struct {
+		Events []runner.Event `json:"events"`
+	}{events})
+}
+
+func (s *Server) agentStats(w http.ResponseWriter, r *http.Request) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	st, err := s.svc.Stats(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, st)
+}
+
+// execGrace is how long past the longest exec a response may take to write.
+const execGrace = 30 * time.Second
+
+func (s *Server) agentExec(w http.ResponseWriter, r *http.Request) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	var req runner.ExecRequest
+	if err := s.decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// An exec may legitimately run for MaxExecTimeout, longer than the server's
+	// WriteTimeout; extend (not lift) the deadline so a stuck exec still ends.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(runner.MaxExecTimeout + execGrace))
+	res, err := s.svc.Exec(r.Context(), id, req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, res)
+}

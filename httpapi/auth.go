@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// Only /v1 is guarded: /healthz, /readyz and /metrics stay open because
+// orchestrator probes and Prometheus scrapers rarely carry bearer tokens, and
+// they expose no agent data (counts per state at most).
+
+// requireToken rejects requests without the configured bearer token; with no token configured it lets everything through.
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	if !s.hasToken {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="podrun"`)
+			writeError(w, r, apiErr(http.StatusUnauthorized, "unauthorized", "a valid bearer token is required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// protectV1 applies requireToken to /v1 paths only; it guards the router's fallback handlers.
+func (s *Server) protectV1(next http.Handler) http.Handler {
+	guarded := s.requireToken(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isV1(r.URL.Path) {
+			guarded.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorized compares hashes rather than the tokens themselves so the time
+// taken reveals neither the content nor the length of the token.
+func (s *Server) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+}

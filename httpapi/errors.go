@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// apiError is an error that already knows its HTTP status and code.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	field   string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func apiErr(status int, code, message string) *apiError {
+	return &apiError{status: status, code: code, message: message}
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// statusClientClosed follows nginx's convention for a client that went away;
+// it only reaches logs and metrics, never the client.
+const statusClientClosed = 499
+
+// classify maps an error to what the client is told; only known errors keep their message.
+func classify(r *http.Request, err error) *apiError {
+	var (
+		ae  *apiError
+		fe  *runner.FieldError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &mbe):
+		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+	case errors.As(err, &fe):
+		return &apiError{status: http.StatusBadRequest, code: "invalid", message: fe.Message, field: fe.Field}
+	case errors.Is(err, runner.ErrInvalid):
+		return apiErr(http.StatusBadRequest, "invalid", err.Error())
+	case errors.Is(err, runner.ErrNotFound):
+		return apiErr(http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, runner.ErrConflict):
+		return apiErr(http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, runner.ErrBusy):
+		return apiErr(http.StatusTooManyRequests, "busy", err.Error())
+	case errors.Is(err, runner.ErrImageUnavailable):
+		return apiErr(http.StatusUnprocessableEntity, "image_unavailable", err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return apiErr(http.StatusGatewayTimeout, "timeout", "the operation timed out")
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return apiErr(statusClientClosed, "canceled", "the request was canceled")
+	default:
+		return apiErr(http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// writeError is the one place errors become responses. Server-side failures
+// are logged with the real error and answered with a generic message.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := classify(r, err)
+	log := infoFrom(r.Context()).log
+	switch {
+	case ae.status >= 500:
+		log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.Int("status", ae.status), slog.Any("err", err))
+	case ae.status == statusClientClosed:
+		log.LogAttrs(r.Context(), slog.LevelDebug, "client went away", slog.Any("err", err))
+	}
+	if ae.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, r, ae.status, errorBody{errorDetail{Code: ae.code, Message: ae.message, Field: ae.field}})
+}
+
+// writeJSON marshals before writing so an encoding failure can still become a clean 500.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		infoFrom(r.Context()).log.LogAttrs(r.Context(), slog.LevelError, "encode response", slog.Any("err", err))
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

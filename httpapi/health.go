@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// healthz says only that the process serves HTTP; dependencies belong to readyz,
+// so a Podman hiccup makes the instance unready rather than restarted.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports whether the runner can take work.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Ready(r.Context()); err != nil {
+		writeJSON(w, r, http.StatusServiceUnavailable, errorBody{errorDetail{Code: "unavailable", Message: err.Error()}})
+		return
+	}
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// serveMetrics writes the Prometheus text format. A failing store drops only the
+// podrun_agents gauges (an absent series is more honest than zeros), not the scrape.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	s.metrics.set.WritePrometheus(&buf)
+	counts, err := s.svc.CountByState(r.Context())
+	if err != nil {
+		infoFrom(r.Context()).log.LogAttrs(r.Context(), slog.LevelWarn, "count agents for metrics", slog.Any("err", err))
+	} else {
+		writeAgents(&buf, counts)
+	}
+	metrics.WriteProcessMetrics(&buf)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+func TestLogsStreams(t *testing.T) {
+	tests := []struct {
+		query          string
+		body           string
+		stdout, stderr bool
+		follow         bool
+		tail           int
+	}{
+		{"", "out\nerr\n", true, true, false, 0},
+		{"?stream=all&tail=5", "out\nerr\n", true, true, false, 5},
+		{"?stream=stdout", "out\n", true, false, false, 0},
+		{"?stream=stderr&follow=false", "err\n", false, true, false, 0},
+		{"?follow=true&tail=0", "out\nerr\n", true, true, true, 0},
+	}
+	for _, tt := range tests {
+		h := newHarness(t, Options{})
+		rec := h.do(t, http.MethodGet, "/v1/agents/"+h.fake.add()+"/logs"+tt.query, "")
+		if rec.Code != 200 || rec.Body.String() != tt.body {
+			t.Errorf("%q: got %d %q, want 200 %q", tt.query, rec.Code, rec.Body, tt.body)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+			t.Errorf("%q: Content-Type = %q", tt.query, ct)
+		}
+		if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%q: X-Content-Type-Options = %q", tt.query, got)
+		}
+		f := h.fake
+		if f.gotStdout != tt.stdout || f.gotStderr != tt.stderr {
+			t.Errorf("%q: service got stdout %v stderr %v, want %v %v", tt.query, f.gotStdout, f.gotStderr, tt.stdout, tt.stderr)
+		}
+		if want := (runner.LogOptions{Follow: tt.follow, Tail: tt.tail}); f.lastLogs != want {
+			t.Errorf("%q: options %+v, want %+v", tt.query, f.lastLogs, want)
+		}
+	}
+}
+
+func TestLogsErrorBeforeOutputIsJSON(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := runner.NewID(time.Now()) // valid, but unknown to the fake
+	rec := h.do(t, http.MethodGet, "/v1/agents/"+id+"/logs", "")
+	if rec.Code != http.StatusNotFound {
+		t.Fatalf("status = %d, want 404", rec.Code)
+	}
+	if got := apiErrorOf(t, rec); got.Code != "not_found" {
+		t.Errorf("code = %q", got.Code)
+	}
+}
+
+func TestLogsErrorAfterOutputEndsBody(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
+		io.WriteString(stdout, "partial\n")
+		return errors.New("podman went away")
+	}
+	rec := h.do(t, http.MethodGet, "/v1/agents/"+h.fake.add()+"/logs", "")
+	if rec.Code != 200 || rec.Body.String() != "partial\n" {
+		t.Errorf("got %d %q, want the partial output under 200", rec.Code, rec.Body)
+	}
+}
+
+// TestLogsFollow runs a real server whose write timeout is far shorter than the
+// stream: the client must see the first chunk while the handler is still
+// running, and the stream must survive past the write deadline.
+func TestLogsFollow(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := h.fake.add()
+	const writeTimeout = 200 * time.Millisecond
+	gotFirst := make(chan struct{})
+	handlerDone := make(chan struct{})
+	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
+		defer close(handlerDone)
+		if _, err := io.WriteString(stdout, "first\n"); err != nil {
+			return err
+		}
+		select {
+		case <-gotFirst:
+		case <-time.After(10 * time.Second):
+			return errors.New("client never saw the first chunk")
+		}
+		time.Sleep(3 * writeTimeout) // past the server's write deadline
+		_, err := io.WriteString(stderr, "second\n")
+		return err
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Config = NewHTTPServer("", h.h, Timeouts{Read: writeTimeout, Write: writeTimeout, Idle: time.Second})
+	ts.Start()
+	defer ts.Close()
+
+	resp, err := http.Get(ts.URL + "/v1/agents/" + id + "/logs?follow=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	rd := bufio.NewReader(resp.Body)
+	line, err := rd.ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first chunk = %q, %v", line, err)
+	}
+	select {
+	case <-handlerDone:
+		t.Fatal("the handler returned before the client read the first chunk: output was not flushed")
+	default:
+	}
+	close(gotFirst)
+	rest, err := io.ReadAll(rd)
+	if err != nil || string(rest) != "second\n" {
+		t.Fatalf("rest of stream = %q, %v; want \"second\\n\" (was the write deadline lifted?)", rest, err)
+	}
+}
+
+// TestLogsFollowStopsWhenClientLeaves checks the request context reaches the service.
+func TestLogsFollowStopsWhenClientLeaves(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := h.fake.add()
+	stopped := make(chan error, 1)
+	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(stdout, "line %d\n", i); err != nil {
+				stopped <- err
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				stopped <- ctx.Err()
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	ts := httptest.NewServer(h.h)
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/v1/agents/" + id + "/logs?follow=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service kept streaming after the client left")
+	}
+}

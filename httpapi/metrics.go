@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// Metrics holds podrun's metrics in a set of its own, so tests and embedders can make several.
+type Metrics struct {
+	set     *metrics.Set
+	created *metrics.Counter
+	expired *metrics.Counter
+}
+
+var _ runner.Observer = (*Metrics)(nil)
+
+// removalKinds are the kinds the runner reports to Removed; they are created up front so every series exists from the first scrape.
+var removalKinds = []string{"expired", "terminated", "succeeded", "failed", "orphan"}
+
+// NewMetrics returns an empty metrics set with the runner's counters at zero.
+func NewMetrics() *Metrics {
+	m := &Metrics{set: metrics.NewSet()}
+	m.created = m.set.NewCounter("podrun_agents_created_total")
+	m.expired = m.set.NewCounter("podrun_ttl_expired_total")
+	// Zero-valued series make rate() and absent() behave from the start.
+	for _, st := range runner.States {
+		m.transitions(st)
+	}
+	for _, kind := range removalKinds {
+		m.removed(kind)
+	}
+	return m
+}
+
+// AgentCreated counts one accepted agent.
+func (m *Metrics) AgentCreated() { m.created.Inc() }
+
+// Transitioned counts one state transition.
+func (m *Metrics) Transitioned(to runner.State) { m.transitions(to).Inc() }
+
+// Expired counts one agent killed at its deadline.
+func (m *Metrics) Expired() { m.expired.Inc() }
+
+// Removed counts one container removed by cleanup.
+func (m *Metrics) Removed(kind string) { m.removed(kind).Inc() }
+
+// ObservePodman records how long one Podman API call took.
+func (m *Metrics) ObservePodman(op string, d time.Duration) {
+	m.set.GetOrCreatePrometheusHistogram(`podrun_podman_request_duration_seconds{op="` + labelValue(op) + `"}`).Update(d.Seconds())
+}
+
+func (m *Metrics) transitions(to runner.State) *metrics.Counter {
+	return m.set.GetOrCreateCounter(`podrun_agent_transitions_total{to="` + labelValue(string(to)) + `"}`)
+}
+
+func (m *Metrics) removed(kind string) *metrics.Counter {
+	return m.set.GetOrCreateCounter(`podrun_sweeper_removed_total{kind="` + labelValue(kind) + `"}`)
+}
+
+// observeHTTP records one served request; route is a pattern, never a raw path, to bound cardinality.
+func (m *Metrics) observeHTTP(route string, code int, d time.Duration) {
+	r := labelValue(route)
+	m.set.GetOrCreateCounter(`podrun_http_requests_total{route="` + r + `",code="` + strconv.Itoa(code) + `"}`).Inc()
+	m.set.GetOrCreatePrometheusHistogram(`podrun_http_request_duration_seconds{route="` + r + `"}`).Update(d.Seconds())
+}
+
+// writeAgents writes the podrun_agents gauge for every state, zero included.
+func writeAgents(w io.Writer, counts map[runner.State]int) {
+	metrics.WriteMetadataIfNeeded(w, "podrun_agents", "gauge")
+	for _, st := range runner.States {
+		fmt.Fprintf(w, "podrun_agents{state=\"%s\"} %d\n", labelValue(string(st)), counts[st])
+	}
+}
+
+// labelEscaper applies the exposition format's escapes; Go's %q would emit \u sequences scrapers reject.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func labelValue(s string) string { return labelEscaper.Replace(s) }

@@ -1,0 +1,278 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// sample is one parsed line of the Prometheus text format.
+type sample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+// parseSample parses `name{l="v",...} value [timestamp]` strictly, as a scraper would.
+func parseSample(line string) (sample, error) {
+	s := sample{labels: map[string]string{}}
+	i := 0
+	for i < len(line) && isNameByte(line[i], i == 0) {
+		i++
+	}
+	if i == 0 {
+		return s, errors.New("no metric name")
+	}
+	s.name, line = line[:i], line[i:]
+	if strings.HasPrefix(line, "{") {
+		line = line[1:]
+		for !strings.HasPrefix(line, "}") {
+			line = strings.TrimLeft(line, " \t") // the format allows blanks between label pairs
+			j := 0
+			for j < len(line) && isNameByte(line[j], j == 0) {
+				j++
+			}
+			if j == 0 || !strings.HasPrefix(line[j:], `="`) {
+				return s, fmt.Errorf("bad label name at %q", line)
+			}
+			key := line[:j]
+			line = line[j+2:]
+			var val strings.Builder
+			for {
+				if line == "" {
+					return s, errors.New("unterminated label value")
+				}
+				c := line[0]
+				line = line[1:]
+				if c == '"' {
+					break
+				}
+				if c == '\n' {
+					return s, errors.New("raw newline in label value")
+				}
+				if c == '\\' {
+					if line == "" {
+						return s, errors.New("dangling escape")
+					}
+					switch line[0] {
+					case '\\', '"':
+						val.WriteByte(line[0])
+					case 'n':
+						val.WriteByte('\n')
+					default:
+						return s, fmt.Errorf("bad escape \\%c", line[0])
+					}
+					line = line[1:]
+					continue
+				}
+				val.WriteByte(c)
+			}
+			if _, dup := s.labels[key]; dup {
+				return s, fmt.Errorf("label %q twice", key)
+			}
+			s.labels[key] = val.String()
+			if strings.HasPrefix(line, ",") {
+				line = line[1:]
+			} else if !strings.HasPrefix(line, "}") {
+				return s, fmt.Errorf("want , or } at %q", line)
+			}
+		}
+		line = line[1:]
+	}
+	fields := strings.Split(line, " ")
+	if len(fields) < 2 || len(fields) > 3 || fields[0] != "" {
+		return s, fmt.Errorf("want ' value [timestamp]', got %q", line)
+	}
+	v, err := strconv.ParseFloat(fields[1], 64)
+	if err != nil {
+		return s, fmt.Errorf("value %q: %v", fields[1], err)
+	}
+	if len(fields) == 3 {
+		if _, err := strconv.ParseInt(fields[2], 10, 64); err != nil {
+			return s, fmt.Errorf("timestamp %q: %v", fields[2], err)
+		}
+	}
+	s.value = v
+	return s, nil
+}
+
+func isNameByte(c byte, first bool) bool {
+	return c == '_' || c == ':' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || !first && '0' <= c && c <= '9'
+}
+
+// family strips the suffixes a histogram or summary adds to its family name.
+func family(name string) string {
+	for _, suf := range []string{"_bucket", "_sum", "_count"} {
+		if f, ok := strings.CutSuffix(name, suf); ok {
+			return f
+		}
+	}
+	return name
+}
+
+// scrape fetches /metrics and checks every line is valid, every series unique
+// and every family written in one block.
+func scrape(t *testing.T, h *harness) []sample {
+	t.Helper()
+	rec := h.do(t, http.MethodGet, "/metrics", "")
+	if rec.Code != 200 {
+		t.Fatalf("/metrics status %d", rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	body := rec.Body.String()
+	if !strings.HasSuffix(body, "\n") {
+		t.Error("exposition does not end with a newline")
+	}
+	var out []sample
+	seen := map[string]bool{}
+	done := map[string]bool{} // families whose block has ended
+	prev := ""
+	for n, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		s, err := parseSample(line)
+		if err != nil {
+			t.Fatalf("line %d %q: %v", n+1, line, err)
+		}
+		if math.IsNaN(s.value) {
+			t.Errorf("line %d %q: NaN", n+1, line)
+		}
+		if seen[line[:strings.LastIndexByte(line, ' ')]] {
+			t.Errorf("line %d: series repeated: %q", n+1, line)
+		}
+		seen[line[:strings.LastIndexByte(line, ' ')]] = true
+		if f := family(s.name); f != prev {
+			if done[f] {
+				t.Errorf("line %d: family %s is split into several blocks", n+1, f)
+			}
+			done[prev] = true
+			prev = f
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestMetricsExposition(t *testing.T) {
+	m := NewMetrics()
+	h := newHarness(t, Options{Metrics: m})
+	h.fake.counts = map[runner.State]int{runner.StateRunning: 3, runner.StateFailed: 1}
+
+	// Some traffic and some runner events.
+	id := h.fake.add()
+	h.do(t, http.MethodGet, "/v1/agents/"+id, "")
+	h.do(t, http.MethodGet, "/v1/agents/"+runner.NewID(time.Now()), "")
+	h.do(t, http.MethodGet, "/nope", "")
+	h.do(t, http.MethodPost, "/v1/agents", `{"image":"busybox"}`)
+	m.AgentCreated()
+	m.Transitioned(runner.StateRunning)
+	m.Transitioned(`we"ird\state`) // must be escaped, not break the format
+	m.Expired()
+	m.Removed("orphan")
+	m.ObservePodman("create", 120*time.Millisecond)
+	m.ObservePodman("inspect", 3*time.Millisecond)
+
+	samples := scrape(t, h)
+	has := map[string]bool{}
+	find := func(name string, labels map[string]string) (float64, bool) {
+		for _, s := range samples {
+			if s.name != name {
+				continue
+			}
+			match := true
+			for k, v := range labels {
+				match = match && s.labels[k] == v
+			}
+			if match {
+				return s.value, true
+			}
+		}
+		return 0, false
+	}
+	for _, s := range samples {
+		has[family(s.name)] = true
+	}
+	for _, f := range []string{
+		"podrun_agents_created_total", "podrun_agent_transitions_total", "podrun_ttl_expired_total",
+		"podrun_sweeper_removed_total", "podrun_podman_request_duration_seconds",
+		"podrun_http_requests_total", "podrun_http_request_duration_seconds", "podrun_agents",
+		"go_goroutines", "process_cpu_seconds_total",
+	} {
+		if !has[f] {
+			t.Errorf("family %s missing", f)
+		}
+	}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"podrun_agents_created_total", nil, 1},
+		{"podrun_agent_transitions_total", map[string]string{"to": "running"}, 1},
+		{"podrun_agent_transitions_total", map[string]string{"to": "expired"}, 0},
+		{"podrun_agent_transitions_total", map[string]string{"to": `we"ird\state`}, 1},
+		{"podrun_ttl_expired_total", nil, 1},
+		{"podrun_sweeper_removed_total", map[string]string{"kind": "orphan"}, 1},
+		{"podrun_sweeper_removed_total", map[string]string{"kind": "expired"}, 0},
+		{"podrun_podman_request_duration_seconds_count", map[string]string{"op": "create"}, 1},
+		{"podrun_http_requests_total", map[string]string{"route": "/v1/agents/:id", "code": "200"}, 1},
+		{"podrun_http_requests_total", map[string]string{"route": "/v1/agents/:id", "code": "404"}, 1},
+		{"podrun_http_requests_total", map[string]string{"route": "/v1/agents", "code": "201"}, 1},
+		{"podrun_http_requests_total", map[string]string{"route": unmatchedRoute, "code": "404"}, 1},
+		{"podrun_http_request_duration_seconds_count", map[string]string{"route": "/v1/agents/:id"}, 2},
+		{"podrun_agents", map[string]string{"state": "running"}, 3},
+		{"podrun_agents", map[string]string{"state": "failed"}, 1},
+		{"podrun_agents", map[string]string{"state": "pending"}, 0},
+	}
+	for _, c := range checks {
+		got, ok := find(c.name, c.labels)
+		if !ok || got != c.want {
+			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	for _, s := range samples {
+		if r, ok := s.labels["route"]; ok && strings.Contains(r, id) {
+			t.Errorf("raw path in route label: %v", s.labels)
+		}
+	}
+	states := 0
+	for _, s := range samples {
+		if s.name == "podrun_agents" {
+			states++
+		}
+	}
+	if states != len(runner.States) {
+		t.Errorf("podrun_agents has %d series, want one per state (%d)", states, len(runner.States))
+	}
+	if n := h.fake.called("CountByState"); n != 1 {
+		t.Errorf("CountByState called %d times per scrape, want 1", n)
+	}
+}
+
+func TestMetricsSurviveStoreFailure(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.errs["CountByState"] = errors.New("database is locked")
+	for _, s := range scrape(t, h) {
+		if s.name == "podrun_agents" {
+			t.Fatalf("podrun_agents written despite the failure: %v", s)
+		}
+	}
+}
+
+func TestMetricsSetsAreIndependent(t *testing.T) {
+	a, b := NewMetrics(), NewMetrics()
+	a.AgentCreated()
+	if a.created.Get() != 1 || b.created.Get() != 0 {
+		t.Errorf("created: a=%d b=%d, want 1 and 0", a.created.Get(), b.created.Get())
+	}
+}

@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// Service is what the API needs from the runner.
+type Service interface {
+	CreateAgent(ctx context.Context, req runner.AgentRequest) (runner.Agent, error)
+	Agent(ctx context.Context, id string) (runner.Agent, error)
+	ListAgents(ctx context.Context, f runner.AgentFilter) (runner.AgentPage, error)
+	DeleteAgent(ctx context.Context, id string) (runner.Agent, error)
+	SetTTL(ctx context.Context, id, ttl string) (runner.Agent, error)
+	Events(ctx context.Context, id string) ([]runner.Event, error)
+	Logs(ctx context.Context, id string, opts runner.LogOptions, stdout, stderr io.Writer) error
+	Stats(ctx context.Context, id string) (runner.Stats, error)
+	Exec(ctx context.Context, id string, req runner.ExecRequest) (runner.ExecResult, error)
+	Ready(ctx context.Context) error
+	CountByState(ctx context.Context) (map[runner.State]int, error)
+}
+
+// DefaultMaxBody is the request body limit used when Options.MaxBody is not positive.
+const DefaultMaxBody = 1 << 20
+
+// Options configure a Server; the zero value is usable.
+type Options struct {
+	// Token, when set, is the bearer token every /v1 request must carry.
+	Token string
+	// MaxBody caps request bodies in bytes; 0 means DefaultMaxBody.
+	MaxBody int64
+	// Logger receives access and error logs; nil discards them.
+	Logger *slog.Logger
+	// Metrics records HTTP and runner metrics; nil gives the server a private set.
+	Metrics *Metrics
+}
+
+// Server is the HTTP API over a Service.
+type Server struct {
+	svc     Service
+	maxBody int64
+	log     *slog.Logger
+	metrics *Metrics
+	// tokenSum is the SHA-256 of the token, so comparisons take the same time whatever its length.
+	tokenSum [sha256.Size]byte
+	hasToken bool
+	router   *httprouter.Router
+	handler  http.Handler
+}
+
+// New builds a Server and its routes.
+func New(svc Service, opts Options) *Server {
+	s := &Server{
+		svc:     svc,
+		maxBody: opts.MaxBody,
+		log:     opts.Logger,
+		metrics: opts.Metrics,
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if opts.Token != "" {
+		s.tokenSum, s.hasToken = sha256.Sum256([]byte(opts.Token)), true
+	}
+	s.router = s.routes()
+	// Outermost first: the request id must exist before anything logs, and
+	// recover sits inside the observers so a panic is logged and counted as a 500.
+	s.handler = chain(s.router, s.requestID, s.accessLog, s.observe, s.recoverPanic)
+	return s
+}
+
+// Handler returns the API with all its middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// chain wraps h so that the first middleware is the outermost.
+func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
+}
+
+// Timeouts bound the phases of a connection; a zero field takes its default.
+type Timeouts struct {
+	Read  time.Duration // whole request, body included; default 30s
+	Write time.Duration // from the end of the headers to the end of the response; default 60s
+	Idle  time.Duration // between keep-alive requests; default 120s
+}
+
+// NewHTTPServer returns an http.Server for h with hardened timeouts; streaming handlers lift the write deadline themselves.
+func NewHTTPServer(addr string, h http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       orDefault(t.Read, 30*time.Second),
+		WriteTimeout:      orDefault(t.Write, 60*time.Second),
+		IdleTimeout:       orDefault(t.Idle, 120*time.Second),
+		MaxHeaderBytes:    64 << 10, // the API has no use for large headers
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -18,7 +18,7 @@ type Store interface {
 	Transition(ctx context.Context, id string, c Change) (Agent, error)
 	// SetContainer records the agent's container ID.
 	SetContainer(ctx context.Context, id, containerID string) error
-	// SetExitCode records the exit code of an agent that already has a final state.
+	// SetExitCode records an agent's exit code whatever its state (a stopped agent's state already says why it ended).
 	SetExitCode(ctx context.Context, id string, code int) error
 	// SetExpiresAt moves a live agent's deadline; ErrConflict if the agent is final.
 	SetExpiresAt(ctx context.Context, id string, at time.Time) (Agent, error)
@@ -36,7 +36,7 @@ type Store interface {
 	DueAgents(ctx context.Context, now time.Time, limit int) ([]Agent, error)
 	// Unremoved returns agents in state whose container is not removed and that finished before cutoff.
 	Unremoved(ctx context.Context, state State, finishedBefore time.Time, limit int) ([]Agent, error)
-	// Prune deletes final agents (with their events and logs) finished before cutoff whose container is removed.
+	// Prune deletes final agents (with their events and logs) finished before cutoff whose container is removed or never existed.
 	Prune(ctx context.Context, finishedBefore time.Time) (int, error)
 	// SaveLogs keeps the tail of an agent's output for after its container is gone.
 	SaveLogs(ctx context.Context, agentID string, stdout, stderr []byte) error

@@ -17,8 +17,10 @@ import (
 
 // Page sizes for ListAgents.
 const (
+	// DefaultPageSize is used when the filter asks for no particular size.
 	DefaultPageSize = 100
-	MaxPageSize     = 1000
+	// MaxPageSize bounds one page so a single request cannot read the whole table.
+	MaxPageSize = 1000
 )
 
 const insertAgentSQL = `INSERT INTO agents (` + agentColumns + `)

@@ -10,15 +10,20 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// expiring matches the partial index agents_live_expires word for word, which
-// is what lets SQLite use it: terminating and final agents cannot expire.
+// expiring matches the WHERE of the partial index agents_live_expires term for
+// term, which is what lets SQLite use it: terminating and final agents cannot expire.
 const expiring = `state IN ('pending', 'running') AND expires_at > 0`
+
+// fromExpiring names the index because, without ANALYZE statistics, SQLite
+// prefers agents_state_id and then sorts every live agent by deadline; INDEXED BY
+// also fails loudly if the query ever stops matching the index.
+const fromExpiring = `FROM agents INDEXED BY agents_live_expires WHERE ` + expiring
 
 // NextDeadline returns the earliest deadline among pending and running agents.
 func (s *Store) NextDeadline(ctx context.Context) (time.Time, bool, error) {
 	var at int64
 	err := s.reader.QueryRowContext(ctx,
-		`SELECT expires_at FROM agents WHERE `+expiring+` ORDER BY expires_at LIMIT 1`).Scan(&at)
+		`SELECT expires_at `+fromExpiring+` ORDER BY expires_at LIMIT 1`).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -32,7 +37,7 @@ func (s *Store) NextDeadline(ctx context.Context) (time.Time, bool, error) {
 // earliest first; limit <= 0 means no limit.
 func (s *Store) DueAgents(ctx context.Context, now time.Time, limit int) ([]runner.Agent, error) {
 	rows, err := s.reader.QueryContext(ctx,
-		selectAgent+` WHERE `+expiring+` AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+		`SELECT `+agentColumns+` `+fromExpiring+` AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
 		nanos(now), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("due agents: %w", err)
@@ -42,43 +47,6 @@ func (s *Store) DueAgents(ctx context.Context, now time.Time, limit int) ([]runn
 		return nil, fmt.Errorf("due agents: %w", err)
 	}
 	return agents, nil
-}
-
-// Unremoved returns agents in state whose container may still exist and that
-// finished before the cutoff, oldest first; limit <= 0 means no limit.
-func (s *Store) Unremoved(ctx context.Context, state runner.State, finishedBefore time.Time, limit int) ([]runner.Agent, error) {
-	rows, err := s.reader.QueryContext(ctx, selectAgent+` WHERE removed_at = 0 AND state = ?
-		AND finished_at > 0 AND finished_at < ? AND container_id <> ''
-		ORDER BY finished_at, id LIMIT ?`,
-		string(state), nanos(finishedBefore), sqlLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("unremoved %s agents: %w", state, err)
-	}
-	agents, err := scanAgents(rows)
-	if err != nil {
-		return nil, fmt.Errorf("unremoved %s agents: %w", state, err)
-	}
-	return agents, nil
-}
-
-// Prune deletes final agents finished before the cutoff whose container is gone
-// or never existed; their events and logs go by ON DELETE CASCADE.
-func (s *Store) Prune(ctx context.Context, finishedBefore time.Time) (int, error) {
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM agents WHERE finished_at > 0 AND finished_at < ?
-			AND state IN (`+inList(finalStates...)+`) AND (removed_at > 0 OR container_id = '')`,
-			nanos(finishedBefore))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune agents finished before %s: %w", finishedBefore.UTC().Format(time.RFC3339), err)
-	}
-	return int(n), nil
 }
 
 // sqlLimit maps "no limit" to SQLite's -1.

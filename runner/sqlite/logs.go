@@ -12,15 +12,12 @@ import (
 
 // SaveLogs keeps the tail of an agent's output, replacing any earlier save.
 func (s *Store) SaveLogs(ctx context.Context, agentID string, stdout, stderr []byte) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO logs (agent_id, stdout, stderr) VALUES (?, ?, ?)
-			ON CONFLICT (agent_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr`,
-			agentID, nonNil(stdout), nonNil(stderr))
-		if isConstraint(err, sqlite3.ErrConstraintForeignKey) {
-			return runner.ErrNotFound
-		}
-		return err
-	})
+	_, err := s.writer.ExecContext(ctx, `INSERT INTO logs (agent_id, stdout, stderr) VALUES (?, ?, ?)
+		ON CONFLICT (agent_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr`,
+		agentID, nonNil(stdout), nonNil(stderr))
+	if isConstraint(err, sqlite3.ErrConstraintForeignKey) {
+		err = runner.ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("save logs of agent %s: %w", agentID, err)
 	}

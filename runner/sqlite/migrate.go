@@ -23,10 +23,10 @@ type migration struct {
 	sql     string
 }
 
-// migrations reads the embedded files and checks they are numbered 1, 2, 3, ...
+// migrations reads the files in fsys's migrations directory and checks they are numbered 1, 2, 3, ...
 // so a missing or duplicated file fails loudly instead of skipping a change.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func migrations() ([]migration, error) {
 		if v != len(ms)+1 {
 			return nil, fmt.Errorf("migration %s: want version %d", base, len(ms)+1)
 		}
-		text, err := migrationFiles.ReadFile(name)
+		text, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
@@ -50,10 +50,10 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// migrate applies every migration newer than the database's user_version,
+// migrate applies every migration in fsys newer than the database's user_version,
 // each in its own transaction together with the version bump.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+func migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
+	ms, err := migrations(fsys)
 	if err != nil {
 		return err
 	}

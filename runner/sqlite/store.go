@@ -79,7 +79,7 @@ func (s *Store) open(path, synchronous string) error {
 	if err := s.writer.Ping(); err != nil {
 		return err
 	}
-	if err := migrate(context.Background(), s.writer); err != nil {
+	if err := migrate(context.Background(), s.writer, migrationFiles); err != nil {
 		return err
 	}
 

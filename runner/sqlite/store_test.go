@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,27 @@ func mustAgent(t *testing.T, s *Store, id string) runner.Agent {
 	return a
 }
 
+// seed inserts n agents in one transaction, since one fsync per agent would make
+// large fixtures slow; edit adjusts agent i.
+func seed(tb testing.TB, s *Store, n int, edit func(i int, a *runner.Agent)) []runner.Agent {
+	tb.Helper()
+	ctx := context.Background()
+	agents := make([]runner.Agent, n)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for i := range agents {
+			agents[i] = testAgent(i, func(a *runner.Agent) { edit(i, a) })
+			if err := insertAgent(ctx, tx, agents[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("seed: %v", err)
+	}
+	return agents
+}
+
 func wantErr(t *testing.T, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -127,7 +149,7 @@ func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
 		if err := s.writer.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 			t.Fatal(err)
 		}
-		ms, err := migrations()
+		ms, err := migrations(migrationFiles)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +179,8 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		name, query, index string
 	}{
 		{"by id", selectAgent + ` WHERE id = 'x'`, "sqlite_autoindex_agents_1"},
-		{"next deadline", `SELECT expires_at FROM agents WHERE ` + expiring + ` ORDER BY expires_at LIMIT 1`, "agents_live_expires"},
+		{"next deadline", `SELECT expires_at ` + fromExpiring + ` ORDER BY expires_at LIMIT 1`, "agents_live_expires"},
+		{"due agents", `SELECT id ` + fromExpiring + ` AND expires_at <= 5 ORDER BY expires_at, id`, "agents_live_expires"},
 		{"unremoved", `SELECT id FROM agents WHERE removed_at = 0 AND state = 'expired' AND finished_at > 0 AND finished_at < 5`, "agents_unremoved"},
 		{"list by state", `SELECT id FROM agents WHERE state = 'running' ORDER BY id DESC LIMIT 10`, "agents_state_id"},
 		{"list by function", `SELECT id FROM agents WHERE function = 'f' ORDER BY id DESC LIMIT 10`, "agents_function_id"},

@@ -65,32 +65,19 @@ func (s *Store) Transition(ctx context.Context, id string, c runner.Change) (run
 
 // SetContainer records the agent's container ID.
 func (s *Store) SetContainer(ctx context.Context, id, containerID string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE agents SET container_id = ? WHERE id = ?`, containerID, id)
-		return foundIfChanged(res, err)
-	})
-	if err != nil {
+	res, err := s.writer.ExecContext(ctx, `UPDATE agents SET container_id = ? WHERE id = ?`, containerID, id)
+	if err := foundIfChanged(res, err); err != nil {
 		return fmt.Errorf("set container of agent %s: %w", id, err)
 	}
 	return nil
 }
 
-// SetExitCode records the exit code of a final agent; a live agent is a conflict
-// because its exit code is written by the transition that ends it.
+// SetExitCode records an agent's exit code whatever its state: the runner calls
+// it after losing a transition race (the agent was already terminating or
+// expired), and the code is still worth keeping then.
 func (s *Store) SetExitCode(ctx context.Context, id string, code int) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE agents SET exit_code = ? WHERE id = ? AND state IN (`+inList(finalStates...)+`)`, code, id)
-		if err := foundIfChanged(res, err); !errors.Is(err, runner.ErrNotFound) {
-			return err
-		}
-		a, err := agentTx(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("state is %s, not final: %w", a.State, runner.ErrConflict)
-	})
-	if err != nil {
+	res, err := s.writer.ExecContext(ctx, `UPDATE agents SET exit_code = ? WHERE id = ?`, code, id)
+	if err := foundIfChanged(res, err); err != nil {
 		return fmt.Errorf("set exit code of agent %s: %w", id, err)
 	}
 	return nil
@@ -128,13 +115,10 @@ func (s *Store) MarkRemoved(ctx context.Context, id string, at time.Time) error 
 		err := &runner.FieldError{Field: "at", Message: "must be set"}
 		return fmt.Errorf("mark container of agent %s removed: %w", id, err)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE agents SET removed_at = CASE WHEN removed_at = 0 THEN ? ELSE removed_at END WHERE id = ?`,
-			nanos(at), id)
-		return foundIfChanged(res, err)
-	})
-	if err != nil {
+	res, err := s.writer.ExecContext(ctx,
+		`UPDATE agents SET removed_at = CASE WHEN removed_at = 0 THEN ? ELSE removed_at END WHERE id = ?`,
+		nanos(at), id)
+	if err := foundIfChanged(res, err); err != nil {
 		return fmt.Errorf("mark container of agent %s removed: %w", id, err)
 	}
 	return nil

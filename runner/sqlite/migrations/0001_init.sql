@@ -29,8 +29,10 @@ CREATE TABLE agents (
 CREATE INDEX agents_state_id ON agents (state, id);
 CREATE INDEX agents_function_id ON agents (function, id);
 
--- The reaper's next deadline: only agents that can still expire.
-CREATE INDEX agents_live_expires ON agents (expires_at) WHERE state IN ('pending', 'running');
+-- The reaper's next deadline: only agents that can still expire, so the index
+-- stays as small as the number of live agents.
+CREATE INDEX agents_live_expires ON agents (expires_at)
+	WHERE state IN ('pending', 'running') AND expires_at > 0;
 
 -- The sweeper's containers left to remove.
 CREATE INDEX agents_unremoved ON agents (state, finished_at) WHERE removed_at = 0;

@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+)
+
+func openRaw(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", dsn(filepath.Join(t.TempDir(), "m.db"), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func userVersion(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestMigrateAppliesInOrderOnce(t *testing.T) {
+	db := openRaw(t)
+	ctx := context.Background()
+	fsys := fstest.MapFS{
+		"migrations/0001_a.sql": {Data: []byte(`CREATE TABLE a (x INTEGER);`)},
+		"migrations/0002_b.sql": {Data: []byte(`INSERT INTO a VALUES (1); ALTER TABLE a ADD COLUMN y TEXT;`)},
+	}
+	for range 2 { // the second run finds nothing to do
+		if err := migrate(ctx, db, fsys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM a`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if got := userVersion(t, db); got != 2 || rows != 1 {
+		t.Errorf("user_version %d, %d rows; want 2 and 1 (each migration once)", got, rows)
+	}
+}
+
+func TestMigrateRollsBackAFailedMigration(t *testing.T) {
+	db := openRaw(t)
+	fsys := fstest.MapFS{
+		"migrations/0001_a.sql": {Data: []byte(`CREATE TABLE a (x INTEGER);`)},
+		"migrations/0002_b.sql": {Data: []byte(`CREATE TABLE b (x INTEGER); SELECT no_such_function();`)},
+	}
+	if err := migrate(context.Background(), db, fsys); err == nil {
+		t.Fatal("migrate succeeded, want the error of 0002")
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'b'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if got := userVersion(t, db); got != 1 || tables != 0 {
+		t.Errorf("user_version %d, table b exists: %v; want 1 and no table b", got, tables == 1)
+	}
+}
+
+func TestMigrationsMustBeNumberedWithoutGaps(t *testing.T) {
+	for name, fsys := range map[string]fstest.MapFS{
+		"gap":        {"migrations/0001_a.sql": {}, "migrations/0003_c.sql": {}},
+		"duplicate":  {"migrations/0001_a.sql": {}, "migrations/0001_b.sql": {}},
+		"unnumbered": {"migrations/init.sql": {}},
+	} {
+		if _, err := migrations(fsys); err == nil {
+			t.Errorf("%s: migrations accepted %v", name, fsys)
+		}
+	}
+}

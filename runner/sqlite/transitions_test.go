@@ -1,0 +1,254 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+func intPtr(n int) *int { return &n }
+
+func TestTransition(t *testing.T) {
+	at := t0.Add(5 * time.Second)
+	earlier := t0.Add(time.Second)
+	for _, tt := range []struct {
+		name     string
+		start    func(*runner.Agent)
+		change   runner.Change
+		wantErr  error
+		wantEdit func(*runner.Agent) // applied to the stored agent to get the expected one
+	}{
+		{
+			name:   "pending to running sets started_at",
+			change: runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning, At: at, Detail: "started"},
+			wantEdit: func(a *runner.Agent) {
+				a.State, a.StartedAt = runner.StateRunning, at
+			},
+		},
+		{
+			name:   "running again keeps the first started_at",
+			start:  func(a *runner.Agent) { a.State, a.StartedAt = runner.StateRunning, earlier },
+			change: runner.Change{From: []runner.State{runner.StateRunning}, To: runner.StateRunning, At: at},
+			wantEdit: func(a *runner.Agent) {
+				a.StartedAt = earlier
+			},
+		},
+		{
+			name:  "running to succeeded sets finished_at, reason and exit code",
+			start: func(a *runner.Agent) { a.State, a.StartedAt = runner.StateRunning, earlier },
+			change: runner.Change{
+				From: []runner.State{runner.StatePending, runner.StateRunning}, To: runner.StateSucceeded,
+				Reason: runner.ReasonExit, ExitCode: intPtr(0), At: at,
+			},
+			wantEdit: func(a *runner.Agent) {
+				a.State, a.Reason, a.ExitCode, a.FinishedAt = runner.StateSucceeded, runner.ReasonExit, intPtr(0), at
+			},
+		},
+		{
+			name:   "terminating is live: no finished_at",
+			start:  func(a *runner.Agent) { a.State = runner.StateRunning },
+			change: runner.Change{From: []runner.State{runner.StateRunning}, To: runner.StateTerminating, Reason: runner.ReasonDeleted, At: at},
+			wantEdit: func(a *runner.Agent) {
+				a.State, a.Reason = runner.StateTerminating, runner.ReasonDeleted
+			},
+		},
+		{
+			name: "empty reason and nil exit code keep the old ones",
+			start: func(a *runner.Agent) {
+				a.State, a.Reason, a.ExitCode = runner.StateTerminating, runner.ReasonTTL, intPtr(137)
+			},
+			change: runner.Change{From: []runner.State{runner.StateTerminating}, To: runner.StateExpired, At: at},
+			wantEdit: func(a *runner.Agent) {
+				a.State, a.FinishedAt = runner.StateExpired, at
+			},
+		},
+		{
+			name:     "state not in From is a conflict",
+			start:    func(a *runner.Agent) { a.State = runner.StateFailed },
+			change:   runner.Change{From: []runner.State{runner.StatePending, runner.StateRunning}, To: runner.StateExpired, At: at},
+			wantErr:  runner.ErrConflict,
+			wantEdit: func(*runner.Agent) {},
+		},
+		{
+			name:     "empty From is always a conflict",
+			change:   runner.Change{To: runner.StateRunning, At: at},
+			wantErr:  runner.ErrConflict,
+			wantEdit: func(*runner.Agent) {},
+		},
+		{
+			name:    "unknown target state is invalid",
+			change:  runner.Change{From: []runner.State{runner.StatePending}, To: "sleeping", At: at},
+			wantErr: runner.ErrInvalid,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			ctx := context.Background()
+			a := mustCreate(t, s, testAgent(1, func(a *runner.Agent) {
+				if tt.start != nil {
+					tt.start(a)
+				}
+			}))
+			before := mustAgent(t, s, a.ID)
+
+			got, err := s.Transition(ctx, a.ID, tt.change)
+			if tt.wantErr != nil {
+				wantErr(t, err, tt.wantErr)
+			} else if err != nil {
+				t.Fatalf("Transition: %v", err)
+			}
+			if tt.wantEdit == nil {
+				return
+			}
+			want := before
+			tt.wantEdit(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("returned %+v\nwant     %+v", got, want)
+			}
+			if stored := mustAgent(t, s, a.ID); !reflect.DeepEqual(stored, want) {
+				t.Errorf("stored %+v\nwant   %+v", stored, want)
+			}
+			events, err := s.Events(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantEvents := 2
+			if tt.wantErr != nil {
+				wantEvents = 1 // a conflict writes nothing
+			}
+			if len(events) != wantEvents {
+				t.Fatalf("events = %+v, want %d", events, wantEvents)
+			}
+			if tt.wantErr == nil {
+				last := events[len(events)-1]
+				wantEvent := runner.Event{ID: last.ID, AgentID: a.ID, Time: at, Type: runner.EventState,
+					Name: string(tt.change.To), Detail: tt.change.Detail}
+				if last != wantEvent {
+					t.Errorf("event = %+v, want %+v", last, wantEvent)
+				}
+			}
+		})
+	}
+}
+
+func TestTransitionIsCompareAndSet(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, testAgent(1))
+	const callers = 16
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		wins      int
+		conflicts int
+	)
+	start := make(chan struct{})
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			got, err := s.Transition(ctx, a.ID, runner.Change{
+				From: []runner.State{runner.StatePending}, To: runner.StateRunning,
+				At: t0.Add(time.Duration(i+1) * time.Second),
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, runner.ErrConflict) && got.State == runner.StateRunning:
+				conflicts++ // the loser sees the winner's agent
+			default:
+				t.Errorf("caller %d: agent %+v, err %v", i, got, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if wins != 1 || conflicts != callers-1 {
+		t.Errorf("wins = %d, conflicts = %d; want 1 and %d", wins, conflicts, callers-1)
+	}
+	events, err := s.Events(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Errorf("%d events, want created + one transition", len(events))
+	}
+}
+
+func TestSetContainerAndMarkRemoved(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, testAgent(1))
+	if err := s.SetContainer(ctx, a.ID, "c0ffee"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkRemoved(ctx, a.ID, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// A second removal keeps the first time: the container went away once.
+	if err := s.MarkRemoved(ctx, a.ID, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := mustAgent(t, s, a.ID)
+	if got.ContainerID != "c0ffee" || !got.RemovedAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("container %q removed %v; want c0ffee at %v", got.ContainerID, got.RemovedAt, t0.Add(time.Second))
+	}
+	wantErr(t, s.MarkRemoved(ctx, a.ID, time.Time{}), runner.ErrInvalid)
+}
+
+func TestSetExitCode(t *testing.T) {
+	// Terminating matters most: a container that exits while podrun deletes it
+	// loses the Transition race, and its code is kept through SetExitCode.
+	for _, state := range []runner.State{runner.StateTerminating, runner.StateExpired, runner.StateFailed} {
+		t.Run(string(state), func(t *testing.T) {
+			s := newStore(t)
+			a := mustCreate(t, s, testAgent(1, func(a *runner.Agent) { a.State = state }))
+			if err := s.SetExitCode(context.Background(), a.ID, 137); err != nil {
+				t.Fatal(err)
+			}
+			got := mustAgent(t, s, a.ID)
+			if got.ExitCode == nil || *got.ExitCode != 137 || got.State != state {
+				t.Errorf("exit code %v, state %s; want 137 and %s", got.ExitCode, got.State, state)
+			}
+		})
+	}
+}
+
+func TestSetExpiresAt(t *testing.T) {
+	later := t0.Add(time.Hour)
+	for _, tt := range []struct {
+		state   runner.State
+		wantErr error
+	}{
+		{runner.StatePending, nil},
+		{runner.StateRunning, nil},
+		{runner.StateTerminating, nil},
+		{runner.StateSucceeded, runner.ErrConflict},
+		{runner.StateExpired, runner.ErrConflict},
+	} {
+		t.Run(string(tt.state), func(t *testing.T) {
+			s := newStore(t)
+			a := mustCreate(t, s, testAgent(1, func(a *runner.Agent) { a.State = tt.state }))
+			got, err := s.SetExpiresAt(context.Background(), a.ID, later)
+			if tt.wantErr != nil {
+				wantErr(t, err, tt.wantErr)
+				if got.ID != a.ID || !got.ExpiresAt.Equal(a.ExpiresAt) {
+					t.Errorf("conflict returned %+v, want the unchanged agent", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.ExpiresAt.Equal(later) || !mustAgent(t, s, a.ID).ExpiresAt.Equal(later) {
+				t.Errorf("expires_at = %v, want %v", got.ExpiresAt, later)
+			}
+		})
+	}
+}

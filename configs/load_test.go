@@ -1,0 +1,219 @@
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// writeConfig writes a TOML file into a temporary directory and returns its path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "podrun.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// with returns userEnv plus the given variables.
+func with(kv ...string) env {
+	e := env{}
+	for k, v := range userEnv {
+		e[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e[kv[i]] = kv[i+1]
+	}
+	return e
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeConfig(t, `
+listen = "127.0.0.1:1001"
+log_level = "warn"
+[sandbox]
+runtime = "crun"
+`)
+	tests := []struct {
+		name                        string
+		args                        []string
+		env                         env
+		wantListen, wantLevel, want string // want: sandbox.runtime
+	}{
+		{"defaults", nil, userEnv, "127.0.0.1:8080", "info", ""},
+		{"file over defaults", []string{"--config", file}, userEnv, "127.0.0.1:1001", "warn", "crun"},
+		{"PODRUN_CONFIG names the file", nil, with("PODRUN_CONFIG", file), "127.0.0.1:1001", "warn", "crun"},
+		{"env over file", []string{"--config", file},
+			with("PODRUN_LISTEN", "127.0.0.1:1002", "PODRUN_RUNTIME", "runc"), "127.0.0.1:1002", "warn", "runc"},
+		{"flag over env", []string{"--config", file, "--listen", "127.0.0.1:1003", "--runtime=/usr/bin/crun"},
+			with("PODRUN_LISTEN", "127.0.0.1:1002", "PODRUN_RUNTIME", "runc"), "127.0.0.1:1003", "warn", "/usr/bin/crun"},
+		{"unset flags change nothing", []string{"--log-level", "error"},
+			with("PODRUN_LISTEN", "127.0.0.1:1002"), "127.0.0.1:1002", "error", ""},
+		{"an empty variable is unset", []string{"--config", file}, with("PODRUN_LISTEN", ""), "127.0.0.1:1001", "warn", "crun"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.args, tt.env.get, false, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Listen != tt.wantListen || c.LogLevel != tt.wantLevel || c.Sandbox.Runtime != tt.want {
+				t.Errorf("got listen %q, level %q, runtime %q; want %q, %q, %q",
+					c.Listen, c.LogLevel, c.Sandbox.Runtime, tt.wantListen, tt.wantLevel, tt.want)
+			}
+		})
+	}
+}
+
+func TestEverySettingFromEnvAndFlag(t *testing.T) {
+	values := map[string]string{
+		"listen": "127.0.0.1:9", "data-dir": "/srv/podrun", "podman-socket": "unix:///tmp/p.sock",
+		"token": "t0k", "log-format": "json", "log-level": "debug", "allow-unenforced-limits": "true",
+		"runtime": "crun",
+	}
+	want := defaults(userEnv.get, false)
+	want.Listen, want.DataDir, want.PodmanSocket, want.Token = "127.0.0.1:9", "/srv/podrun", "unix:///tmp/p.sock", "t0k"
+	want.LogFormat, want.LogLevel, want.AllowUnenforcedLimits, want.Sandbox.Runtime = "json", "debug", true, "crun"
+
+	e, args := with(), []string{}
+	for _, s := range settings {
+		v, ok := values[s.flag]
+		if !ok {
+			t.Fatalf("no test value for --%s", s.flag)
+		}
+		e[s.env] = v
+		args = append(args, "--"+s.flag+"="+v)
+	}
+	fromEnv, err := load(nil, e.get, false, io.Discard)
+	if err != nil || fromEnv != want {
+		t.Errorf("from env: got %+v, %v;\nwant %+v", fromEnv, err, want)
+	}
+	fromFlags, err := load(args, userEnv.get, false, io.Discard)
+	if err != nil || fromFlags != want {
+		t.Errorf("from flags: got %+v, %v;\nwant %+v", fromFlags, err, want)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	unknown := writeConfig(t, "bogus = 1\n[sandbox]\ntmpfs = \"1Mi\"\n[extra]\na = 1\n")
+	tests := []struct {
+		name string
+		args []string
+		env  env
+		want []string
+		not  []string
+	}{
+		{"missing --config file", []string{"--config", "/nonexistent/podrun.toml"}, userEnv,
+			[]string{"/nonexistent/podrun.toml", "no such file"}, nil},
+		{"missing PODRUN_CONFIG file", nil, with("PODRUN_CONFIG", "/nonexistent/p.toml"),
+			[]string{"/nonexistent/p.toml", "no such file"}, nil},
+		{"unknown keys", []string{"--config", unknown}, userEnv,
+			[]string{"unknown key(s): bogus, sandbox.tmpfs, extra"}, []string{"extra.a"}},
+		{"bad env bool", nil, with("PODRUN_ALLOW_UNENFORCED_LIMITS", "yes"),
+			[]string{"PODRUN_ALLOW_UNENFORCED_LIMITS", `"yes" is not a boolean`}, nil},
+		{"invalid value from a flag", []string{"--log-format", "xml"}, userEnv, []string{`log_format ("xml") must be one of text, json`}, nil},
+		{"undefined flag", []string{"--nope"}, userEnv, []string{"flag provided but not defined: -nope"}, nil},
+		{"positional argument", []string{"extra"}, userEnv, []string{`unexpected argument "extra"`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.args, tt.env.get, false, io.Discard)
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(err.Error(), n) {
+					t.Errorf("error %q mentions %q", err, n)
+				}
+			}
+		})
+	}
+}
+
+func TestFileValues(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		check   func(Config) bool
+		wantErr string
+	}{
+		{"binary size", "[limits.default]\nmemory = \"300Mi\"",
+			func(c Config) bool { return c.Limits.Default.Memory == 300<<20 }, ""},
+		{"decimal size", "[sandbox]\ntmpfs_size = \"512M\"",
+			func(c Config) bool { return c.Sandbox.TmpfsSize == 512e6 }, ""},
+		{"size as an integer", "[http]\nmax_body = 2048",
+			func(c Config) bool { return c.HTTP.MaxBody == 2048 }, ""},
+		{"fractional size", "[cleanup]\nlog_tail = \"1.5Mi\"", nil, `cleanup.log_tail: size "1.5"`},
+		{"integer cpus", "[limits.max]\ncpus = 2",
+			func(c Config) bool { return c.Limits.Max.CPUs == 2 }, ""},
+		{"duration", "[ttl]\ndefault = \"1h30m\"",
+			func(c Config) bool { return c.TTL.Default.Duration == 90*time.Minute }, ""},
+		{"duration without unit", "[cleanup]\nretention = \"7\"", nil, `cleanup.retention: duration "7"`},
+		{"duration as a number", "[cleanup]\nretention = 7", nil, `cleanup.retention: duration "7"`},
+		{"wrong type", "listen = 8080", nil, `line 1 (last key "listen"): incompatible types`},
+		{"syntax error", "listen = ", nil, "line 1"},
+		{"valid file, invalid value", "[limits.default]\nmemory = \"8Gi\"", nil,
+			"limits.default.memory (8Gi) exceeds limits.max.memory (4Gi)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load([]string{"--config", writeConfig(t, tt.toml)}, userEnv.get, false, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	_, err := load([]string{"-h"}, userEnv.get, false, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(out.String(), "--"+s.flag) || !strings.Contains(out.String(), s.env) {
+			t.Errorf("usage lacks --%s or %s:\n%s", s.flag, s.env, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "PODRUN_CONFIG") {
+		t.Errorf("usage lacks PODRUN_CONFIG")
+	}
+}
+
+func TestLoadUsesTheRealEnvironmentShape(t *testing.T) {
+	t.Setenv("PODRUN_LOG_LEVEL", "warn")
+	c, err := Load([]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--podman-socket", "unix:///x.sock"}, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != "warn" || c.Listen != "127.0.0.1:0" {
+		t.Errorf("got %+v", c)
+	}
+	if c.Policy().Defaults != (runner.Limits{Memory: 256 << 20, CPUs: 1, PIDs: 128}) {
+		t.Errorf("policy %+v", c.Policy())
+	}
+}

@@ -1,0 +1,171 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// Upper bounds that catch typos (a missing unit, an extra zero) rather than encode a policy.
+const (
+	maxLogTail   = 64 << 20 // kept per stream and agent in SQLite
+	maxNoFile    = 1 << 20  // Linux's default fs.nr_open
+	maxUserNS    = 1 << 31  // the size of the "containers" subordinate ID range
+	minSubIDs    = 1024     // fewer IDs than this cannot hold an image's usual users
+	minCPUs      = 0.01     // the smallest CPU quota the runner accepts in a request
+	minTmpfsSize = 4 << 10  // one page
+)
+
+var runtimeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Validate reports every problem at once, each named by its config key.
+func (c Config) Validate() error {
+	v := &validator{}
+	v.listen(c.Listen, c.Token)
+	v.check(c.DataDir != "", "data_dir", "must be set (no HOME or XDG_DATA_HOME to derive it from)")
+	v.socket(c.PodmanSocket)
+	v.check(!strings.ContainsFunc(c.Token, isSpaceOrControl), "token", "must not contain spaces or control characters")
+	v.oneOf("log_format", c.LogFormat, "text", "json")
+	v.oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	v.limits("limits.default", c.Limits.Default)
+	v.limits("limits.max", c.Limits.Max)
+	notAbove(v, "memory", c.Limits.Default.Memory, c.Limits.Max.Memory)
+	notAbove(v, "cpus", c.Limits.Default.CPUs, c.Limits.Max.CPUs)
+	notAbove(v, "pids", c.Limits.Default.PIDs, c.Limits.Max.PIDs)
+	v.positive("ttl.default", c.TTL.Default)
+	v.positive("ttl.max", c.TTL.Max)
+	v.check(c.TTL.Default.Duration <= c.TTL.Max.Duration, "ttl.default",
+		fmt.Sprintf("(%s) exceeds ttl.max (%s)", c.TTL.Default, c.TTL.Max))
+	v.sandbox(c.Sandbox)
+	v.cleanup(c.Cleanup)
+	v.http(c.HTTP)
+	return errors.Join(v.problems...)
+}
+
+type validator struct{ problems []error }
+
+func (v *validator) check(ok bool, key, msg string) {
+	if !ok {
+		v.problems = append(v.problems, fmt.Errorf("%s %s", key, msg))
+	}
+}
+
+func (v *validator) oneOf(key, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	v.check(false, key, fmt.Sprintf("(%q) must be one of %s", got, strings.Join(allowed, ", ")))
+}
+
+func (v *validator) positive(key string, d Duration) {
+	v.check(d.Duration > 0, key, fmt.Sprintf("(%s) must be positive", d))
+}
+
+func (v *validator) nonNegative(key string, d Duration) {
+	v.check(d.Duration >= 0, key, fmt.Sprintf("(%s) must not be negative", d))
+}
+
+func (v *validator) listen(addr, token string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.check(false, "listen", fmt.Sprintf("(%q) must be host:port, like 127.0.0.1:8080", addr))
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.check(false, "listen", fmt.Sprintf("(%q) has an invalid port", addr))
+	}
+	// Anyone who reaches the API can run code in containers: off loopback, demand a token.
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	v.check(loopback || token != "", "token",
+		fmt.Sprintf("must be set when listen (%q) is not a loopback address", addr))
+}
+
+func (v *validator) socket(uri string) {
+	if uri == "" {
+		v.check(false, "podman_socket", "must be set (no CONTAINER_HOST or XDG_RUNTIME_DIR to derive it from)")
+		return
+	}
+	u, err := url.Parse(uri)
+	switch {
+	case err != nil:
+		v.check(false, "podman_socket", fmt.Sprintf("(%q) is not a URI: %v", uri, err))
+	case u.Scheme == "unix":
+		v.check(u.Path != "" && filepath.IsAbs(u.Path), "podman_socket",
+			fmt.Sprintf("(%q) must name an absolute socket path, like unix:///run/podman/podman.sock", uri))
+	case u.Scheme == "tcp" || u.Scheme == "ssh":
+		v.check(u.Host != "", "podman_socket", fmt.Sprintf("(%q) must name a host", uri))
+	default:
+		v.check(false, "podman_socket", fmt.Sprintf("(%q) must start with unix://, tcp:// or ssh://", uri))
+	}
+}
+
+func (v *validator) limits(key string, l LimitsConfig) {
+	v.check(l.Memory >= runner.MinMemory, key+".memory",
+		fmt.Sprintf("(%s) must be at least %s", l.Memory, runner.ByteSize(runner.MinMemory)))
+	v.check(l.CPUs >= minCPUs, key+".cpus", fmt.Sprintf("(%g) must be at least %g", l.CPUs, minCPUs))
+	v.check(l.PIDs > 0, key+".pids", fmt.Sprintf("(%d) must be positive", l.PIDs))
+}
+
+// notAbove checks that a default limit fits under its maximum.
+func notAbove[T runner.ByteSize | float64 | int64](v *validator, name string, def, limit T) {
+	if def > limit {
+		v.problems = append(v.problems, fmt.Errorf("limits.default.%s (%v) exceeds limits.max.%s (%v)", name, def, name, limit))
+	}
+}
+
+func (v *validator) sandbox(s SandboxConfig) {
+	v.check(s.Runtime == "" || runtimeName.MatchString(s.Runtime) || filepath.IsAbs(s.Runtime), "sandbox.runtime",
+		fmt.Sprintf("(%q) must be empty, a runtime name like runc, or an absolute path", s.Runtime))
+	if s.Network == "host" {
+		v.check(false, "sandbox.network", `("host") is not allowed: it would share the host's network with every agent`)
+	} else {
+		v.oneOf("sandbox.network", s.Network, "none", "slirp4netns", "bridge")
+	}
+	v.check(s.TmpfsSize >= minTmpfsSize, "sandbox.tmpfs_size",
+		fmt.Sprintf("(%s) must be at least %s", s.TmpfsSize, runner.ByteSize(minTmpfsSize)))
+	switch {
+	case s.SeccompProfile == "unconfined":
+		v.check(false, "sandbox.seccomp_profile", `("unconfined") is not allowed: agents always run under seccomp`)
+	case s.SeccompProfile != "" && !filepath.IsAbs(s.SeccompProfile):
+		v.check(false, "sandbox.seccomp_profile", fmt.Sprintf("(%q) must be empty (Podman's default) or an absolute path", s.SeccompProfile))
+	}
+	v.check(s.NoFile > 0 && s.NoFile <= maxNoFile, "sandbox.nofile", fmt.Sprintf("(%d) must be between 1 and %d", s.NoFile, maxNoFile))
+	v.check(s.NProc > 0, "sandbox.nproc", fmt.Sprintf("(%d) must be positive", s.NProc))
+	v.check(s.UserNSSize >= minSubIDs && s.UserNSSize <= maxUserNS, "sandbox.userns_size",
+		fmt.Sprintf("(%d) must be between %d and %d", s.UserNSSize, minSubIDs, int64(maxUserNS)))
+	v.nonNegative("sandbox.stop_timeout", s.StopTimeout)
+	v.check(s.StopTimeout.Duration%time.Second == 0, "sandbox.stop_timeout",
+		fmt.Sprintf("(%s) must be whole seconds (Podman counts in seconds)", s.StopTimeout))
+	v.check(s.LogMaxSize > 0, "sandbox.log_max_size", fmt.Sprintf("(%s) must be positive", s.LogMaxSize))
+}
+
+func (v *validator) cleanup(c CleanupConfig) {
+	v.nonNegative("cleanup.sweep_interval", c.SweepInterval)
+	v.nonNegative("cleanup.succeeded_grace", c.SucceededGrace)
+	v.nonNegative("cleanup.failed_grace", c.FailedGrace)
+	v.nonNegative("cleanup.orphan_grace", c.OrphanGrace)
+	v.positive("cleanup.retention", c.Retention)
+	v.check(c.LogTail > 0 && c.LogTail <= maxLogTail, "cleanup.log_tail",
+		fmt.Sprintf("(%s) must be between 1 and %s", c.LogTail, runner.ByteSize(maxLogTail)))
+}
+
+func (v *validator) http(h HTTPConfig) {
+	v.check(h.MaxBody > 0, "http.max_body", fmt.Sprintf("(%s) must be positive", h.MaxBody))
+	v.positive("http.read_header_timeout", h.ReadHeaderTimeout)
+	v.nonNegative("http.read_timeout", h.ReadTimeout)
+	v.nonNegative("http.write_timeout", h.WriteTimeout)
+	v.nonNegative("http.idle_timeout", h.IdleTimeout)
+}
+
+func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }

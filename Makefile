@@ -1,0 +1,65 @@
+# podrun's tasks. `make` lists them; README.md explains the project.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+# Build tags of the Podman Go bindings: the remote client only, without the graph drivers and
+# the gpgme dependency it does not need. Every go command below uses them.
+GO_TAGS := remote exclude_graphdriver_btrfs btrfs_noversion exclude_graphdriver_devicemapper containers_image_openpgp
+comma := ,
+empty :=
+space := $(empty) $(empty)
+GO_FLAGS := -tags $(subst $(space),$(comma),$(strip $(GO_TAGS)))
+# SQLite and the race detector need cgo: fail loudly without a C compiler rather than build a
+# binary whose database driver is a stub.
+export CGO_ENABLED := 1
+
+BIN := bin/podrun
+# Pure Go: fast, run with the race detector.
+UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/...
+# Talk to the real Podman service; one package at a time, as they share it on a small machine.
+INTEGRATION_PKGS := ./sandbox/... ./cmd/...
+# The user the rootless smoke test in cmd/podrun runs podrun as.
+ROOTLESS_USER := podrun-smoke
+
+.PHONY: help setup images rootless build run test bench lint clean
+
+help: ## List the targets
+	@echo "Usage: make TARGET"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+setup: ## Install Podman if needed and start its API service (uses sudo when not root)
+	scripts/setup-host.sh >/dev/null
+
+images: setup ## Build the local images (localhost/podrun/busybox), skipping those that exist
+	scripts/build-images.sh
+
+rootless: setup ## Create the rootless smoke-test user, its Podman service and images
+	scripts/setup-rootless-user.sh $(ROOTLESS_USER) >/dev/null
+
+build: ## Build bin/podrun
+	$(GO) build $(GO_FLAGS) -o $(BIN) ./cmd/podrun
+
+run: setup images build ## Set up the host, build, and run podrun serve (SQLite in its data dir)
+	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
+	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
+
+test: setup images rootless ## Vet, unit tests with -race, then the integration tests against Podman
+	$(GO) vet $(GO_FLAGS) ./...
+	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
+	$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
+
+bench: ## Run the benchmarks
+	$(GO) test $(GO_FLAGS) -run '^$$' -bench . ./runner/sqlite/ ./httpapi/
+
+lint: ## Check formatting, go vet, and shellcheck when installed
+	@unformatted="$$(gofmt -l .)"; \
+	if [[ -n "$$unformatted" ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(GO_FLAGS) ./...
+	@if command -v shellcheck >/dev/null; then shellcheck -x scripts/*.sh .ci/run; else echo "shellcheck not installed: skipped"; fi
+
+clean: ## Remove build output
+	rm -rf bin

@@ -94,11 +94,13 @@ func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
 	return h
 }
 
-// Timeouts bound the phases of a connection; a zero field takes its default.
+// Timeouts bound the phases of a connection. A zero ReadHeader takes 5s; a zero
+// Read, Write or Idle means none, as the configuration documents.
 type Timeouts struct {
-	Read  time.Duration // whole request, body included; default 30s
-	Write time.Duration // from the end of the headers to the end of the response; default 60s
-	Idle  time.Duration // between keep-alive requests; default 120s
+	ReadHeader time.Duration // until the request headers are read
+	Read       time.Duration // whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the response
+	Idle       time.Duration // between keep-alive requests
 }
 
 // NewHTTPServer returns an http.Server for h with hardened timeouts; streaming handlers lift the write deadline themselves.
@@ -106,10 +108,10 @@ func NewHTTPServer(addr string, h http.Handler, t Timeouts) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       orDefault(t.Read, 30*time.Second),
-		WriteTimeout:      orDefault(t.Write, 60*time.Second),
-		IdleTimeout:       orDefault(t.Idle, 120*time.Second),
+		ReadHeaderTimeout: orDefault(t.ReadHeader, 5*time.Second),
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10, // the API has no use for large headers
 	}
 }

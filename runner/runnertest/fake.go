@@ -1,0 +1,460 @@
+package runnertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// Fake is an in-memory runner.Sandbox that passes the contract suite. Its
+// containers run a tiny interpreter (echo, cat, true, false, sleep N, exit N,
+// oom, sh -c 'a; b >&2') in goroutines, in real time. The zero value is ready.
+//
+// The exported fields are test hooks; change them with Set while the Fake is in use.
+type Fake struct {
+	// FailCreate, if set, is returned (wrapped) by Create.
+	FailCreate error
+	// FailStart, if set, is returned (wrapped) by Start, which removes the container as the real sandbox does.
+	FailStart error
+	// HostInfo is what Probe reports; a zero Version reports a fake cgroup v2 host.
+	HostInfo runner.Host
+	// UnavailableImages cannot be pulled, besides MissingImage.
+	UnavailableImages map[string]bool
+
+	mu   sync.Mutex
+	ctrs map[string]*fakeContainer
+	seq  int // creation order, for Containers
+}
+
+var _ runner.Sandbox = (*Fake)(nil)
+
+// Set runs fn with the Fake locked, to change its hooks safely.
+func (f *Fake) Set(fn func(f *Fake)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+type fakeContainer struct {
+	c        runner.Container
+	spec     runner.Spec
+	seq      int
+	stdinR   *io.PipeReader
+	stdinW   *io.PipeWriter
+	signal   chan struct{} // closed on Kill or Stop
+	sigCode  int           // 137 or 143 once signalled
+	done     chan struct{} // closed when the process has exited
+	log      []logChunk
+	attached []runner.Streams
+}
+
+type logChunk struct {
+	stderr bool
+	data   []byte
+}
+
+// Containers returns a snapshot of every container, oldest first.
+func (f *Fake) Containers() []runner.Container {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all := slices.Collect(maps.Values(f.ctrs))
+	slices.SortFunc(all, func(a, b *fakeContainer) int { return a.seq - b.seq })
+	out := make([]runner.Container, len(all))
+	for i, c := range all {
+		out[i] = c.snapshot()
+	}
+	return out
+}
+
+func (c *fakeContainer) snapshot() runner.Container {
+	s := c.c
+	s.Labels = maps.Clone(c.c.Labels)
+	return s
+}
+
+// Probe reports HostInfo.
+func (f *Fake) Probe(context.Context) (runner.Host, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.HostInfo.Version != "" {
+		return f.HostInfo, nil
+	}
+	return runner.Host{Version: "fake", Runtime: "fake", CgroupVersion: "v2", Controllers: []string{"cpu", "memory", "pids"}}, nil
+}
+
+// Ping always answers.
+func (f *Fake) Ping(context.Context) error { return nil }
+
+// EnsureImage fails for MissingImage and UnavailableImages.
+func (f *Fake) EnsureImage(_ context.Context, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checkImage(ref)
+}
+
+func (f *Fake) checkImage(ref string) error {
+	if ref == MissingImage || f.UnavailableImages[ref] {
+		return fmt.Errorf("image %s is not present locally and could not be pulled: %w", ref, runner.ErrImageUnavailable)
+	}
+	return nil
+}
+
+// Create records a container in state created.
+func (f *Fake) Create(_ context.Context, spec runner.Spec) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.FailCreate != nil {
+		return "", fmt.Errorf("create container from %s: %w", spec.Image, f.FailCreate)
+	}
+	if err := f.checkImage(spec.Image); err != nil {
+		return "", err
+	}
+	if f.ctrs == nil {
+		f.ctrs = map[string]*fakeContainer{}
+	}
+	for _, c := range f.ctrs {
+		if spec.Name != "" && c.c.Name == spec.Name {
+			return "", fmt.Errorf("create container %s: name in use: %w", spec.Name, runner.ErrConflict)
+		}
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	name := spec.Name
+	if name == "" {
+		name = "fake_" + id[:8]
+	}
+	r, w := io.Pipe()
+	f.seq++
+	f.ctrs[id] = &fakeContainer{
+		c:      runner.Container{ID: id, Name: name, Labels: maps.Clone(spec.Labels), State: "created", CreatedAt: time.Now()},
+		spec:   spec,
+		seq:    f.seq,
+		stdinR: r, stdinW: w,
+		signal: make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	return id, nil
+}
+
+func (f *Fake) get(op, id string) (*fakeContainer, error) {
+	c, ok := f.ctrs[id]
+	if !ok {
+		return nil, fmt.Errorf("%s container %s: %w", op, id, runner.ErrNoContainer)
+	}
+	return c, nil
+}
+
+// Attach connects streams; to an exited container it reports the exit at once.
+func (f *Fake) Attach(_ context.Context, id string, s runner.Streams) (runner.Attachment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get("attach", id)
+	if err != nil {
+		return nil, err
+	}
+	if c.c.State != "exited" {
+		c.attached = append(c.attached, runner.Streams{Stdout: s.Stdout, Stderr: s.Stderr})
+		if s.Stdin != nil {
+			go func() {
+				_, _ = io.Copy(c.stdinW, s.Stdin)
+				c.stdinW.Close()
+			}()
+		}
+	}
+	return fakeAttachment{f: f, c: c}, nil
+}
+
+type fakeAttachment struct {
+	f *Fake
+	c *fakeContainer
+}
+
+// Wait returns once the process has exited.
+func (a fakeAttachment) Wait(ctx context.Context) (runner.Exit, error) {
+	a.f.mu.Lock()
+	done := a.c.done
+	a.f.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return runner.Exit{}, ctx.Err()
+	}
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	return runner.Exit{Code: a.c.c.ExitCode, OOMKilled: a.c.c.OOMKilled, FinishedAt: a.c.c.FinishedAt}, nil
+}
+
+// Start runs the container's command in a goroutine.
+func (f *Fake) Start(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get("start", id)
+	if err != nil {
+		return err
+	}
+	if f.FailStart != nil {
+		delete(f.ctrs, id)
+		return fmt.Errorf("start container %s: %w", id, f.FailStart)
+	}
+	switch c.c.State {
+	case "running":
+		return nil
+	case "exited":
+		return fmt.Errorf("start container %s: the fake cannot restart: %w", id, runner.ErrConflict)
+	}
+	c.c.State, c.c.Running, c.c.StartedAt = "running", true, time.Now()
+	p := proc{stdin: c.stdinR, stdout: &fakeOutput{f: f, c: c}, stderr: &fakeOutput{f: f, c: c, stderr: true}, signalled: c.signal}
+	go func() {
+		code := p.run(c.spec.Command)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if c.sigCode != 0 {
+			code = c.sigCode
+		}
+		c.c.State, c.c.Running, c.c.ExitCode, c.c.FinishedAt = "exited", false, code, time.Now()
+		c.stdinR.CloseWithError(io.ErrClosedPipe) // unblocks stdin still being fed
+		close(c.done)
+	}()
+	return nil
+}
+
+// fakeOutput keeps a container's output for Logs and copies it to the attached streams.
+type fakeOutput struct {
+	f      *Fake
+	c      *fakeContainer
+	stderr bool
+}
+
+func (o *fakeOutput) Write(b []byte) (int, error) {
+	o.f.mu.Lock()
+	o.c.log = append(o.c.log, logChunk{stderr: o.stderr, data: bytes.Clone(b)})
+	attached := slices.Clone(o.c.attached)
+	o.f.mu.Unlock()
+	for _, s := range attached {
+		w := s.Stdout
+		if o.stderr {
+			w = s.Stderr
+		}
+		if w != nil {
+			_, _ = w.Write(b)
+		}
+	}
+	return len(b), nil
+}
+
+// kill ends the process with code, as SIGKILL (137) or SIGTERM (143) would; f.mu is held.
+func (c *fakeContainer) kill(code int) {
+	if c.c.State != "running" || c.sigCode != 0 {
+		return
+	}
+	c.sigCode = code
+	close(c.signal)
+	c.stdinR.CloseWithError(io.ErrClosedPipe)
+}
+
+// Inspect reports a container's state.
+func (f *Fake) Inspect(_ context.Context, id string) (runner.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get("inspect", id)
+	if err != nil {
+		return runner.Container{}, err
+	}
+	return c.snapshot(), nil
+}
+
+// Kill ends the process with 137; a container that is not running is left alone.
+func (f *Fake) Kill(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get("kill", id)
+	if err != nil {
+		return err
+	}
+	c.kill(137)
+	return nil
+}
+
+// Stop ends the process with 143 (the fake's programs all honour SIGTERM) and waits for it.
+func (f *Fake) Stop(ctx context.Context, id string, _ time.Duration) error {
+	f.mu.Lock()
+	c, err := f.get("stop", id)
+	if err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	running := c.c.State == "running"
+	c.kill(143)
+	f.mu.Unlock()
+	if !running {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop container %s: %w", id, ctx.Err())
+	}
+}
+
+// Remove kills and forgets a container.
+func (f *Fake) Remove(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get("remove", id)
+	if err != nil {
+		return err
+	}
+	c.kill(137)
+	delete(f.ctrs, id)
+	return nil
+}
+
+// List returns the containers carrying all the labels.
+func (f *Fake) List(_ context.Context, labels map[string]string) ([]runner.Container, error) {
+	var out []runner.Container
+	for _, c := range f.Containers() {
+		if hasLabels(c.Labels, labels) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Logs writes the saved output; with Follow it first waits for the container to end.
+// Tail counts lines of the combined log, as Podman does.
+func (f *Fake) Logs(ctx context.Context, id string, opts runner.LogOptions, stdout, stderr io.Writer) error {
+	f.mu.Lock()
+	c, err := f.get("logs of", id)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if opts.Follow {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+	}
+	f.mu.Lock()
+	lines := splitLines(c.log)
+	f.mu.Unlock()
+	if opts.Tail > 0 && len(lines) > opts.Tail {
+		lines = lines[len(lines)-opts.Tail:]
+	}
+	for _, l := range lines {
+		w := stdout
+		if l.stderr {
+			w = stderr
+		}
+		if w != nil {
+			if _, err := w.Write(l.data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func splitLines(log []logChunk) []logChunk {
+	var out []logChunk
+	for _, ch := range log {
+		for _, line := range strings.SplitAfter(string(ch.data), "\n") {
+			if line != "" {
+				out = append(out, logChunk{stderr: ch.stderr, data: []byte(line)})
+			}
+		}
+	}
+	return out
+}
+
+// Stats reports the container's limits and one process.
+func (f *Fake) Stats(_ context.Context, id string) (runner.Stats, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get("stats of", id)
+	if err != nil {
+		return runner.Stats{}, err
+	}
+	if c.c.State != "running" {
+		return runner.Stats{}, fmt.Errorf("stats of container %s: not running: %w", id, runner.ErrConflict)
+	}
+	return runner.Stats{MemoryUsage: 1 << 20, MemoryLimit: uint64(c.spec.Limits.Memory), PIDs: 1}, nil
+}
+
+// Exec runs the interpreter beside the container's process.
+func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runner.ExecResult, error) {
+	f.mu.Lock()
+	c, err := f.get("exec in", id)
+	if err == nil && c.c.State != "running" {
+		err = fmt.Errorf("exec in container %s: not running: %w", id, runner.ErrConflict)
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return runner.ExecResult{}, err
+	}
+	if spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
+	stdout, stderr := &limited{max: spec.MaxOutput}, &limited{max: spec.MaxOutput}
+	sig := make(chan struct{})
+	codes := make(chan int, 1)
+	go func() {
+		codes <- proc{stdin: bytes.NewReader(spec.Stdin), stdout: stdout, stderr: stderr, signalled: sig}.run(spec.Command)
+	}()
+	var code int
+	select {
+	case code = <-codes:
+	case <-c.signal:
+		close(sig)
+		<-codes
+		code = 137
+	case <-ctx.Done():
+		close(sig)
+		<-codes
+		err = fmt.Errorf("exec in container %s: %w", id, ctx.Err())
+		code = -1
+	}
+	if code == codeSignalled {
+		code = 137
+	}
+	return runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.truncated || stderr.truncated}, err
+}
+
+// limited keeps the first max bytes (all if max is 0).
+type limited struct {
+	bytes.Buffer
+	max       int
+	truncated bool
+}
+
+func (l *limited) Write(b []byte) (int, error) {
+	n := len(b)
+	if room := l.max - l.Len(); l.max > 0 && n > room {
+		b, l.truncated = b[:max(room, 0)], true
+	}
+	l.Buffer.Write(b)
+	return n, nil
+}

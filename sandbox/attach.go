@@ -1,0 +1,148 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/containers/podman/v5/libpod/define"
+	"github.com/containers/podman/v5/pkg/bindings/containers"
+	"github.com/podrun/podrun/runner"
+)
+
+// Attach connects streams to a created or running container and returns once
+// Podman has wired them to conmon, so a Start after it loses no output.
+func (p *Podman) Attach(ctx context.Context, id string, s runner.Streams) (runner.Attachment, error) {
+	_, fresh := p.fresh.LoadAndDelete(id)
+	if !fresh {
+		// Podman re-initializes an exited container on attach (Docker
+		// compatibility), throwing its exit code away: report it instead.
+		data, err := p.inspect(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("attach: %w", err)
+		}
+		if finished(data.State) {
+			return exited(exitOf(data)), nil
+		}
+	}
+	q := url.Values{
+		"stdin":  {strconv.FormatBool(s.Stdin != nil)},
+		"stdout": {"true"},
+		"stderr": {"true"},
+		"stream": {"true"},
+		"logs":   {"false"},
+		// No byte sequence in a body may detach the stream.
+		"detachKeys": {""},
+	}
+	start := time.Now()
+	st, err := p.hijack(ctx, "/containers/"+url.PathEscape(id)+"/attach", q, nil)
+	p.observe("attach", start)
+	if err != nil {
+		err = wrapErr("attach", id, err)
+		if fresh && !errors.Is(err, runner.ErrNoContainer) {
+			// Podman initializes the container for the attach, so this is
+			// where a command that cannot start fails: like a failed Start,
+			// it must not leave the container behind.
+			err = errors.Join(err, p.cleanup(ctx, id))
+		}
+		return nil, err
+	}
+	a := &attachment{p: p, id: id, done: make(chan struct{}), st: st}
+	go func() {
+		defer close(a.done)
+		a.err = st.demux(s.Stdout, s.Stderr)
+		st.Close()
+	}()
+	if s.Stdin != nil {
+		go func() {
+			// Errors are expected when the process exits without reading all of
+			// its input; what the process did is in the exit code.
+			_ = st.feed(s.Stdin)
+		}()
+	}
+	return a, nil
+}
+
+type attachment struct {
+	p    *Podman
+	id   string
+	st   *stream
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// Wait waits for the end of the stream, then asks Podman for the exit code;
+// containers.Wait would be 115-350 ms slower. If ctx ends first the stream is
+// closed and the container keeps running.
+func (a *attachment) Wait(ctx context.Context) (runner.Exit, error) {
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		a.st.Close()
+		return runner.Exit{}, fmt.Errorf("wait for container %s: %w", a.id, ctx.Err())
+	}
+	exit, err := a.p.exitStatus(ctx, a.id)
+	if err != nil && a.err != nil {
+		return exit, fmt.Errorf("%w (stream: %v)", err, a.err)
+	}
+	return exit, err
+}
+
+// exitStatus returns how a container whose output stream ended has exited.
+func (p *Podman) exitStatus(ctx context.Context, id string) (runner.Exit, error) {
+	// conmon records the exit a few milliseconds after the stream closes.
+	delay := 2 * time.Millisecond
+	for range 6 {
+		data, err := p.inspect(ctx, id)
+		if err != nil {
+			return runner.Exit{}, fmt.Errorf("wait: %w", err)
+		}
+		if finished(data.State) {
+			return exitOf(data), nil
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return runner.Exit{}, fmt.Errorf("wait for container %s: %w", id, err)
+		}
+		delay *= 2
+	}
+	// Still running: the stream broke (a service restart, say), so wait the slow way.
+	start := time.Now()
+	opts := new(containers.WaitOptions).WithCondition([]define.ContainerStatus{define.ContainerStateExited, define.ContainerStateStopped})
+	_, err := containers.Wait(p.call(ctx), id, opts)
+	p.observe("wait", start)
+	if err != nil {
+		return runner.Exit{}, wrapErr("wait for", id, err)
+	}
+	data, err := p.inspect(ctx, id)
+	if err != nil {
+		return runner.Exit{}, fmt.Errorf("wait: %w", err)
+	}
+	return exitOf(data), nil
+}
+
+func finished(st *define.InspectContainerState) bool {
+	return st != nil && !st.Running && (st.Status == "exited" || st.Status == "stopped")
+}
+
+func exitOf(data *define.InspectContainerData) runner.Exit {
+	return runner.Exit{Code: int(data.State.ExitCode), OOMKilled: data.State.OOMKilled, FinishedAt: data.State.FinishedAt}
+}
+
+// exited is the attachment to a container that had already exited.
+type exited runner.Exit
+
+func (e exited) Wait(context.Context) (runner.Exit, error) { return runner.Exit(e), nil }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

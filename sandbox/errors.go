@@ -1,0 +1,53 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/containers/podman/v5/pkg/errorhandling"
+	"github.com/podrun/podrun/runner"
+)
+
+// statusCode returns the HTTP status of a Podman API error, or 0 if err did not come from the API.
+func statusCode(err error) int {
+	var pm *errorhandling.ErrorModel
+	if errors.As(err, &pm) {
+		return pm.Code()
+	}
+	var m errorhandling.ErrorModel
+	if errors.As(err, &m) {
+		return m.Code()
+	}
+	return 0
+}
+
+// notFound reports whether Podman said the container (or exec session) does not exist.
+// Some 4.3 endpoints answer 500 with "no such container", so the message counts too.
+func notFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	if statusCode(err) == http.StatusNotFound {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "no such container") || strings.Contains(msg, "no container with name or ID")
+}
+
+// wrapErr adds the operation and container to err; a missing container becomes runner.ErrNoContainer.
+func wrapErr(op, id string, err error) error {
+	if notFound(err) {
+		return fmt.Errorf("%s container %s: %w", op, id, runner.ErrNoContainer)
+	}
+	return fmt.Errorf("%s container %s: %w", op, id, err)
+}
+
+// notRunning reports whether Podman refused because the container is not running.
+func notRunning(err error) bool {
+	if err == nil {
+		return false
+	}
+	return statusCode(err) == http.StatusConflict || strings.Contains(err.Error(), "container state improper")
+}

@@ -1,0 +1,203 @@
+// Package sandbox runs podrun's agents as hardened Podman containers. It is
+// the only package that imports the Podman bindings.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/containers/podman/v5/pkg/bindings"
+	"github.com/containers/podman/v5/pkg/bindings/system"
+	"github.com/podrun/podrun/runner"
+)
+
+// Config says how to reach Podman and how to harden containers; zero fields take defaults.
+type Config struct {
+	// URI of the Podman API service, e.g. unix:///run/podman/podman.sock.
+	URI string
+	// Runtime is the OCI runtime; "" picks runc on a cgroup v1 host (crun fails on hybrid v1) and Podman's default otherwise.
+	Runtime string
+	// Network is the network mode: "none" (default, no network at all), or "slirp4netns", "bridge" or "private" to give agents a network.
+	Network string
+	// TmpfsSize caps the writable tmpfs on /tmp, in bytes (default 64Mi); the rest of the root filesystem is read-only.
+	TmpfsSize int64
+	// SeccompProfile is the path of a JSON seccomp profile on the Podman host; "" uses Podman's default profile.
+	SeccompProfile string
+	// NoFile is the soft and hard RLIMIT_NOFILE (default 1024; runc here cannot raise the hard limit above 20000).
+	NoFile uint64
+	// NProc is the soft and hard RLIMIT_NPROC (default 4096), a backstop behind the pids cgroup limit.
+	NProc uint64
+	// UserNSSize is how many UIDs and GIDs each container's own user namespace (userns=auto) maps (default 65536).
+	UserNSSize uint32
+	// LogMaxSize caps each container's k8s-file log, in bytes (default 16Mi).
+	LogMaxSize int64
+	// PullTimeout bounds an image pull in EnsureImage (default 2m).
+	PullTimeout time.Duration
+	// Observe, if set, is called after every Podman API call with the operation's name and latency.
+	Observe func(op string, d time.Duration)
+}
+
+// Defaults of Config.
+const (
+	DefaultURI         = "unix:///run/podman/podman.sock"
+	DefaultNetwork     = "none"
+	DefaultTmpfsSize   = 64 << 20
+	DefaultNoFile      = 1024
+	DefaultNProc       = 4096
+	DefaultUserNSSize  = 65536
+	DefaultLogMaxSize  = 16 << 20
+	DefaultPullTimeout = 2 * time.Minute
+	// maxNoFile is the hard nofile limit runc can set on these hosts.
+	maxNoFile = 20000
+)
+
+// networks are the network modes Config.Network accepts; "host" is excluded because it breaks isolation.
+var networks = map[string]bool{"none": true, "slirp4netns": true, "bridge": true, "private": true}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.URI == "" {
+		c.URI = DefaultURI
+	}
+	if c.Network == "" {
+		c.Network = DefaultNetwork
+	}
+	if !networks[c.Network] {
+		return c, fmt.Errorf("sandbox network %q: want none, slirp4netns, bridge or private", c.Network)
+	}
+	if c.TmpfsSize == 0 {
+		c.TmpfsSize = DefaultTmpfsSize
+	}
+	if c.NoFile == 0 {
+		c.NoFile = DefaultNoFile
+	}
+	if c.NoFile > maxNoFile {
+		return c, fmt.Errorf("sandbox nofile %d: runc cannot set a hard limit above %d here", c.NoFile, maxNoFile)
+	}
+	if c.NProc == 0 {
+		c.NProc = DefaultNProc
+	}
+	if c.UserNSSize == 0 {
+		c.UserNSSize = DefaultUserNSSize
+	}
+	if c.LogMaxSize == 0 {
+		c.LogMaxSize = DefaultLogMaxSize
+	}
+	if c.PullTimeout == 0 {
+		c.PullTimeout = DefaultPullTimeout
+	}
+	if c.TmpfsSize < 0 || c.LogMaxSize < 0 || c.PullTimeout < 0 {
+		return c, errors.New("sandbox: sizes and timeouts must not be negative")
+	}
+	return c, nil
+}
+
+// Podman is a runner.Sandbox backed by a Podman API service.
+type Podman struct {
+	cfg  Config
+	conn context.Context // carries the bindings' connection; never cancelled
+	sock string          // unix socket path, for the hijacking client
+
+	// fresh holds containers created here and not yet attached or started: an
+	// attach to them needs no state check (see Attach).
+	fresh sync.Map
+}
+
+var _ runner.Sandbox = (*Podman)(nil)
+
+// New connects to Podman (one ping) and resolves the runtime from the host's cgroup version.
+func New(ctx context.Context, cfg Config) (*Podman, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.URI)
+	if err != nil || u.Scheme != "unix" {
+		// Attach and exec hijack the connection; only a unix socket is implemented.
+		return nil, fmt.Errorf("sandbox URI %q: want unix:///path/to/podman.sock", cfg.URI)
+	}
+	p := &Podman{cfg: cfg, sock: u.Path}
+	start := time.Now()
+	// The bindings keep the context for every later call: detach it from ctx's cancellation.
+	conn, err := bindings.NewConnection(context.WithoutCancel(ctx), cfg.URI)
+	p.observe("connect", start)
+	if err != nil {
+		return nil, fmt.Errorf("connect to podman at %s: %w", cfg.URI, err)
+	}
+	p.conn = conn
+	if err := p.tuneTransport(); err != nil {
+		return nil, err
+	}
+	if p.cfg.Runtime == "" {
+		start := time.Now()
+		info, err := system.Info(p.call(ctx), nil)
+		p.observe("info", start)
+		if err != nil {
+			return nil, fmt.Errorf("podman info: %w", err)
+		}
+		if info.Host.CgroupsVersion == "v1" {
+			p.cfg.Runtime = "runc"
+		}
+	}
+	return p, nil
+}
+
+// tuneTransport replaces the bindings' transport, before any concurrent use,
+// with one that keeps enough idle connections for parallel agents (the
+// default keeps two, so bursts would redial every request).
+func (p *Podman) tuneTransport() error {
+	c, err := bindings.GetClient(p.conn)
+	if err != nil {
+		return err
+	}
+	c.Client.Transport = &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", p.sock)
+		},
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return nil
+}
+
+// Close releases idle connections to the service.
+func (p *Podman) Close() error {
+	if c, err := bindings.GetClient(p.conn); err == nil {
+		c.Client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Config returns the effective configuration, defaults and runtime resolved.
+func (p *Podman) Config() Config { return p.cfg }
+
+// call returns a context for one bindings call: the connection's values with
+// the caller's deadline and cancellation.
+func (p *Podman) call(ctx context.Context) context.Context {
+	return callContext{Context: ctx, conn: p.conn}
+}
+
+type callContext struct {
+	context.Context
+	conn context.Context
+}
+
+func (c callContext) Value(key any) any {
+	if v := c.conn.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
+// observe reports one API call's latency; call it as defer p.observe(op, time.Now()).
+func (p *Podman) observe(op string, start time.Time) {
+	if p.cfg.Observe != nil {
+		p.cfg.Observe(op, time.Since(start))
+	}
+}

@@ -1,0 +1,62 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/runner/runnertest"
+)
+
+func TestObserveSeesEveryCall(t *testing.T) {
+	var mu sync.Mutex
+	var ops []string
+	ctx := context.Background()
+	p, err := New(ctx, Config{URI: uri, Observe: func(op string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		ops = append(ops, op)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runnertest.Run(t, p, runnertest.Spec(labels, "true"), nil)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"connect", "create", "attach", "start", "inspect"} {
+		if !slices.Contains(ops, want) {
+			t.Errorf("ops %v lack %q", ops, want)
+		}
+	}
+}
+
+func TestCallerContextCancels(t *testing.T) {
+	p := newPodman(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Inspect(ctx, "anything"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Inspect with a cancelled context = %v, want context.Canceled", err)
+	}
+	if _, err := p.Attach(ctx, "anything", runner.Streams{}); err == nil {
+		t.Errorf("Attach with a cancelled context succeeded")
+	}
+}
+
+func TestConfigDefaultsAndValidation(t *testing.T) {
+	c, err := Config{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Network != "none" || c.TmpfsSize != 64<<20 || c.NoFile != 1024 || c.NProc != 4096 || c.UserNSSize != 65536 {
+		t.Errorf("defaults = %+v", c)
+	}
+	for _, bad := range []Config{{Network: "host"}, {NoFile: 20001}, {TmpfsSize: -1}} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/httpapi"
+	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/runner/sqlite"
+	"github.com/podrun/podrun/sandbox"
+	"github.com/podrun/podrun/ttl"
+)
+
+// Daemon is a running `podrun serve`: store, sandbox, runner, loops and HTTP server.
+type Daemon struct {
+	cfg      configs.Config
+	log      *slog.Logger
+	store    *sqlite.Store
+	runner   *runner.Runner
+	reaper   *ttl.Reaper
+	sweeper  *ttl.Sweeper
+	listener net.Listener
+	server   *http.Server
+	instance string
+}
+
+// OpenDaemon wires every part from cfg and starts the loops; Run serves HTTP.
+func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *Daemon, err error) {
+	d := &Daemon{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if d.instance, err = instanceID(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if d.store, err = sqlite.Open(filepath.Join(cfg.DataDir, "podrun.db")); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	metrics := httpapi.NewMetrics()
+	sb, err := sandbox.New(ctx, sandboxConfig(cfg, metrics.ObservePodman))
+	if err != nil {
+		return nil, fmt.Errorf("connect to podman at %s: %w", cfg.PodmanSocket, err)
+	}
+	d.runner = runner.New(sb, d.store, runner.Config{
+		Instance:              d.instance,
+		Policy:                cfg.Policy(),
+		AllowUnenforcedLimits: cfg.AllowUnenforcedLimits,
+		StopTimeout:           cfg.Sandbox.StopTimeout.Duration,
+		SucceededGrace:        cfg.Cleanup.SucceededGrace.Duration,
+		FailedGrace:           cfg.Cleanup.FailedGrace.Duration,
+		OrphanGrace:           cfg.Cleanup.OrphanGrace.Duration,
+		Retention:             cfg.Cleanup.Retention.Duration,
+		LogTail:               int(cfg.Cleanup.LogTail),
+		Logger:                log,
+		Observer:              metrics,
+	})
+	if err := d.runner.Open(ctx); err != nil {
+		return nil, err
+	}
+	d.reaper = ttl.NewReaper(d.runner, log)
+	d.reaper.Open()
+	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
+	d.sweeper.Open()
+	if d.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	api := httpapi.New(d.runner, httpapi.Options{
+		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: metrics,
+	})
+	d.server = httpapi.NewHTTPServer(cfg.Listen, api.Handler(), httpapi.Timeouts{
+		ReadHeader: cfg.HTTP.ReadHeaderTimeout.Duration,
+		Read:       cfg.HTTP.ReadTimeout.Duration,
+		Write:      cfg.HTTP.WriteTimeout.Duration,
+		Idle:       cfg.HTTP.IdleTimeout.Duration,
+	})
+	log.Info("podrun ready", "addr", d.Addr(), "instance", d.instance, "limits_enforced", d.runner.LimitsEnforced(),
+		"podman", cfg.PodmanSocket, "data_dir", cfg.DataDir)
+	return d, nil
+}
+
+func sandboxConfig(cfg configs.Config, observe func(string, time.Duration)) sandbox.Config {
+	s := cfg.Sandbox
+	return sandbox.Config{
+		URI:            cfg.PodmanSocket,
+		Runtime:        s.Runtime,
+		Network:        s.Network,
+		TmpfsSize:      int64(s.TmpfsSize),
+		SeccompProfile: s.SeccompProfile,
+		NoFile:         uint64(s.NoFile),
+		NProc:          uint64(s.NProc),
+		UserNSSize:     uint32(s.UserNSSize),
+		LogMaxSize:     int64(s.LogMaxSize),
+		Observe:        observe,
+	}
+}
+
+// Addr is the address the API listens on (useful with port 0).
+func (d *Daemon) Addr() string { return d.listener.Addr().String() }
+
+// Instance is this daemon's instance id, the value of every container's podrun.instance label.
+func (d *Daemon) Instance() string { return d.instance }
+
+// Run serves the API until ctx ends, then shuts the server down gracefully.
+func (d *Daemon) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- d.server.Serve(d.listener) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.server.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops everything in the reverse order of opening. Agents' containers keep
+// running; the next start of this instance takes them back.
+func (d *Daemon) Close() {
+	if d.server != nil {
+		_ = d.server.Close()
+	} else if d.listener != nil {
+		_ = d.listener.Close()
+	}
+	if d.sweeper != nil {
+		d.sweeper.Close()
+	}
+	if d.reaper != nil {
+		d.reaper.Close()
+	}
+	if d.runner != nil {
+		_ = d.runner.Close()
+	}
+	if d.store != nil {
+		_ = d.store.Close()
+	}
+}
+
+// instanceID reads this installation's id from the data dir, creating it on first start.
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "instance-id")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read instance id: %w", err)
+	}
+	var raw [8]byte
+	_, _ = rand.Read(raw[:])
+	id := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write instance id: %w", err)
+	}
+	return id, nil
+}

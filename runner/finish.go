@@ -11,7 +11,9 @@ import (
 func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult) {
 	exit := res.exit
 	if res.err != nil {
-		c, err := r.sb.Inspect(ctx, id)
+		callCtx, cancel := r.bounded(ctx)
+		c, err := r.sb.Inspect(callCtx, id)
+		cancel()
 		switch {
 		case errors.Is(err, ErrNoContainer):
 			r.lose(ctx, a.ID, "container disappeared: "+res.err.Error())
@@ -99,7 +101,9 @@ func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) erro
 	id := a.ContainerID
 	r.event(ctx, a.ID, PhaseRemoving, kind)
 	r.saveLogs(ctx, a.ID, id)
-	err := r.sb.Remove(ctx, id)
+	callCtx, cancel := r.bounded(ctx)
+	defer cancel()
+	err := r.sb.Remove(callCtx, id)
 	if err != nil && !errors.Is(err, ErrNoContainer) {
 		r.event(ctx, a.ID, PhaseError, "remove: "+err.Error())
 		r.log.Warn("remove container", "agent", a.ID, "container", id, "err", err)

@@ -14,7 +14,9 @@ func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
 		s.request(stopReason(a.State))
 	}
 	if c.Running {
-		att, err := r.sb.Attach(ctx, c.ID, Streams{})
+		callCtx, cancel := r.bounded(ctx)
+		att, err := r.sb.Attach(callCtx, c.ID, Streams{})
+		cancel()
 		if err == nil {
 			r.event(ctx, a.ID, PhaseRunning, "taken back after restart")
 			r.watch(ctx, s, a, c.ID, att)
@@ -23,7 +25,10 @@ func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
 		if ctx.Err() != nil {
 			return
 		}
-		if c, err = r.sb.Inspect(ctx, c.ID); err != nil {
+		callCtx, cancel = r.bounded(ctx)
+		c, err = r.sb.Inspect(callCtx, c.ID)
+		cancel()
+		if err != nil {
 			r.finish(ctx, a, c.ID, waitResult{err: err})
 			return
 		}
@@ -35,7 +40,9 @@ func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
 func (r *Runner) stopAndCleanup(ctx context.Context, a Agent) {
 	if a.ContainerID != "" && a.RemovedAt.IsZero() && a.State == StateTerminating {
 		r.event(ctx, a.ID, PhaseStopping, ReasonDeleted)
-		if err := r.sb.Stop(ctx, a.ContainerID, r.cfg.StopTimeout); err != nil && !errors.Is(err, ErrNoContainer) {
+		callCtx, cancel := r.bounded(ctx)
+		defer cancel()
+		if err := r.sb.Stop(callCtx, a.ContainerID, r.cfg.StopTimeout); err != nil && !errors.Is(err, ErrNoContainer) {
 			r.log.Debug("stop container", "agent", a.ID, "err", err)
 		}
 	}
@@ -46,7 +53,9 @@ func (r *Runner) stopAndCleanup(ctx context.Context, a Agent) {
 // instance: it relaunches, takes back or marks lost the agents, and removes
 // orphans past their grace. Containers of other instances are never touched.
 func (r *Runner) reconcile(ctx context.Context) error {
-	cs, err := r.sb.List(ctx, map[string]string{LabelInstance: r.cfg.Instance})
+	listCtx, cancel := r.bounded(ctx)
+	defer cancel()
+	cs, err := r.sb.List(listCtx, map[string]string{LabelInstance: r.cfg.Instance})
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
 	}
@@ -77,7 +86,9 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 	switch {
 	case a.State == StatePending:
 		if exists { // half made before a crash: start over with a fresh container
-			if err := r.sb.Remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
+			callCtx, cancel := r.bounded(ctx)
+			defer cancel()
+			if err := r.sb.Remove(callCtx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
 				r.log.Warn("remove half-made container", "agent", a.ID, "container", c.ID, "err", err)
 				return
 			}
@@ -109,7 +120,9 @@ func (r *Runner) removeIfOrphan(ctx context.Context, agentID string, c Container
 	case err != nil && r.now().Sub(c.CreatedAt) < r.cfg.OrphanGrace:
 		return
 	}
-	if err := r.sb.Remove(ctx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
+	callCtx, cancel := r.bounded(ctx)
+	defer cancel()
+	if err := r.sb.Remove(callCtx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
 		r.log.Warn("remove orphan container", "container", c.ID, "err", err)
 		return
 	}

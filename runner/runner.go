@@ -23,9 +23,12 @@ type Config struct {
 	OrphanGrace           time.Duration // how old an unknown labelled container must be before removal
 	Retention             time.Duration // how long final agent rows are kept
 	LogTail               int           // bytes of each stream kept when a container is removed
-	Logger                *slog.Logger
-	Observer              Observer
-	Now                   func() time.Time
+	// CallTimeout bounds each sandbox call but the wait for a process to end,
+	// so a wedged container service cannot hang a supervisor forever.
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+	Observer    Observer
+	Now         func() time.Time
 }
 
 // Container labels podrun sets on every container it creates.
@@ -71,6 +74,9 @@ func New(sb Sandbox, store Store, cfg Config) *Runner {
 	}
 	if cfg.LogTail <= 0 {
 		cfg.LogTail = 64 << 10
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 2 * time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{
@@ -150,6 +156,11 @@ func (r *Runner) notifyDeadline() {
 }
 
 func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }
+
+// bounded gives one sandbox call its deadline.
+func (r *Runner) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.CallTimeout)
+}
 
 // event appends a container phase to an agent's history; a failure is logged, not fatal.
 func (r *Runner) event(ctx context.Context, agentID, phase, detail string) {

@@ -103,7 +103,9 @@ func (r *Runner) spec(a Agent) Spec {
 func (r *Runner) run(s *supervisor, a Agent) {
 	ctx := r.ctx
 	r.event(ctx, a.ID, PhaseCreating, "")
-	id, err := r.sb.Create(ctx, r.spec(a))
+	callCtx, cancel := r.bounded(ctx)
+	defer cancel()
+	id, err := r.sb.Create(callCtx, r.spec(a))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.failStart(ctx, a.ID, "", fmt.Errorf("create container: %w", err))
@@ -119,13 +121,13 @@ func (r *Runner) run(s *supervisor, a Agent) {
 		r.finishUnstarted(ctx, a.ID, id)
 		return
 	}
-	att, err := r.sb.Attach(ctx, id, Streams{Stdin: bytes.NewReader(a.Stdin)})
+	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: bytes.NewReader(a.Stdin)})
 	if err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("attach: %w", err))
 		return
 	}
 	r.event(ctx, a.ID, PhaseStarting, "")
-	if err := r.sb.Start(ctx, id); err != nil {
+	if err := r.sb.Start(callCtx, id); err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("start container: %w", err))
 		return
 	}
@@ -206,6 +208,8 @@ func (r *Runner) watch(ctx context.Context, s *supervisor, a Agent, id string, a
 func (r *Runner) signal(ctx context.Context, agentID, id, reason string) {
 	r.event(ctx, agentID, PhaseStopping, reason)
 	if reason == ReasonTTL {
+		ctx, cancel := r.bounded(ctx)
+		defer cancel()
 		if err := r.sb.Kill(ctx, id); err != nil && !errors.Is(err, ErrNoContainer) {
 			r.log.Warn("kill container", "agent", agentID, "container", id, "err", err)
 		}

@@ -100,8 +100,9 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, stdout, s
 	if err != nil {
 		return err
 	}
-	if a.ContainerID == "" && a.State == StatePending && opts.Follow {
-		if a, err = r.awaitContainer(ctx, id); err != nil {
+	if a.State == StatePending && opts.Follow {
+		// Podman stops following at once for a container that has not started yet.
+		if a, err = r.awaitStart(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -121,13 +122,13 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, stdout, s
 	return writeSavedLogs(opts, out, errOut, stdout, stderr)
 }
 
-// awaitContainer waits briefly for a pending agent to get its container.
-func (r *Runner) awaitContainer(ctx context.Context, id string) (Agent, error) {
+// awaitStart waits for a pending agent's container to start (or the agent to end).
+func (r *Runner) awaitStart(ctx context.Context, id string) (Agent, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		a, err := r.store.Agent(ctx, id)
-		if err != nil || a.ContainerID != "" || a.State != StatePending {
+		if err != nil || a.State != StatePending {
 			return a, err
 		}
 		select {

@@ -23,7 +23,7 @@ type testDaemon struct {
 }
 
 // startDaemon runs a daemon with a fresh data dir; edit adjusts the config first.
-func startDaemon(t *testing.T, edit func(*configs.Config)) *testDaemon {
+func startDaemon(t testing.TB, edit func(*configs.Config)) *testDaemon {
 	t.Helper()
 	cfg := configs.Default()
 	cfg.Listen = "127.0.0.1:0"
@@ -62,7 +62,7 @@ func startDaemon(t *testing.T, edit func(*configs.Config)) *testDaemon {
 }
 
 // removeAll deletes every agent and waits until their containers are gone.
-func (d *testDaemon) removeAll(t *testing.T) {
+func (d *testDaemon) removeAll(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -93,7 +93,7 @@ func (d *testDaemon) removeAll(t *testing.T) {
 }
 
 // call sends a JSON request and decodes a JSON answer into out (if not nil).
-func (d *testDaemon) call(t *testing.T, method, path string, body any, out any) *http.Response {
+func (d *testDaemon) call(t testing.TB, method, path string, body any, out any) *http.Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -130,7 +130,7 @@ func (d *testDaemon) call(t *testing.T, method, path string, body any, out any) 
 }
 
 // create posts an agent and expects 201.
-func (d *testDaemon) create(t *testing.T, req map[string]any) runner.Agent {
+func (d *testDaemon) create(t testing.TB, req map[string]any) runner.Agent {
 	t.Helper()
 	var a runner.Agent
 	resp := d.call(t, "POST", "/v1/agents", req, &a)
@@ -141,7 +141,7 @@ func (d *testDaemon) create(t *testing.T, req map[string]any) runner.Agent {
 	return a
 }
 
-func (d *testDaemon) get(t *testing.T, id string) runner.Agent {
+func (d *testDaemon) get(t testing.TB, id string) runner.Agent {
 	t.Helper()
 	var a runner.Agent
 	if resp := d.call(t, "GET", "/v1/agents/"+id, nil, &a); resp.StatusCode != http.StatusOK {
@@ -151,7 +151,7 @@ func (d *testDaemon) get(t *testing.T, id string) runner.Agent {
 }
 
 // await polls until the agent is in one of the states, or fails after timeout.
-func (d *testDaemon) await(t *testing.T, id string, timeout time.Duration, states ...runner.State) runner.Agent {
+func (d *testDaemon) await(t testing.TB, id string, timeout time.Duration, states ...runner.State) runner.Agent {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -169,7 +169,7 @@ func (d *testDaemon) await(t *testing.T, id string, timeout time.Duration, state
 }
 
 // logs returns an agent's combined output.
-func (d *testDaemon) logs(t *testing.T, id, query string) string {
+func (d *testDaemon) logs(t testing.TB, id, query string) string {
 	t.Helper()
 	resp := d.call(t, "GET", "/v1/agents/"+id+"/logs"+query, nil, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -180,7 +180,7 @@ func (d *testDaemon) logs(t *testing.T, id, query string) string {
 }
 
 // containerGone waits until Podman no longer knows the container.
-func containerGone(t *testing.T, id string, timeout time.Duration) {
+func containerGone(t testing.TB, id string, timeout time.Duration) {
 	t.Helper()
 	sb := testSandbox(t)
 	deadline := time.Now().Add(timeout)

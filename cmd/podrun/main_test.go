@@ -79,7 +79,7 @@ func podmanURI() string {
 }
 
 // testSandbox is a direct Podman client for checking what podrun did.
-func testSandbox(t *testing.T) *sandbox.Podman {
+func testSandbox(t testing.TB) *sandbox.Podman {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -76,6 +76,11 @@ type Agent struct {
 	StartedAt      time.Time         `json:"started_at"`
 	FinishedAt     time.Time         `json:"finished_at"`
 	ExpiresAt      time.Time         `json:"expires_at"`
+	// Async is set for invocations answered 202 whose output is kept as a Result.
+	Async       bool   `json:"async,omitempty"`
+	CallbackURL string `json:"callback_url,omitempty"`
+	// Start says how an invocation's container was prepared: StartCold or StartWarm.
+	Start string `json:"start,omitempty"`
 	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
 	RemovedAt time.Time `json:"-"`
 }
@@ -99,6 +104,12 @@ func timeOrNil(t time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// How an invocation's container was prepared.
+const (
+	StartCold = "cold"
+	StartWarm = "warm"
+)
 
 // Event is one entry in an agent's history: a state transition or a container phase.
 type Event struct {

@@ -56,6 +56,10 @@ type Spec struct {
 	Env     map[string]string
 	Limits  Limits
 	Labels  map[string]string
+	// Shim runs the command under podrun's shim, which first reads a shimproto
+	// header (extra environment) from stdin: this lets a container prepared
+	// ahead of a request still get that request's metadata.
+	Shim bool
 }
 
 // Streams are the process's standard streams as seen by an attachment; nil means not attached.

@@ -1,0 +1,124 @@
+package runner
+
+import (
+	"encoding/json"
+	"regexp"
+	"time"
+)
+
+// Function is a named, stored recipe for invocations: each invocation runs it in a fresh container.
+type Function struct {
+	Name           string            `json:"name"`
+	Image          string            `json:"image"`
+	Command        []string          `json:"command"`
+	Env            map[string]string `json:"env"`
+	Limits         Limits            `json:"limits"`
+	Timeout        time.Duration     `json:"-"`
+	Warm           int               `json:"warm"`            // containers kept prepared
+	MaxConcurrency int               `json:"max_concurrency"` // invocations running at once
+	MaxOutput      int64             `json:"max_output"`      // bytes of stdout an invocation may write
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+}
+
+// MarshalJSON writes the timeout as a duration string.
+func (f Function) MarshalJSON() ([]byte, error) {
+	type plain Function
+	return json.Marshal(struct {
+		plain
+		Timeout string `json:"timeout"`
+	}{plain(f), f.Timeout.String()})
+}
+
+// FunctionRequest creates or replaces a function; zero fields take defaults.
+type FunctionRequest struct {
+	Image          string            `json:"image"`
+	Command        []string          `json:"command"`
+	Env            map[string]string `json:"env"`
+	Limits         LimitsRequest     `json:"limits"`
+	Timeout        string            `json:"timeout"`
+	Warm           *int              `json:"warm"`
+	MaxConcurrency *int              `json:"max_concurrency"`
+	MaxOutput      *ByteSize         `json:"max_output"`
+}
+
+// FunctionPolicy bounds what a function may ask for.
+type FunctionPolicy struct {
+	DefaultTimeout     time.Duration // 30s
+	MaxTimeout         time.Duration
+	MaxWarm            int
+	DefaultConcurrency int
+	MaxConcurrency     int   // also the global cap on concurrent invocations
+	DefaultMaxOutput   int64 // 6Mi
+	MaxMaxOutput       int64
+}
+
+var functionName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidFunctionName reports whether name is a DNS-label-like function name.
+func ValidFunctionName(name string) bool { return functionName.MatchString(name) }
+
+// Validate checks the request and returns the function it describes, without times.
+func (req FunctionRequest) Validate(name string, p Policy, fp FunctionPolicy) (Function, error) {
+	if !ValidFunctionName(name) {
+		return Function{}, invalid("name", "must match [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+	}
+	agent, err := AgentRequest{Image: req.Image, Command: req.Command, Env: req.Env, Limits: req.Limits}.Validate(p)
+	if err != nil {
+		return Function{}, err
+	}
+	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits}
+	if f.Timeout, err = ParseTTL("timeout", req.Timeout, Policy{DefaultTTL: fp.DefaultTimeout, MaxTTL: fp.MaxTimeout}); err != nil {
+		return Function{}, err
+	}
+	if f.Warm, err = intField("warm", req.Warm, 0, 0, fp.MaxWarm); err != nil {
+		return Function{}, err
+	}
+	if f.MaxConcurrency, err = intField("max_concurrency", req.MaxConcurrency, fp.DefaultConcurrency, 1, fp.MaxConcurrency); err != nil {
+		return Function{}, err
+	}
+	f.MaxOutput = fp.DefaultMaxOutput
+	if req.MaxOutput != nil {
+		if *req.MaxOutput <= 0 || int64(*req.MaxOutput) > fp.MaxMaxOutput {
+			return Function{}, invalid("max_output", "must be between 1 and %s", ByteSize(fp.MaxMaxOutput))
+		}
+		f.MaxOutput = int64(*req.MaxOutput)
+	}
+	return f, nil
+}
+
+func intField(field string, v *int, def, lo, hi int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	if *v < lo || *v > hi {
+		return 0, invalid(field, "must be between %d and %d", lo, hi)
+	}
+	return *v, nil
+}
+
+// Result is what an asynchronous invocation produced, kept for GET /v1/agents/:id/result.
+type Result struct {
+	AgentID   string    `json:"agent_id"`
+	ExitCode  int       `json:"exit_code"`
+	Output    []byte    `json:"-"`
+	Truncated bool      `json:"truncated"`
+	CreatedAt time.Time `json:"created_at"`
+	// Callback delivery, when the invocation named a callback URL.
+	CallbackURL      string `json:"callback_url,omitempty"`
+	CallbackStatus   string `json:"callback_status,omitempty"` // CallbackPending, CallbackDelivered or CallbackFailed
+	CallbackAttempts int    `json:"callback_attempts,omitempty"`
+}
+
+// Callback delivery states.
+const (
+	CallbackPending   = "pending"
+	CallbackDelivered = "delivered"
+	CallbackFailed    = "failed"
+)
+
+// Reasons specific to invocations.
+const (
+	ReasonOutputLimit = "output_limit"
+	ReasonClientGone  = "client_gone"
+)

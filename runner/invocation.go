@@ -1,0 +1,35 @@
+package runner
+
+import (
+	"context"
+	"io"
+)
+
+// Invocation is one request to run a function.
+type Invocation struct {
+	Function string
+	// Body is the process's stdin. A synchronous invocation streams it; an
+	// asynchronous one reads it whole first (it must survive a restart).
+	Body io.Reader
+	// Env is the request's metadata (Http_Method, Http_Path, ...), set over the function's env.
+	Env         map[string]string
+	Async       bool
+	CallbackURL string // asynchronous only: where the result is POSTed
+	// Output receives stdout as the process writes it (synchronous only). Writes
+	// past the function's max_output end the agent with reason output_limit.
+	Output io.Writer
+	// Started is called once the agent exists, before the first write to Output (synchronous only).
+	Started func(a Agent)
+}
+
+// InvokeResult is how an invocation ended (synchronous), or the accepted agent (asynchronous).
+type InvokeResult struct {
+	Agent    Agent
+	ExitCode int
+}
+
+// Notifier delivers an asynchronous invocation's result to its callback URL.
+type Notifier interface {
+	// Notify makes one delivery attempt; an error means try again later.
+	Notify(ctx context.Context, url string, a Agent, r Result) error
+}

@@ -29,7 +29,7 @@ func (r *Runner) CreateAgent(ctx context.Context, req AgentRequest) (Agent, erro
 	r.obs.AgentCreated()
 	r.obs.Transitioned(StatePending)
 	r.notifyDeadline()
-	r.supervise(a, nil)
+	r.supervise(a, nil, nil)
 	return a, nil
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // finish records how the agent's process ended and cleans up what is due now.
-func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult) {
+// aio is nil for a container taken back after a restart.
+func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult, aio *agentIO) {
 	exit := res.exit
 	if res.err != nil {
 		callCtx, cancel := r.bounded(ctx)
@@ -40,8 +41,12 @@ func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult)
 		r.log.Error("record agent exit", "agent", a.ID, "err", err)
 		return
 	}
-	if cur.State == StateExpired || cur.State == StateTerminating {
-		cur.ContainerID = id
+	cur.ContainerID = id
+	if cur.Async {
+		r.keepResult(ctx, cur, code, aio)
+	}
+	// An invocation's container served its one request: remove it now, whatever the outcome.
+	if cur.State == StateExpired || cur.State == StateTerminating || cur.Function != "" {
 		r.cleanup(ctx, cur)
 	}
 }

@@ -10,8 +10,8 @@ import (
 // finishes one that ended while podrun was away.
 func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
 	ctx := r.ctx
-	if a.State == StateExpired || a.State == StateTerminating {
-		s.request(stopReason(a.State))
+	if a.State == StateExpired || a.State == StateTerminating || a.State == StateFailed {
+		s.request(stopReason(a))
 	}
 	if c.Running {
 		callCtx, cancel := r.bounded(ctx)
@@ -19,7 +19,7 @@ func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
 		cancel()
 		if err == nil {
 			r.event(ctx, a.ID, PhaseRunning, "taken back after restart")
-			r.watch(ctx, s, a, c.ID, att)
+			r.watch(ctx, s, a, c.ID, att, nil)
 			return
 		}
 		if ctx.Err() != nil {
@@ -29,11 +29,11 @@ func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
 		c, err = r.sb.Inspect(callCtx, c.ID)
 		cancel()
 		if err != nil {
-			r.finish(ctx, a, c.ID, waitResult{err: err})
+			r.finish(ctx, a, c.ID, waitResult{err: err}, nil)
 			return
 		}
 	}
-	r.finish(ctx, a, c.ID, waitResult{exit: Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt}})
+	r.finish(ctx, a, c.ID, waitResult{exit: Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt}}, nil)
 }
 
 // stopAndCleanup stops and removes the container of an agent that has no supervisor.
@@ -60,8 +60,12 @@ func (r *Runner) reconcile(ctx context.Context) error {
 		return fmt.Errorf("list containers: %w", err)
 	}
 	byAgent := make(map[string]Container, len(cs))
+	byID := make(map[string]Container, len(cs))
 	for _, c := range cs {
-		byAgent[c.Labels[LabelAgent]] = c
+		byID[c.ID] = c
+		if id := c.Labels[LabelAgent]; id != "" {
+			byAgent[id] = c
+		}
 	}
 	live, err := r.store.LiveAgents(ctx)
 	if err != nil {
@@ -69,14 +73,20 @@ func (r *Runner) reconcile(ctx context.Context) error {
 	}
 	for _, a := range live {
 		c, ok := byAgent[a.ID]
-		delete(byAgent, a.ID)
+		if !ok && a.ContainerID != "" { // a warm container carries no agent label
+			c, ok = byID[a.ContainerID]
+		}
+		delete(byID, c.ID)
 		if r.isActive(a.ID) {
 			continue
 		}
 		r.recover(ctx, a, c, ok)
 	}
-	for agentID, c := range byAgent {
-		r.removeIfOrphan(ctx, agentID, c)
+	for id, c := range byID {
+		if c.Labels[LabelPool] != "" {
+			continue // warm containers are the pools' own; stale ones are purged on start
+		}
+		r.removeIfOrphan(ctx, c.Labels[LabelAgent], byID[id])
 	}
 	return nil
 }
@@ -94,7 +104,7 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 			}
 		}
 		r.log.Info("relaunching pending agent", "agent", a.ID)
-		r.supervise(a, nil)
+		r.supervise(a, nil, nil)
 	case !exists:
 		r.log.Warn("agent's container is gone", "agent", a.ID, "container", a.ContainerID)
 		r.lose(ctx, a.ID, "container not found during reconciliation")
@@ -104,7 +114,15 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 				r.log.Error("record container", "agent", a.ID, "err", err)
 			}
 		}
-		r.supervise(a, &c)
+		if a.Function != "" && !a.Async && a.State == StateRunning && c.Running {
+			// A synchronous invocation's client left with the previous run.
+			if cur, err := r.transition(ctx, a.ID, Change{
+				From: []State{StateRunning}, To: StateFailed, Reason: ReasonClientGone, Detail: "podrun restarted",
+			}); err == nil {
+				a = cur
+			}
+		}
+		r.supervise(a, &c, nil)
 	}
 }
 

@@ -23,6 +23,14 @@ type Config struct {
 	OrphanGrace           time.Duration // how old an unknown labelled container must be before removal
 	Retention             time.Duration // how long final agent rows are kept
 	LogTail               int           // bytes of each stream kept when a container is removed
+	FunctionPolicy        FunctionPolicy
+	// Limiter admits invocations; nil admits all.
+	Limiter *Limiter
+	// Notifier delivers results to callback URLs; nil disables callbacks.
+	Notifier         Notifier
+	CallbackAttempts int           // deliveries tried per result (default 5)
+	CallbackBackoff  time.Duration // wait after the first failed delivery, doubling (default 1s)
+	WarmMaxIdle      time.Duration // a warm container older than this is replaced (default 10m)
 	// CallTimeout bounds each sandbox call but the wait for a process to end,
 	// so a wedged container service cannot hang a supervisor forever.
 	CallTimeout time.Duration
@@ -35,6 +43,8 @@ type Config struct {
 const (
 	LabelAgent    = "podrun.agent"
 	LabelInstance = "podrun.instance"
+	LabelFunction = "podrun.function"
+	LabelPool     = "podrun.pool" // a warm container prepared for this function
 )
 
 // Runner is the agent lifecycle service: it creates agents, supervises their
@@ -56,6 +66,8 @@ type Runner struct {
 	mu     sync.Mutex
 	active map[string]*supervisor // agents with a goroutine owning their container
 	closed bool
+
+	pools *pools
 }
 
 // New returns a Runner; call Open before use.
@@ -78,13 +90,27 @@ func New(sb Sandbox, store Store, cfg Config) *Runner {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 2 * time.Minute
 	}
+	if cfg.CallbackAttempts <= 0 {
+		cfg.CallbackAttempts = 5
+	}
+	if cfg.CallbackBackoff <= 0 {
+		cfg.CallbackBackoff = time.Second
+	}
+	if cfg.WarmMaxIdle <= 0 {
+		cfg.WarmMaxIdle = 10 * time.Minute
+	}
+	if cfg.FunctionPolicy.DefaultMaxOutput <= 0 {
+		cfg.FunctionPolicy.DefaultMaxOutput = 6 << 20
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{
+	r := &Runner{
 		cfg: cfg, sb: sb, store: store, log: cfg.Logger, obs: cfg.Observer,
 		deadlines: make(chan struct{}, 1),
 		ctx:       ctx, cancel: cancel,
 		active: make(map[string]*supervisor),
 	}
+	r.pools = newPools(r)
+	return r
 }
 
 // Open probes the host, refuses to run where limits would be ignored, and
@@ -107,6 +133,12 @@ func (r *Runner) Open(ctx context.Context) error {
 	}
 	if err := r.reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile with containers: %w", err)
+	}
+	if err := r.startPools(ctx); err != nil {
+		return fmt.Errorf("start warm pools: %w", err)
+	}
+	if err := r.resumeCallbacks(ctx); err != nil {
+		return fmt.Errorf("resume callbacks: %w", err)
 	}
 	return nil
 }
@@ -135,11 +167,13 @@ func LimitsUnenforced(h Host) string {
 // LimitsEnforced reports whether the host enforces agents' resource limits.
 func (r *Runner) LimitsEnforced() bool { return r.enforced }
 
-// Close stops supervising. Containers keep running: the next Open takes them back.
+// Close stops supervising. Agents' containers keep running (the next Open
+// takes them back); warm containers, useless to a later run, are removed.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
+	r.pools.closeAll()
 	r.cancel()
 	r.wg.Wait()
 	return nil

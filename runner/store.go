@@ -42,6 +42,20 @@ type Store interface {
 	SaveLogs(ctx context.Context, agentID string, stdout, stderr []byte) error
 	// Logs returns the saved output tail, or ErrNotFound.
 	Logs(ctx context.Context, agentID string) (stdout, stderr []byte, err error)
+	// PutFunction creates or replaces a function, keeping its CreatedAt on replace; created says which.
+	PutFunction(ctx context.Context, f Function) (created bool, err error)
+	// Function returns one function, or ErrNotFound.
+	Function(ctx context.Context, name string) (Function, error)
+	// Functions returns every function, by name.
+	Functions(ctx context.Context) ([]Function, error)
+	// DeleteFunction removes a function; ErrNotFound if there is none. Its agents stay.
+	DeleteFunction(ctx context.Context, name string) error
+	// SaveResult stores (or replaces) an asynchronous invocation's result.
+	SaveResult(ctx context.Context, r Result) error
+	// Result returns an agent's result, or ErrNotFound.
+	Result(ctx context.Context, agentID string) (Result, error)
+	// PendingCallbacks returns results whose callback is still to be delivered.
+	PendingCallbacks(ctx context.Context) ([]Result, error)
 	// CountByState counts agents per state.
 	CountByState(ctx context.Context) (map[State]int, error)
 	// Close releases the store.

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
+
+	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // supervisor is the one goroutine that owns an agent's container: it creates,
@@ -32,12 +35,13 @@ func (s *supervisor) pendingStop() (string, bool) {
 }
 
 // supervise starts the goroutine that owns a's container, unless one already
-// does. With c nil it creates and runs the container; otherwise it takes c back.
-func (r *Runner) supervise(a Agent, c *Container) {
+// does; it reports whether it started one. With c nil it creates and runs the
+// container (connected through aio, if given); otherwise it takes c back.
+func (r *Runner) supervise(a Agent, c *Container, aio *agentIO) bool {
 	r.mu.Lock()
 	if r.closed || r.active[a.ID] != nil {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	s := &supervisor{stopReq: make(chan string, 1)}
 	r.active[a.ID] = s
@@ -46,15 +50,19 @@ func (r *Runner) supervise(a Agent, c *Container) {
 	go func() {
 		defer r.wg.Done()
 		defer r.release(a.ID)
+		if aio != nil && aio.done != nil {
+			defer close(aio.done)
+		}
 		switch {
 		case c != nil:
 			r.adopt(s, a, *c)
 		case a.State == StatePending:
-			r.run(s, a)
+			r.run(s, a, r.ioFor(a, aio))
 		default:
 			r.stopAndCleanup(r.ctx, a)
 		}
 	}()
+	return true
 }
 
 func (r *Runner) release(id string) {
@@ -86,7 +94,7 @@ func (r *Runner) goCleanup(a Agent) {
 	if a.State == StatePending {
 		a.State = StateTerminating // never (re)launch from a cleanup
 	}
-	r.supervise(a, nil)
+	r.supervise(a, nil, nil)
 }
 
 func (r *Runner) spec(a Agent) Spec {
@@ -96,21 +104,40 @@ func (r *Runner) spec(a Agent) Spec {
 	}
 	labels[LabelAgent] = a.ID
 	labels[LabelInstance] = r.cfg.Instance
-	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: a.Env, Limits: a.Limits, Labels: labels}
+	if a.Function != "" {
+		labels[LabelFunction] = a.Function
+	}
+	// A function's request metadata goes through the shim header, like a warm container's.
+	env := a.Env
+	if a.Function != "" {
+		env = nil
+	}
+	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: a.Function != ""}
 }
 
-// run creates and starts a pending agent's container, then watches it to the end.
-func (r *Runner) run(s *supervisor, a Agent) {
+// run creates (or takes a prepared) container for a pending agent, starts it,
+// then watches it to the end.
+func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 	ctx := r.ctx
-	r.event(ctx, a.ID, PhaseCreating, "")
+	if a.Async {
+		release, ok := r.admitBackground(ctx, a.Function)
+		if !ok {
+			return // shutting down: the agent stays pending and is relaunched on the next start
+		}
+		defer release()
+	}
 	callCtx, cancel := r.bounded(ctx)
 	defer cancel()
-	id, err := r.sb.Create(callCtx, r.spec(a))
-	if err != nil {
-		if ctx.Err() == nil {
-			r.failStart(ctx, a.ID, "", fmt.Errorf("create container: %w", err))
+	id := aio.prepared
+	if id == "" {
+		r.event(ctx, a.ID, PhaseCreating, "")
+		var err error
+		if id, err = r.sb.Create(callCtx, r.spec(a)); err != nil {
+			if ctx.Err() == nil {
+				r.failStart(ctx, a.ID, "", fmt.Errorf("create container: %w", err))
+			}
+			return
 		}
-		return
 	}
 	if err := r.store.SetContainer(ctx, a.ID, id); err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("record container: %w", err))
@@ -121,31 +148,64 @@ func (r *Runner) run(s *supervisor, a Agent) {
 		r.finishUnstarted(ctx, a.ID, id)
 		return
 	}
-	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: bytes.NewReader(a.Stdin)})
+	stdout := aio.stdout
+	if aio.result != nil {
+		stdout = aio.result
+	}
+	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout})
 	if err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("attach: %w", err))
 		return
 	}
-	r.event(ctx, a.ID, PhaseStarting, "")
-	if err := r.sb.Start(callCtx, id); err != nil {
-		r.failStart(ctx, a.ID, id, fmt.Errorf("start container: %w", err))
-		return
+	r.event(ctx, a.ID, PhaseStarting, a.Start)
+	if aio.prepared == "" { // a warm container is already started, blocked on its stdin
+		if err := r.sb.Start(callCtx, id); err != nil {
+			r.failStart(ctx, a.ID, id, fmt.Errorf("start container: %w", err))
+			return
+		}
 	}
 	cur, err := r.transition(ctx, a.ID, Change{From: []State{StatePending}, To: StateRunning, Detail: "container " + id})
 	if errors.Is(err, ErrConflict) {
-		s.request(stopReason(cur.State)) // deleted or expired while starting
+		s.request(stopReason(cur)) // deleted, expired or abandoned while starting
 	} else if err != nil {
 		r.log.Error("mark agent running", "agent", a.ID, "err", err)
 	}
 	r.event(ctx, a.ID, PhaseRunning, "")
-	r.watch(ctx, s, a, id, att)
+	r.watch(ctx, s, a, id, att, aio)
 }
 
-func stopReason(s State) string {
-	if s == StateExpired {
+// stopReason is what a supervisor must do for an agent whose state changed under it.
+func stopReason(a Agent) string {
+	switch {
+	case a.State == StateExpired:
 		return ReasonTTL
+	case a.State == StateFailed && a.Reason != "":
+		return a.Reason // client_gone, output_limit: killed at once
+	default:
+		return ReasonDeleted
 	}
-	return ReasonDeleted
+}
+
+// ioFor completes an agent's I/O: its stored stdin, behind the shim header for
+// a function, and a result buffer for an asynchronous invocation.
+func (r *Runner) ioFor(a Agent, aio *agentIO) *agentIO {
+	if aio == nil {
+		aio = &agentIO{}
+	}
+	if aio.stdin == nil {
+		aio.stdin = bytes.NewReader(a.Stdin)
+	}
+	if a.Function != "" {
+		header, err := shimproto.Encode(shimproto.Header{Env: a.Env})
+		if err != nil {
+			header = nil // cannot happen with string maps; the shim then fails loudly
+		}
+		aio.stdin = io.MultiReader(bytes.NewReader(header), aio.stdin)
+	}
+	if a.Async && aio.result == nil {
+		aio.result = &cappedBuffer{max: r.maxOutput(a.Function)}
+	}
+	return aio
 }
 
 // failStart records a failure before the process ran and removes any half-made container.
@@ -184,7 +244,7 @@ type waitResult struct {
 }
 
 // watch waits for the container's process to end, acting on stop requests meanwhile.
-func (r *Runner) watch(ctx context.Context, s *supervisor, a Agent, id string, att Attachment) {
+func (r *Runner) watch(ctx context.Context, s *supervisor, a Agent, id string, att Attachment, aio *agentIO) {
 	exited := make(chan waitResult, 1)
 	go func() {
 		ex, err := att.Wait(ctx)
@@ -198,16 +258,16 @@ func (r *Runner) watch(ctx context.Context, s *supervisor, a Agent, id string, a
 			if ctx.Err() != nil {
 				return // shutting down: the container lives on and the next Open takes it back
 			}
-			r.finish(ctx, a, id, res)
+			r.finish(ctx, a, id, res, aio)
 			return
 		}
 	}
 }
 
-// signal kills the container at its deadline, or stops it gracefully on DELETE.
+// signal stops the container gracefully on DELETE, and kills it for every other reason.
 func (r *Runner) signal(ctx context.Context, agentID, id, reason string) {
 	r.event(ctx, agentID, PhaseStopping, reason)
-	if reason == ReasonTTL {
+	if reason != ReasonDeleted {
 		ctx, cancel := r.bounded(ctx)
 		defer cancel()
 		if err := r.sb.Kill(ctx, id); err != nil && !errors.Is(err, ErrNoContainer) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // Fake is an in-memory runner.Sandbox that passes the contract suite. Its
@@ -214,9 +215,10 @@ func (f *Fake) Start(_ context.Context, id string) error {
 		return fmt.Errorf("start container %s: the fake cannot restart: %w", id, runner.ErrConflict)
 	}
 	c.c.State, c.c.Running, c.c.StartedAt = "running", true, time.Now()
-	p := proc{stdin: c.stdinR, stdout: &fakeOutput{f: f, c: c}, stderr: &fakeOutput{f: f, c: c, stderr: true}, signalled: c.signal}
+	p := proc{stdin: c.stdinR, stdout: &fakeOutput{f: f, c: c}, stderr: &fakeOutput{f: f, c: c, stderr: true}, signalled: c.signal,
+		env: maps.Clone(c.spec.Env)}
 	go func() {
-		code := p.run(c.spec.Command)
+		code := p.shim(c.spec)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if c.sigCode != 0 {
@@ -227,6 +229,28 @@ func (f *Fake) Start(_ context.Context, id string) error {
 		close(c.done)
 	}()
 	return nil
+}
+
+// shim runs the command as podrun's shim would: with a Shim spec it first
+// reads the shimproto header from stdin and adds its environment.
+func (p proc) shim(spec runner.Spec) int {
+	if spec.Shim {
+		h, err := shimproto.Decode(p.stdin)
+		if err != nil {
+			select {
+			case <-p.signalled:
+				return codeSignalled
+			default:
+			}
+			fmt.Fprintf(p.stderr, "podrun-shim: %v\n", err)
+			return 125
+		}
+		if p.env == nil {
+			p.env = map[string]string{}
+		}
+		maps.Copy(p.env, h.Env)
+	}
+	return p.run(spec.Command)
 }
 
 // fakeOutput keeps a container's output for Logs and copies it to the attached streams.

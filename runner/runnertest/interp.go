@@ -13,12 +13,13 @@ type proc struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	signalled      <-chan struct{}
+	env            map[string]string
 }
 
 // codeSignalled ends a script when the process is signalled; the caller picks the exit code.
 const codeSignalled = -1
 
-// run interprets argv: echo, cat, true, false, sleep N, oom, exit N and sh -c SCRIPT.
+// run interprets argv: echo, cat, true, false, sleep N, oom, exit N, printenv NAME and sh -c SCRIPT.
 func (p proc) run(argv []string) int {
 	if len(argv) == 0 {
 		return 0
@@ -33,6 +34,13 @@ func (p proc) run(argv []string) int {
 		}
 		return 0
 	case "true":
+		return 0
+	case "printenv":
+		v, ok := p.env[arg(argv, 1)]
+		if !ok {
+			return 1
+		}
+		fmt.Fprintln(p.stdout, v)
 		return 0
 	case "false":
 		return 1

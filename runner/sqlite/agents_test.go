@@ -31,6 +31,7 @@ func TestCreateAgentRoundTrip(t *testing.T) {
 				a.FinishedAt = t0.Add(2 * time.Second)
 				a.RemovedAt = t0.Add(3 * time.Second)
 				a.Labels = map[string]string{`we"ird.key`: "v", "team": "a"}
+				a.Async, a.CallbackURL, a.Start = true, "https://cb.example/x", runner.StartCold
 			}),
 			want: func(a runner.Agent) runner.Agent { return a },
 		},
@@ -117,6 +118,8 @@ func TestNotFound(t *testing.T) {
 		"Events":       func() error { _, err := s.Events(ctx, id); return err },
 		"SaveLogs":     func() error { return s.SaveLogs(ctx, id, nil, nil) },
 		"Logs":         func() error { _, _, err := s.Logs(ctx, id); return err },
+		"Result":       func() error { _, err := s.Result(ctx, id); return err },
+		"SaveResult":   func() error { return s.SaveResult(ctx, runner.Result{AgentID: id}) },
 	} {
 		t.Run(name, func(t *testing.T) { wantErr(t, call(), runner.ErrNotFound) })
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/podrun/podrun/runner"
 )
@@ -119,4 +120,56 @@ func BenchmarkNextDeadline(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+func BenchmarkPutFunction(b *testing.B) {
+	for _, tt := range []struct {
+		name    string
+		replace bool
+	}{{"create", false}, {"replace", true}} {
+		b.Run(tt.name, func(b *testing.B) {
+			s := benchStore(b, "FULL")
+			ctx := context.Background()
+			if tt.replace {
+				if _, err := s.PutFunction(ctx, testFunction("fn")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			i := 0
+			for b.Loop() {
+				name := "fn"
+				if !tt.replace {
+					name = fmt.Sprintf("fn-%d", i)
+				}
+				// A new updated_at each time: SQLite skips writing a row that does not change.
+				f := testFunction(name, func(f *runner.Function) { f.UpdatedAt = t0.Add(time.Duration(i)) })
+				i++
+				created, err := s.PutFunction(ctx, f)
+				if err != nil || created == tt.replace {
+					b.Fatal(created, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkFunctionByName(b *testing.B) {
+	s := benchStore(b, "FULL")
+	ctx := context.Background()
+	names := make([]string, 1000)
+	for i := range names {
+		names[i] = fmt.Sprintf("fn-%d", i)
+		if _, err := s.PutFunction(ctx, testFunction(names[i])); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Function(ctx, names[rand.IntN(len(names))]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -98,6 +98,7 @@ func TestPruneCascades(t *testing.T) {
 		if err := s.SaveLogs(ctx, a.ID, []byte("out"), []byte("err")); err != nil {
 			t.Fatal(err)
 		}
+		mustSaveResult(t, s, runner.Result{AgentID: a.ID, Output: []byte("out"), CallbackStatus: runner.CallbackDelivered})
 		agents = append(agents, a)
 	}
 	n, err := s.Prune(ctx, cutoff)
@@ -112,7 +113,8 @@ func TestPruneCascades(t *testing.T) {
 		_, agentErr := s.Agent(ctx, id)
 		_, eventsErr := s.Events(ctx, id)
 		_, _, logsErr := s.Logs(ctx, id)
-		for what, err := range map[string]error{"agent": agentErr, "events": eventsErr, "logs": logsErr} {
+		_, resultErr := s.Result(ctx, id)
+		for what, err := range map[string]error{"agent": agentErr, "events": eventsErr, "logs": logsErr, "result": resultErr} {
 			if f.pruned {
 				wantErr(t, err, runner.ErrNotFound)
 			} else if err != nil {
@@ -121,7 +123,7 @@ func TestPruneCascades(t *testing.T) {
 		}
 	}
 	// Nothing orphaned: the cascade removed the rows, not just hid them.
-	for _, table := range []string{"events", "logs"} {
+	for _, table := range []string{"events", "logs", "results"} {
 		var orphans int
 		err := s.reader.QueryRow(`SELECT COUNT(*) FROM ` + table + ` WHERE agent_id NOT IN (SELECT id FROM agents)`).Scan(&orphans)
 		if err != nil {

@@ -3,9 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"io/fs"
+	"net/url"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	"github.com/podrun/podrun/runner"
 )
 
 func openRaw(t *testing.T) *sql.DB {
@@ -77,4 +83,46 @@ func TestMigrationsMustBeNumberedWithoutGaps(t *testing.T) {
 			t.Errorf("%s: migrations accepted %v", name, fsys)
 		}
 	}
+}
+
+// TestMigrateFrom0001 opens a database made by a podrun that knew only 0001:
+// its agents must survive with the defaults of the columns 0002 adds.
+func TestMigrateFrom0001(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite3", dsn(path, url.Values{"_foreign_keys": {"on"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	init, err := fs.ReadFile(migrationFiles, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, old, fstest.MapFS{"migrations/0001_init.sql": {Data: init}}); err != nil {
+		t.Fatal(err)
+	}
+	a := testAgent(1, func(a *runner.Agent) { a.State, a.FinishedAt = runner.StateSucceeded, t0.Add(time.Second) })
+	_, err = old.Exec(`INSERT INTO agents (id, function, image, command, env, stdin, state, memory, cpus, pids,
+		labels, created_at, finished_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Function, a.Image, `["sh","-c","echo hi"]`, `{"A":"1"}`, a.Stdin, string(a.State),
+		a.Limits.Memory, a.Limits.CPUs, a.Limits.PIDs, `{"team":"a"}`,
+		nanos(a.CreatedAt), nanos(a.FinishedAt), nanos(a.ExpiresAt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openTest(t, path)
+	if got := userVersion(t, s.writer); got != 2 {
+		t.Errorf("user_version = %d, want 2", got)
+	}
+	if got := mustAgent(t, s, a.ID); !reflect.DeepEqual(got, a) {
+		t.Errorf("migrated agent\ngot  %+v\nwant %+v", got, a)
+	}
+	// The new tables work on the migrated file, including the foreign key to old agents.
+	mustPutFunction(t, s, testFunction("fn"), true)
+	mustSaveResult(t, s, runner.Result{AgentID: a.ID, Output: []byte("out")})
 }

@@ -16,7 +16,8 @@ import (
 // agentColumns is the one column order every agent query selects and scanAgent reads.
 const agentColumns = `id, function, image, command, env, stdin, state, reason, exit_code,
 	container_id, memory, cpus, pids, limits_enforced, labels,
-	created_at, started_at, finished_at, expires_at, removed_at`
+	created_at, started_at, finished_at, expires_at, removed_at,
+	async, callback_url, start`
 
 const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
 
@@ -36,7 +37,8 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	)
 	err := row.Scan(&a.ID, &a.Function, &a.Image, &command, &env, &a.Stdin, &a.State, &a.Reason, &exitCode,
 		&a.ContainerID, &a.Limits.Memory, &a.Limits.CPUs, &a.Limits.PIDs, &a.LimitsEnforced, &labels,
-		&created, &started, &finished, &expires, &removed)
+		&created, &started, &finished, &expires, &removed,
+		&a.Async, &a.CallbackURL, &a.Start)
 	if err != nil {
 		return runner.Agent{}, err
 	}
@@ -164,4 +166,52 @@ func inList(states ...runner.State) string {
 		quoted[i] = "'" + string(st) + "'"
 	}
 	return strings.Join(quoted, ", ")
+}
+
+// functionColumns is the one column order every function query selects and scanFunction reads.
+const functionColumns = `name, image, command, env, memory, cpus, pids, timeout,
+	warm, max_concurrency, max_output, created_at, updated_at`
+
+// scanFunction reads one row selected with functionColumns.
+func scanFunction(row scanner) (runner.Function, error) {
+	var (
+		f                runner.Function
+		command, env     []byte
+		timeout          int64
+		created, updated int64
+	)
+	err := row.Scan(&f.Name, &f.Image, &command, &env, &f.Limits.Memory, &f.Limits.CPUs, &f.Limits.PIDs, &timeout,
+		&f.Warm, &f.MaxConcurrency, &f.MaxOutput, &created, &updated)
+	if err != nil {
+		return runner.Function{}, err
+	}
+	if f.Command, err = decodeSlice(command); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s command: %w", f.Name, err)
+	}
+	if f.Env, err = decodeMap(env); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s env: %w", f.Name, err)
+	}
+	f.Timeout = time.Duration(timeout)
+	f.CreatedAt, f.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return f, nil
+}
+
+// resultColumns is the one column order every result query selects and scanResult reads.
+const resultColumns = `agent_id, exit_code, output, truncated, created_at,
+	callback_url, callback_status, callback_attempts`
+
+// scanResult reads one row selected with resultColumns.
+func scanResult(row scanner) (runner.Result, error) {
+	var (
+		r       runner.Result
+		created int64
+	)
+	err := row.Scan(&r.AgentID, &r.ExitCode, &r.Output, &r.Truncated, &created,
+		&r.CallbackURL, &r.CallbackStatus, &r.CallbackAttempts)
+	if err != nil {
+		return runner.Result{}, err
+	}
+	r.Output = nonNil(r.Output)
+	r.CreatedAt = fromNanos(created)
+	return r, nil
 }

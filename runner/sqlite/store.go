@@ -1,4 +1,4 @@
-// Package sqlite keeps podrun's agents, events and saved logs in a SQLite file.
+// Package sqlite keeps podrun's agents, events, saved logs, functions and results in a SQLite file.
 package sqlite
 
 import (
@@ -29,9 +29,10 @@ type Store struct {
 	// reader holds read-only connections; WAL lets them run beside the writer.
 	reader *sql.DB
 
-	agentByID *sql.Stmt // on reader: the hot GET-by-id path
-	insertEv  *sql.Stmt // on writer
-	transit   *sql.Stmt // on writer
+	agentByID      *sql.Stmt // on reader: the hot GET-by-id path
+	functionByName *sql.Stmt // on reader: read on every invocation
+	insertEv       *sql.Stmt // on writer
+	transit        *sql.Stmt // on writer
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -103,6 +104,9 @@ func (s *Store) prepare() error {
 	if s.agentByID, err = s.reader.Prepare(selectAgent + ` WHERE id = ?`); err != nil {
 		return fmt.Errorf("prepare agent by id: %w", err)
 	}
+	if s.functionByName, err = s.reader.Prepare(selectFunction + ` WHERE name = ?`); err != nil {
+		return fmt.Errorf("prepare function by name: %w", err)
+	}
 	if s.insertEv, err = s.writer.Prepare(insertEventSQL); err != nil {
 		return fmt.Errorf("prepare insert event: %w", err)
 	}
@@ -120,7 +124,7 @@ func dsn(path string, params url.Values) string {
 // Close releases the store; the writer closes last so it checkpoints the WAL.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.agentByID, s.insertEv, s.transit} {
+	for _, st := range []*sql.Stmt{s.agentByID, s.functionByName, s.insertEv, s.transit} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -185,6 +185,10 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"list by state", `SELECT id FROM agents WHERE state = 'running' ORDER BY id DESC LIMIT 10`, "agents_state_id"},
 		{"list by function", `SELECT id FROM agents WHERE function = 'f' ORDER BY id DESC LIMIT 10`, "agents_function_id"},
 		{"events", `SELECT id FROM events WHERE agent_id = 'x' ORDER BY id`, "events_agent"},
+		{"function by name", selectFunction + ` WHERE name = 'x'`, "sqlite_autoindex_functions_1"},
+		{"functions", selectFunction + ` ORDER BY name`, "sqlite_autoindex_functions_1"},
+		{"pending callbacks", `SELECT agent_id FROM results WHERE ` + pendingCallbacks + ` ORDER BY created_at, agent_id`, "results_pending_callbacks"},
+		{"result", `SELECT output FROM results WHERE agent_id = 'x'`, "sqlite_autoindex_results_1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rows, err := s.reader.Query(`EXPLAIN QUERY PLAN ` + tt.query)

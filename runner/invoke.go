@@ -1,0 +1,164 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+)
+
+// Invoke runs one invocation of a function in a container that never served
+// anyone. Synchronous: it streams stdout to inv.Output and returns when the
+// process has ended; if ctx ends first (the client left) the agent is killed.
+// Asynchronous: it records the agent durably and returns at once.
+func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, error) {
+	begin := time.Now()
+	f, err := r.Function(ctx, inv.Function)
+	if err != nil {
+		return InvokeResult{}, err
+	}
+	if inv.Async {
+		return r.invokeAsync(ctx, f, inv)
+	}
+	release, err := r.admit(ctx, f.Name, f.MaxConcurrency)
+	if err != nil {
+		return InvokeResult{}, err
+	}
+	defer release()
+
+	a := r.newInvocation(f, inv.Env)
+	warm, hit := r.pools.take(f.Name)
+	if hit {
+		a.Start = StartWarm
+	}
+	if err := r.store.CreateAgent(ctx, a); err != nil {
+		r.pools.discard(warm)
+		return InvokeResult{}, fmt.Errorf("store invocation: %w", err)
+	}
+	r.obs.AgentCreated()
+	r.obs.Transitioned(StatePending)
+	r.notifyDeadline()
+	if inv.Started != nil {
+		inv.Started(a)
+	}
+	aio := &agentIO{
+		stdin:    inv.Body,
+		stdout:   newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
+		prepared: warm,
+		done:     make(chan struct{}),
+	}
+	if aio.stdin == nil {
+		aio.stdin = eofReader{}
+	}
+	if !r.supervise(a, nil, aio) {
+		r.pools.discard(warm)
+		return InvokeResult{}, fmt.Errorf("invoke %s: runner is closed", f.Name)
+	}
+	select {
+	case <-aio.done:
+	case <-ctx.Done():
+		r.endInvocation(a.ID, ReasonClientGone)
+		<-aio.done
+	}
+	final, err := r.store.Agent(context.WithoutCancel(ctx), a.ID)
+	if err != nil {
+		return InvokeResult{}, err
+	}
+	code := -1
+	if final.ExitCode != nil {
+		code = *final.ExitCode
+	}
+	r.obs.Invoked(f.Name, a.Start, outcomeOf(final), time.Since(begin))
+	return InvokeResult{Agent: final, ExitCode: code}, nil
+}
+
+// invokeAsync records the invocation with its body; a supervisor runs it when a slot is free.
+func (r *Runner) invokeAsync(ctx context.Context, f Function, inv Invocation) (InvokeResult, error) {
+	a := r.newInvocation(f, inv.Env)
+	a.Async, a.CallbackURL = true, inv.CallbackURL
+	if inv.Body != nil {
+		body, err := io.ReadAll(inv.Body)
+		if err != nil {
+			return InvokeResult{}, fmt.Errorf("%w: read request body: %v", ErrInvalid, err)
+		}
+		a.Stdin = body
+	}
+	if err := r.store.CreateAgent(ctx, a); err != nil {
+		return InvokeResult{}, fmt.Errorf("store invocation: %w", err)
+	}
+	r.obs.AgentCreated()
+	r.obs.Transitioned(StatePending)
+	r.notifyDeadline()
+	r.supervise(a, nil, nil)
+	return InvokeResult{Agent: a, ExitCode: -1}, nil
+}
+
+// newInvocation is the pending agent for one invocation of f.
+func (r *Runner) newInvocation(f Function, reqEnv map[string]string) Agent {
+	now := r.now()
+	env := maps.Clone(f.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	maps.Copy(env, reqEnv)
+	return Agent{
+		ID: NewID(now), Function: f.Name, Image: f.Image, Command: f.Command, Env: env,
+		Limits: f.Limits, LimitsEnforced: r.enforced, Labels: map[string]string{},
+		State: StatePending, Start: StartCold, CreatedAt: now, ExpiresAt: now.Add(f.Timeout),
+	}
+}
+
+// endInvocation fails a live invocation for reason (the client left, too much output) and kills it.
+func (r *Runner) endInvocation(id, reason string) {
+	cur, err := r.transition(r.ctx, id, Change{
+		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Detail: reason,
+	})
+	if err != nil {
+		return // already final: nothing to end
+	}
+	r.stop(cur, reason)
+}
+
+// admit waits for an invocation slot; without a limiter every invocation runs at once.
+func (r *Runner) admit(ctx context.Context, function string, max int) (func(), error) {
+	if r.cfg.Limiter == nil {
+		return func() {}, nil
+	}
+	return r.cfg.Limiter.Acquire(ctx, function, max)
+}
+
+// admitBackground waits as long as it takes for an asynchronous invocation's slot.
+func (r *Runner) admitBackground(ctx context.Context, function string) (func(), bool) {
+	max := r.cfg.FunctionPolicy.DefaultConcurrency
+	if f, err := r.store.Function(ctx, function); err == nil {
+		max = f.MaxConcurrency
+	}
+	for {
+		release, err := r.admit(ctx, function, max)
+		if err == nil {
+			return release, true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// outcomeOf names how an invocation ended, for metrics.
+func outcomeOf(a Agent) string {
+	switch {
+	case a.State == StateSucceeded:
+		return string(StateSucceeded)
+	case a.Reason != "" && a.Reason != ReasonExit:
+		return a.Reason
+	default:
+		return string(a.State)
+	}
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

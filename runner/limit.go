@@ -1,0 +1,203 @@
+package runner
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limiter admits invocations: at most `global` run at once, at most keyMax per key (function),
+// and at most `queue` wait for a slot, each no longer than maxWait.
+//
+// Waiters are served in arrival order, except that a waiter held back by its own key's cap does
+// not hold back later waiters of other keys; within a key, order is strictly first come, first served.
+type Limiter struct {
+	global  int
+	queue   int
+	maxWait time.Duration
+
+	mu      sync.Mutex
+	running int
+	waiters list.List // of *waiter, in arrival order
+	keys    map[string]keyCount
+	skipped []string // scratch for dispatch: keys whose first waiter could not run
+}
+
+// keyCount is what one key holds; keys with nothing running or waiting are forgotten.
+type keyCount struct{ running, waiting int }
+
+// waiter is one Acquire call blocked for a slot; granted and elem are guarded by Limiter.mu.
+type waiter struct {
+	key     string
+	keyMax  int
+	ready   chan struct{} // closed once the slot is granted
+	granted bool
+	elem    *list.Element
+}
+
+// NewLimiter returns a limiter for global concurrent holders and queue waiters. A global below 1
+// is taken as 1 and a negative queue as 0 (never wait); a maxWait of 0 bounds a wait by its ctx alone.
+func NewLimiter(global, queue int, maxWait time.Duration) *Limiter {
+	return &Limiter{
+		global:  max(global, 1),
+		queue:   max(queue, 0),
+		maxWait: max(maxWait, 0),
+		keys:    make(map[string]keyCount),
+	}
+}
+
+// Acquire waits for a slot for key; release must be called exactly once. It returns an error
+// wrapping ErrBusy when the queue is full or the wait exceeds maxWait, and ctx.Err() when ctx ends first.
+// A keyMax below 1 is taken as 1. Calling release again does nothing.
+func (l *Limiter) Acquire(ctx context.Context, key string, keyMax int) (release func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keyMax = max(keyMax, 1)
+
+	l.mu.Lock()
+	k := l.keys[key]
+	// A waiter of the same key, even one held back only by an older keyMax, keeps its turn.
+	if l.running < l.global && k.running < keyMax && k.waiting == 0 {
+		l.take(key)
+		l.mu.Unlock()
+		return l.releaser(key), nil
+	}
+	if l.waiters.Len() >= l.queue {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d requests are already waiting for a slot", ErrBusy, l.queue)
+	}
+	w := &waiter{key: key, keyMax: keyMax, ready: make(chan struct{})}
+	w.elem = l.waiters.PushBack(w)
+	k.waiting++
+	l.keys[key] = k
+	l.mu.Unlock()
+
+	return l.wait(ctx, w)
+}
+
+// wait blocks until w is granted a slot, ctx ends or maxWait passes, whichever comes first.
+func (l *Limiter) wait(ctx context.Context, w *waiter) (func(), error) {
+	var timeout <-chan time.Time
+	if l.maxWait > 0 {
+		t := time.NewTimer(l.maxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var err error
+	select {
+	case <-w.ready:
+		if err := ctx.Err(); err != nil {
+			l.releaseOnce(w.key)
+			return nil, err
+		}
+		return l.releaser(w.key), nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timeout:
+		err = fmt.Errorf("%w: no slot for %q within %s", ErrBusy, w.key, l.maxWait)
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w.granted { // granted while we were giving up
+		if ctx.Err() == nil {
+			return l.releaser(w.key), nil // the wait ran out, yet the slot is ours: use it
+		}
+		l.free(w.key)
+		return nil, ctx.Err()
+	}
+	l.waiters.Remove(w.elem)
+	k := l.keys[w.key]
+	k.waiting--
+	l.store(w.key, k)
+	l.dispatch() // a later waiter of the same key with a larger keyMax may run now
+	return nil, err
+}
+
+// releaser returns the release function of one slot of key; only its first call frees the slot.
+func (l *Limiter) releaser(key string) func() {
+	var done atomic.Bool
+	return func() {
+		if done.CompareAndSwap(false, true) {
+			l.releaseOnce(key)
+		}
+	}
+}
+
+func (l *Limiter) releaseOnce(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.free(key)
+}
+
+// take counts a slot of key as running; the caller holds mu.
+func (l *Limiter) take(key string) {
+	k := l.keys[key]
+	k.running++
+	l.keys[key] = k
+	l.running++
+}
+
+// free returns a slot of key and hands freed slots to waiters; the caller holds mu.
+func (l *Limiter) free(key string) {
+	k := l.keys[key]
+	k.running--
+	l.store(key, k)
+	l.running--
+	l.dispatch()
+}
+
+func (l *Limiter) store(key string, k keyCount) {
+	if k == (keyCount{}) {
+		delete(l.keys, key) // function names come and go: keep the map bounded
+		return
+	}
+	l.keys[key] = k
+}
+
+// dispatch grants slots to waiters in arrival order, skipping the keys whose first waiter is at
+// its key's cap; the caller holds mu. Afterwards no waiter could run.
+func (l *Limiter) dispatch() {
+	l.skipped = l.skipped[:0]
+	for e := l.waiters.Front(); e != nil && l.running < l.global; {
+		w := e.Value.(*waiter)
+		next := e.Next()
+		if slices.Contains(l.skipped, w.key) {
+			e = next
+			continue
+		}
+		k := l.keys[w.key]
+		if k.running >= w.keyMax {
+			l.skipped = append(l.skipped, w.key)
+			e = next
+			continue
+		}
+		l.waiters.Remove(e)
+		k.waiting--
+		l.keys[w.key] = k
+		l.take(w.key)
+		w.granted = true
+		close(w.ready)
+		e = next
+	}
+	clear(l.skipped) // drop the strings so the scratch slice pins no key
+}
+
+// Waiting reports how many Acquire calls are waiting for a slot.
+func (l *Limiter) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiters.Len()
+}
+
+// Running reports how many slots are held.
+func (l *Limiter) Running() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running
+}

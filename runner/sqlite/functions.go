@@ -1,0 +1,103 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/podrun/podrun/runner"
+)
+
+const selectFunction = `SELECT ` + functionColumns + ` FROM functions`
+
+// insertFunctionSQL does nothing on an existing name, so RowsAffected says whether the function is new.
+const insertFunctionSQL = `INSERT INTO functions (` + functionColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (name) DO NOTHING`
+
+// replaceFunctionSQL leaves created_at alone: a replaced function keeps its creation time.
+const replaceFunctionSQL = `UPDATE functions SET image = ?, command = ?, env = ?, memory = ?, cpus = ?, pids = ?,
+	timeout = ?, warm = ?, max_concurrency = ?, max_output = ?, updated_at = ?
+	WHERE name = ?`
+
+// PutFunction creates the function or replaces every field of an existing one but its creation time.
+func (s *Store) PutFunction(ctx context.Context, f runner.Function) (created bool, err error) {
+	if f.Name == "" {
+		return false, fmt.Errorf("put function: %w", &runner.FieldError{Field: "name", Message: "is required"})
+	}
+	command, err := encodeJSON(f.Command, "[]")
+	if err != nil {
+		return false, fmt.Errorf("put function %s: %w", f.Name, err)
+	}
+	env, err := encodeJSON(f.Env, "{}")
+	if err != nil {
+		return false, fmt.Errorf("put function %s: %w", f.Name, err)
+	}
+	// Both statements run in one write transaction, so no other writer can
+	// insert or delete the name between the insert attempt and the update.
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, insertFunctionSQL,
+			f.Name, f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
+			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.CreatedAt), nanos(f.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 1 {
+			created = n == 1
+			return err
+		}
+		res, err = tx.ExecContext(ctx, replaceFunctionSQL,
+			f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
+			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.UpdatedAt), f.Name)
+		return foundIfChanged(res, err)
+	})
+	if err != nil {
+		return false, fmt.Errorf("put function %s: %w", f.Name, err)
+	}
+	return created, nil
+}
+
+// Function returns one function by name from the read pool.
+func (s *Store) Function(ctx context.Context, name string) (runner.Function, error) {
+	f, err := scanFunction(s.functionByName.QueryRowContext(ctx, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = runner.ErrNotFound
+	}
+	if err != nil {
+		return runner.Function{}, fmt.Errorf("function %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Functions returns every function ordered by name; none is an empty, non-nil slice so JSON shows [].
+func (s *Store) Functions(ctx context.Context) ([]runner.Function, error) {
+	rows, err := s.reader.QueryContext(ctx, selectFunction+` ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("functions: %w", err)
+	}
+	defer rows.Close()
+	functions := []runner.Function{}
+	for rows.Next() {
+		f, err := scanFunction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("functions: %w", err)
+		}
+		functions = append(functions, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("functions: %w", err)
+	}
+	return functions, nil
+}
+
+// DeleteFunction removes a function; agents keep its name in their function column
+// as a record of what they ran, so nothing references the row.
+func (s *Store) DeleteFunction(ctx context.Context, name string) error {
+	res, err := s.writer.ExecContext(ctx, `DELETE FROM functions WHERE name = ?`, name)
+	if err := foundIfChanged(res, err); err != nil {
+		return fmt.Errorf("delete function %s: %w", name, err)
+	}
+	return nil
+}

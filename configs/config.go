@@ -25,6 +25,9 @@ type Config struct {
 	Sandbox               SandboxConfig `toml:"sandbox"`
 	Cleanup               CleanupConfig `toml:"cleanup"`
 	HTTP                  HTTPConfig    `toml:"http"`
+	Invoke                InvokeConfig  `toml:"invoke"`
+	// Functions are the [functions.NAME] tables of the file, by NAME.
+	Functions map[string]FunctionConfig `toml:"functions"`
 }
 
 // LimitsTable holds the limits an agent gets when it asks for none, and the most it may ask for.
@@ -57,6 +60,9 @@ type SandboxConfig struct {
 	UserNSSize     int64           `toml:"userns_size"`
 	StopTimeout    Duration        `toml:"stop_timeout"`
 	LogMaxSize     runner.ByteSize `toml:"log_max_size"`
+	// ShimPath locates the podrun-shim binary; empty looks for it next to podrun's own executable.
+	ShimPath           string `toml:"shim_path"`
+	MaxConcurrentCalls int    `toml:"max_concurrent_calls"`
 }
 
 // CleanupConfig says when the sweeper removes containers and prunes finished agents.
@@ -76,6 +82,43 @@ type HTTPConfig struct {
 	ReadTimeout       Duration        `toml:"read_timeout"`
 	WriteTimeout      Duration        `toml:"write_timeout"`
 	IdleTimeout       Duration        `toml:"idle_timeout"`
+}
+
+// InvokeConfig bounds function invocations: how many run and wait, for how long, and what they may return.
+type InvokeConfig struct {
+	MaxConcurrency     int             `toml:"max_concurrency"`
+	DefaultConcurrency int             `toml:"default_concurrency"`
+	QueueLength        int             `toml:"queue_length"`
+	QueueWait          Duration        `toml:"queue_wait"`
+	DefaultTimeout     Duration        `toml:"default_timeout"`
+	MaxTimeout         Duration        `toml:"max_timeout"`
+	MaxWarm            int             `toml:"max_warm"`
+	WarmMaxIdle        Duration        `toml:"warm_max_idle"`
+	DefaultMaxOutput   runner.ByteSize `toml:"default_max_output"`
+	MaxOutput          runner.ByteSize `toml:"max_output"`
+	MaxBody            runner.ByteSize `toml:"max_body"`
+	CallbackAttempts   int             `toml:"callback_attempts"`
+	CallbackTimeout    Duration        `toml:"callback_timeout"`
+}
+
+// FunctionConfig declares one function; every key but image is optional, and a missing one takes
+// the default from [invoke] or [limits.default].
+type FunctionConfig struct {
+	Image          string            `toml:"image"`
+	Command        []string          `toml:"command"`
+	Env            map[string]string `toml:"env"`
+	Limits         FunctionLimits    `toml:"limits"`
+	Timeout        *Duration         `toml:"timeout"`
+	Warm           *int              `toml:"warm"`
+	MaxConcurrency *int              `toml:"max_concurrency"`
+	MaxOutput      *runner.ByteSize  `toml:"max_output"`
+}
+
+// FunctionLimits holds a function's resource limits; a nil one takes limits.default.
+type FunctionLimits struct {
+	Memory *runner.ByteSize `toml:"memory"`
+	CPUs   *float64         `toml:"cpus"`
+	PIDs   *int64           `toml:"pids"`
 }
 
 // Duration is a time.Duration written in config files as a Go duration string like "30s".
@@ -118,6 +161,8 @@ func defaults(getenv func(string) string, root bool) Config {
 			UserNSSize:  65536,
 			StopTimeout: Duration{10 * time.Second},
 			LogMaxSize:  16 << 20,
+
+			MaxConcurrentCalls: 16,
 		},
 		Cleanup: CleanupConfig{
 			SweepInterval:  Duration{30 * time.Second},
@@ -133,6 +178,21 @@ func defaults(getenv func(string) string, root bool) Config {
 			ReadTimeout:       Duration{60 * time.Second},
 			WriteTimeout:      Duration{60 * time.Second},
 			IdleTimeout:       Duration{120 * time.Second},
+		},
+		Invoke: InvokeConfig{
+			MaxConcurrency:     16,
+			DefaultConcurrency: 4,
+			QueueLength:        64,
+			QueueWait:          Duration{10 * time.Second},
+			DefaultTimeout:     Duration{30 * time.Second},
+			MaxTimeout:         minutes(15),
+			MaxWarm:            8,
+			WarmMaxIdle:        minutes(10),
+			DefaultMaxOutput:   6 << 20,
+			MaxOutput:          64 << 20,
+			MaxBody:            16 << 20,
+			CallbackAttempts:   5,
+			CallbackTimeout:    Duration{10 * time.Second},
 		},
 	}
 }
@@ -177,15 +237,62 @@ func (c Config) Policy() runner.Policy {
 	}
 }
 
+// FunctionPolicy returns the bounds the runner applies to function requests; invoke.max_concurrency
+// is both a function's largest max_concurrency and the cap on all invocations together.
+func (c Config) FunctionPolicy() runner.FunctionPolicy {
+	return runner.FunctionPolicy{
+		DefaultTimeout:     c.Invoke.DefaultTimeout.Duration,
+		MaxTimeout:         c.Invoke.MaxTimeout.Duration,
+		MaxWarm:            c.Invoke.MaxWarm,
+		DefaultConcurrency: c.Invoke.DefaultConcurrency,
+		MaxConcurrency:     c.Invoke.MaxConcurrency,
+		DefaultMaxOutput:   int64(c.Invoke.DefaultMaxOutput),
+		MaxMaxOutput:       int64(c.Invoke.MaxOutput),
+	}
+}
+
+// Request converts the function's keys to a runner request; keys left out stay nil or empty, so
+// the runner's defaults apply.
+func (f FunctionConfig) Request() runner.FunctionRequest {
+	req := runner.FunctionRequest{
+		Image:          f.Image,
+		Command:        f.Command,
+		Env:            f.Env,
+		Limits:         runner.LimitsRequest{Memory: f.Limits.Memory, CPUs: f.Limits.CPUs, PIDs: f.Limits.PIDs},
+		Warm:           f.Warm,
+		MaxConcurrency: f.MaxConcurrency,
+		MaxOutput:      f.MaxOutput,
+	}
+	if f.Timeout != nil {
+		req.Timeout = f.Timeout.String() // an explicit "0s" stays explicit, so the runner refuses it
+	}
+	return req
+}
+
 // Limits converts the configured limits to the runner's type.
 func (l LimitsConfig) Limits() runner.Limits {
 	return runner.Limits{Memory: int64(l.Memory), CPUs: l.CPUs, PIDs: l.PIDs}
 }
 
-// Redacted returns a copy safe to log: a set token reads "REDACTED".
+// Redacted returns a copy safe to log: a set token and the values of functions' env read "REDACTED",
+// since env is where a function's credentials go.
 func (c Config) Redacted() Config {
 	if c.Token != "" {
 		c.Token = "REDACTED"
+	}
+	if c.Functions != nil {
+		functions := make(map[string]FunctionConfig, len(c.Functions))
+		for name, f := range c.Functions {
+			if f.Env != nil {
+				env := make(map[string]string, len(f.Env))
+				for k := range f.Env {
+					env[k] = "REDACTED"
+				}
+				f.Env = env
+			}
+			functions[name] = f
+		}
+		c.Functions = functions
 	}
 	return c
 }

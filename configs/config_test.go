@@ -27,51 +27,104 @@ func TestDocumentedFileHoldsTheDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("root=%v: %v", root, err)
 		}
-		if want := defaults(userEnv.get, root); got != want {
+		if want := defaults(userEnv.get, root); !reflect.DeepEqual(got, want) {
 			t.Errorf("root=%v: podrun.toml differs from the defaults:\n got %+v\nwant %+v", root, got, want)
 		}
 	}
 }
 
-// commentedKey matches a key the file documents but leaves commented out, like "# token = """.
-var commentedKey = regexp.MustCompile(`(?m)^# ([a-z_]+ = .*)$`)
+// commentedKey matches a key the file documents but leaves commented out, like "# token = """;
+// commentedTable matches a table it leaves commented out, like "# [functions.echo]".
+var (
+	commentedKey   = regexp.MustCompile(`(?m)^# ([a-z_]+ = .*)$`)
+	commentedTable = regexp.MustCompile(`(?m)^# (\[[a-z_.]+\])$`)
+)
 
-func TestDocumentedFileNamesEveryKey(t *testing.T) {
+// documentedFile returns podrun.toml with its commented keys and tables enabled.
+func documentedFile(t *testing.T) string {
+	t.Helper()
 	data, err := os.ReadFile("podrun.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return commentedTable.ReplaceAllString(commentedKey.ReplaceAllString(string(data), "$1"), "$1")
+}
+
+func TestDocumentedFileNamesEveryKey(t *testing.T) {
 	var c Config
-	md, err := toml.Decode(commentedKey.ReplaceAllString(string(data), "$1"), &c)
+	md, err := toml.Decode(documentedFile(t), &c)
 	if err != nil {
 		t.Fatalf("podrun.toml with its commented keys enabled: %v", err)
 	}
 	var got []string
 	for _, k := range md.Keys() {
 		if md.Type(k...) != "Hash" {
-			got = append(got, k.String())
+			got = append(got, schemaKey(reflect.TypeFor[Config](), k))
 		}
 	}
 	want := leafKeys(reflect.TypeFor[Config](), "")
 	slices.Sort(got)
+	got = slices.Compact(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("keys in podrun.toml:\n got %v\nwant %v", got, want)
 	}
 }
 
-// leafKeys lists the dotted TOML keys of every setting in t.
+// leafKeys lists the dotted TOML keys of every setting in t; "*" stands for a key of a map,
+// like a function's name.
 func leafKeys(t reflect.Type, prefix string) []string {
 	var keys []string
 	for f := range t.Fields() {
 		key := prefix + f.Tag.Get("toml")
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]() {
+		switch {
+		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]():
 			keys = append(keys, leafKeys(f.Type, key+".")...)
-		} else {
+		case f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Struct:
+			keys = append(keys, leafKeys(f.Type.Elem(), key+".*.")...)
+		case f.Type.Kind() == reflect.Map:
+			keys = append(keys, key+".*")
+		default:
 			keys = append(keys, key)
 		}
 	}
 	return keys
+}
+
+// schemaKey names a key of the file the way leafKeys does, like "functions.*.image" for "functions.echo.image".
+func schemaKey(t reflect.Type, key toml.Key) string {
+	var parts []string
+	for _, part := range key {
+		switch t.Kind() {
+		case reflect.Struct:
+			for f := range t.Fields() {
+				if f.Tag.Get("toml") == part {
+					t = f.Type
+				}
+			}
+		case reflect.Map:
+			t, part = t.Elem(), "*"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ".")
+}
+
+func TestDocumentedFunctionExampleIsValid(t *testing.T) {
+	var c Config
+	if _, err := toml.Decode(documentedFile(t), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Functions) != 1 {
+		t.Fatalf("podrun.toml declares %d functions once uncommented, want the one example", len(c.Functions))
+	}
+	echo, ok := c.Functions["echo"]
+	if !ok || echo.Image != "localhost/podrun/busybox:latest" || !slices.Equal(echo.Command, []string{"cat"}) {
+		t.Errorf("example function: %+v", c.Functions)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("podrun.toml with its commented keys enabled: %v", err)
+	}
 }
 
 func TestDefaultLocations(t *testing.T) {
@@ -125,6 +178,73 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
+func TestFunctionPolicy(t *testing.T) {
+	got := defaults(userEnv.get, true).FunctionPolicy()
+	want := runner.FunctionPolicy{
+		DefaultTimeout:     30 * time.Second,
+		MaxTimeout:         15 * time.Minute,
+		MaxWarm:            8,
+		DefaultConcurrency: 4,
+		MaxConcurrency:     16,
+		DefaultMaxOutput:   6 << 20,
+		MaxMaxOutput:       64 << 20,
+	}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestFunctionConfigRequest(t *testing.T) {
+	mem, cpus, pids := runner.ByteSize(64<<20), 0.5, int64(64)
+	warm, conc, out := 1, 2, runner.ByteSize(1<<20)
+	full := FunctionConfig{
+		Image:          "localhost/podrun/busybox:latest",
+		Command:        []string{"cat"},
+		Env:            map[string]string{"GREETING": "hello"},
+		Limits:         FunctionLimits{Memory: &mem, CPUs: &cpus, PIDs: &pids},
+		Timeout:        &Duration{10 * time.Second},
+		Warm:           &warm,
+		MaxConcurrency: &conc,
+		MaxOutput:      &out,
+	}
+	tests := []struct {
+		name string
+		in   FunctionConfig
+		want runner.FunctionRequest
+	}{
+		{"image only", FunctionConfig{Image: "busybox"}, runner.FunctionRequest{Image: "busybox"}},
+		{"every key", full, runner.FunctionRequest{
+			Image:          "localhost/podrun/busybox:latest",
+			Command:        []string{"cat"},
+			Env:            map[string]string{"GREETING": "hello"},
+			Limits:         runner.LimitsRequest{Memory: &mem, CPUs: &cpus, PIDs: &pids},
+			Timeout:        "10s",
+			Warm:           &warm,
+			MaxConcurrency: &conc,
+			MaxOutput:      &out,
+		}},
+		{"explicit zero timeout", FunctionConfig{Image: "busybox", Timeout: &Duration{}},
+			runner.FunctionRequest{Image: "busybox", Timeout: "0s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.in.Request(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+
+	// Unset keys take the configured defaults once the runner validates the request.
+	c := defaults(userEnv.get, true)
+	f, err := FunctionConfig{Image: "busybox"}.Request().Validate("echo", c.Policy(), c.FunctionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Timeout != 30*time.Second || f.Warm != 0 || f.MaxConcurrency != 4 || f.MaxOutput != 6<<20 || f.Limits != c.Policy().Defaults {
+		t.Errorf("defaults not applied: %+v", f)
+	}
+}
+
 func TestRedacted(t *testing.T) {
 	c := defaults(userEnv.get, true)
 	if got := c.Redacted().Token; got != "" {
@@ -136,6 +256,21 @@ func TestRedacted(t *testing.T) {
 	}
 	if c.Token != "s3cret" {
 		t.Error("Redacted changed the original")
+	}
+
+	c.Functions = map[string]FunctionConfig{
+		"echo":  {Image: "busybox", Env: map[string]string{"API_KEY": "k3y"}},
+		"plain": {Image: "busybox"},
+	}
+	r := c.Redacted()
+	if got := r.Functions["echo"].Env["API_KEY"]; got != "REDACTED" {
+		t.Errorf("function env: got %q, want REDACTED", got)
+	}
+	if r.Functions["plain"].Env != nil || r.Functions["plain"].Image != "busybox" {
+		t.Errorf("function without env: got %+v", r.Functions["plain"])
+	}
+	if c.Functions["echo"].Env["API_KEY"] != "k3y" {
+		t.Error("Redacted changed the original's function env")
 	}
 }
 

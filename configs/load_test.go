@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -94,11 +95,11 @@ func TestEverySettingFromEnvAndFlag(t *testing.T) {
 		args = append(args, "--"+s.flag+"="+v)
 	}
 	fromEnv, err := load(nil, e.get, false, io.Discard)
-	if err != nil || fromEnv != want {
+	if err != nil || !reflect.DeepEqual(fromEnv, want) {
 		t.Errorf("from env: got %+v, %v;\nwant %+v", fromEnv, err, want)
 	}
 	fromFlags, err := load(args, userEnv.get, false, io.Discard)
-	if err != nil || fromFlags != want {
+	if err != nil || !reflect.DeepEqual(fromFlags, want) {
 		t.Errorf("from flags: got %+v, %v;\nwant %+v", fromFlags, err, want)
 	}
 }
@@ -168,6 +169,47 @@ func TestFileValues(t *testing.T) {
 		{"syntax error", "listen = ", nil, "line 1"},
 		{"valid file, invalid value", "[limits.default]\nmemory = \"8Gi\"", nil,
 			"limits.default.memory (8Gi) exceeds limits.max.memory (4Gi)"},
+		{"invoke", "[invoke]\nmax_concurrency = 32\nqueue_wait = \"2s\"\nmax_output = \"128Mi\"",
+			func(c Config) bool {
+				return c.Invoke.MaxConcurrency == 32 && c.Invoke.QueueWait.Duration == 2*time.Second &&
+					c.Invoke.MaxOutput == 128<<20 && c.Invoke.DefaultConcurrency == 4
+			}, ""},
+		{"function with only an image", "[functions.echo]\nimage = \"localhost/podrun/busybox:latest\"",
+			func(c Config) bool {
+				f := c.Functions["echo"]
+				return len(c.Functions) == 1 && f.Image == "localhost/podrun/busybox:latest" && f.Command == nil &&
+					f.Env == nil && f.Limits == (FunctionLimits{}) && f.Timeout == nil && f.Warm == nil &&
+					f.MaxConcurrency == nil && f.MaxOutput == nil
+			}, ""},
+		{"function with every key", `
+[functions.resize-image]
+image = "localhost/podrun/busybox:latest"
+command = ["sh", "-c", "cat"]
+env = { MODE = "fast" }
+timeout = "1m"
+warm = 2
+max_concurrency = 3
+max_output = "2Mi"
+[functions.resize-image.limits]
+memory = "128Mi"
+cpus = 0.5
+`,
+			func(c Config) bool {
+				f := c.Functions["resize-image"]
+				return strings.Join(f.Command, " ") == "sh -c cat" && f.Env["MODE"] == "fast" &&
+					f.Timeout.Duration == time.Minute && *f.Warm == 2 && *f.MaxConcurrency == 3 &&
+					*f.MaxOutput == 2<<20 && *f.Limits.Memory == 128<<20 && *f.Limits.CPUs == 0.5 && f.Limits.PIDs == nil
+			}, ""},
+		{"two functions", "[functions.a]\nimage = \"busybox\"\n[functions.b]\nimage = \"alpine\"",
+			func(c Config) bool { return len(c.Functions) == 2 && c.Functions["b"].Image == "alpine" }, ""},
+		{"unknown function key", "[functions.echo]\nimage = \"busybox\"\nmemory = \"1Gi\"", nil,
+			"unknown key(s): functions.echo.memory"},
+		{"function timeout without unit", "[functions.echo]\nimage = \"busybox\"\ntimeout = \"30\"", nil,
+			`functions.echo.timeout: duration "30"`},
+		{"invalid function", "[functions.echo]\nimage = \"busybox\"\nwarm = 100", nil,
+			"functions.echo.warm: must be between 0 and 8"},
+		{"function without image", "[functions.echo]\ncommand = [\"cat\"]", nil, "functions.echo.image: is required"},
+		{"invalid function name", "[functions.Echo_1]\nimage = \"busybox\"", nil, "functions.Echo_1: the name must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,10 +3,12 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +49,8 @@ func (c Config) Validate() error {
 	v.sandbox(c.Sandbox)
 	v.cleanup(c.Cleanup)
 	v.http(c.HTTP)
+	v.invoke(c.Invoke)
+	v.functions(c)
 	return errors.Join(v.problems...)
 }
 
@@ -148,6 +152,9 @@ func (v *validator) sandbox(s SandboxConfig) {
 	v.check(s.StopTimeout.Duration%time.Second == 0, "sandbox.stop_timeout",
 		fmt.Sprintf("(%s) must be whole seconds (Podman counts in seconds)", s.StopTimeout))
 	v.check(s.LogMaxSize > 0, "sandbox.log_max_size", fmt.Sprintf("(%s) must be positive", s.LogMaxSize))
+	v.check(s.ShimPath == "" || filepath.IsAbs(s.ShimPath), "sandbox.shim_path",
+		fmt.Sprintf("(%q) must be empty (next to podrun) or an absolute path", s.ShimPath))
+	v.check(s.MaxConcurrentCalls > 0, "sandbox.max_concurrent_calls", fmt.Sprintf("(%d) must be positive", s.MaxConcurrentCalls))
 }
 
 func (v *validator) cleanup(c CleanupConfig) {
@@ -166,6 +173,46 @@ func (v *validator) http(h HTTPConfig) {
 	v.nonNegative("http.read_timeout", h.ReadTimeout)
 	v.nonNegative("http.write_timeout", h.WriteTimeout)
 	v.nonNegative("http.idle_timeout", h.IdleTimeout)
+}
+
+func (v *validator) invoke(i InvokeConfig) {
+	v.check(i.MaxConcurrency > 0, "invoke.max_concurrency", fmt.Sprintf("(%d) must be positive", i.MaxConcurrency))
+	v.check(i.DefaultConcurrency > 0 && i.DefaultConcurrency <= i.MaxConcurrency, "invoke.default_concurrency",
+		fmt.Sprintf("(%d) must be between 1 and invoke.max_concurrency (%d)", i.DefaultConcurrency, i.MaxConcurrency))
+	v.check(i.QueueLength >= 0, "invoke.queue_length", fmt.Sprintf("(%d) must not be negative", i.QueueLength))
+	v.positive("invoke.queue_wait", i.QueueWait)
+	v.positive("invoke.default_timeout", i.DefaultTimeout)
+	v.positive("invoke.max_timeout", i.MaxTimeout)
+	v.check(i.DefaultTimeout.Duration <= i.MaxTimeout.Duration, "invoke.default_timeout",
+		fmt.Sprintf("(%s) exceeds invoke.max_timeout (%s)", i.DefaultTimeout, i.MaxTimeout))
+	v.check(i.MaxWarm >= 0, "invoke.max_warm", fmt.Sprintf("(%d) must not be negative", i.MaxWarm))
+	v.positive("invoke.warm_max_idle", i.WarmMaxIdle)
+	v.check(i.DefaultMaxOutput > 0, "invoke.default_max_output", fmt.Sprintf("(%s) must be positive", i.DefaultMaxOutput))
+	v.check(i.DefaultMaxOutput <= i.MaxOutput, "invoke.default_max_output",
+		fmt.Sprintf("(%s) exceeds invoke.max_output (%s)", i.DefaultMaxOutput, i.MaxOutput))
+	v.check(i.MaxBody > 0, "invoke.max_body", fmt.Sprintf("(%s) must be positive", i.MaxBody))
+	v.check(i.CallbackAttempts > 0, "invoke.callback_attempts", fmt.Sprintf("(%d) must be positive", i.CallbackAttempts))
+	v.positive("invoke.callback_timeout", i.CallbackTimeout)
+}
+
+// functions checks each declared function as the API would check its request, in name order.
+func (v *validator) functions(c Config) {
+	for _, name := range slices.Sorted(maps.Keys(c.Functions)) {
+		key := "functions." + name
+		if !runner.ValidFunctionName(name) {
+			v.problems = append(v.problems, fmt.Errorf("%s: the name must be lowercase letters, digits and inner hyphens, "+
+				"at most 63 characters, like \"echo\" or \"resize-image\"", key))
+			continue
+		}
+		_, err := c.Functions[name].Request().Validate(name, c.Policy(), c.FunctionPolicy())
+		var fe *runner.FieldError
+		switch {
+		case errors.As(err, &fe):
+			v.problems = append(v.problems, fmt.Errorf("%s.%s: %s", key, fe.Field, fe.Message))
+		case err != nil:
+			v.problems = append(v.problems, fmt.Errorf("%s: %w", key, err))
+		}
+	}
 }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podrun/podrun/runner"
 )
 
 func TestValidate(t *testing.T) {
@@ -57,6 +59,52 @@ func TestValidate(t *testing.T) {
 		{"zero max body", func(c *Config) { c.HTTP.MaxBody = 0 }, "http.max_body (0) must be positive"},
 		{"no header timeout", func(c *Config) { c.HTTP.ReadHeaderTimeout = Duration{} }, "http.read_header_timeout (0s) must be positive"},
 		{"no write timeout", func(c *Config) { c.HTTP.WriteTimeout = Duration{} }, ""},
+		{"shim path", func(c *Config) { c.Sandbox.ShimPath = "/usr/libexec/podrun/podrun-shim" }, ""},
+		{"relative shim path", func(c *Config) { c.Sandbox.ShimPath = "bin/podrun-shim" },
+			`sandbox.shim_path ("bin/podrun-shim") must be empty (next to podrun) or an absolute path`},
+		{"no podman calls", func(c *Config) { c.Sandbox.MaxConcurrentCalls = 0 }, "sandbox.max_concurrent_calls (0) must be positive"},
+		{"no invocations", func(c *Config) { c.Invoke.MaxConcurrency = 0 }, "invoke.max_concurrency (0) must be positive"},
+		{"default concurrency above max", func(c *Config) { c.Invoke.DefaultConcurrency = 17 },
+			"invoke.default_concurrency (17) must be between 1 and invoke.max_concurrency (16)"},
+		{"zero default concurrency", func(c *Config) { c.Invoke.DefaultConcurrency = 0 }, "invoke.default_concurrency (0) must be between 1"},
+		{"no queue", func(c *Config) { c.Invoke.QueueLength = 0 }, ""},
+		{"negative queue", func(c *Config) { c.Invoke.QueueLength = -1 }, "invoke.queue_length (-1) must not be negative"},
+		{"zero queue wait", func(c *Config) { c.Invoke.QueueWait = Duration{} }, "invoke.queue_wait (0s) must be positive"},
+		{"zero default timeout", func(c *Config) { c.Invoke.DefaultTimeout = Duration{} }, "invoke.default_timeout (0s) must be positive"},
+		{"default timeout above max", func(c *Config) { c.Invoke.DefaultTimeout = Duration{time.Hour} },
+			"invoke.default_timeout (1h0m0s) exceeds invoke.max_timeout (15m0s)"},
+		{"warm pools off", func(c *Config) { c.Invoke.MaxWarm = 0 }, ""},
+		{"negative warm", func(c *Config) { c.Invoke.MaxWarm = -1 }, "invoke.max_warm (-1) must not be negative"},
+		{"zero warm idle", func(c *Config) { c.Invoke.WarmMaxIdle = Duration{} }, "invoke.warm_max_idle (0s) must be positive"},
+		{"zero default output", func(c *Config) { c.Invoke.DefaultMaxOutput = 0 }, "invoke.default_max_output (0) must be positive"},
+		{"default output above max", func(c *Config) { c.Invoke.DefaultMaxOutput = 128 << 20 },
+			"invoke.default_max_output (128Mi) exceeds invoke.max_output (64Mi)"},
+		{"zero invoke body", func(c *Config) { c.Invoke.MaxBody = 0 }, "invoke.max_body (0) must be positive"},
+		{"no callback attempts", func(c *Config) { c.Invoke.CallbackAttempts = 0 }, "invoke.callback_attempts (0) must be positive"},
+		{"zero callback timeout", func(c *Config) { c.Invoke.CallbackTimeout = Duration{} }, "invoke.callback_timeout (0s) must be positive"},
+		{"function", withFunction("echo", FunctionConfig{Image: "localhost/podrun/busybox:latest", Command: []string{"cat"}}), ""},
+		{"function name", withFunction("Echo", FunctionConfig{Image: "busybox"}), "functions.Echo: the name must be lowercase"},
+		{"function without image", withFunction("echo", FunctionConfig{}), "functions.echo.image: is required"},
+		{"function image", withFunction("echo", FunctionConfig{Image: "Busy Box"}), "functions.echo.image: "},
+		{"function command", withFunction("echo", FunctionConfig{Image: "busybox", Command: []string{"cat", ""}}),
+			"functions.echo.command[1]: must not be empty"},
+		{"function env", withFunction("echo", FunctionConfig{Image: "busybox", Env: map[string]string{"A=B": "c"}}),
+			"functions.echo.env.A=B: key must not contain '=' or NUL"},
+		{"function memory", withFunction("echo", FunctionConfig{Image: "busybox", Limits: FunctionLimits{Memory: ptr(runner.ByteSize(8 << 30))}}),
+			"functions.echo.limits.memory: must be at most 4Gi"},
+		{"function timeout", withFunction("echo", FunctionConfig{Image: "busybox", Timeout: &Duration{time.Hour}}),
+			"functions.echo.timeout: must be at most 15m0s"},
+		{"function zero timeout", withFunction("echo", FunctionConfig{Image: "busybox", Timeout: &Duration{}}),
+			"functions.echo.timeout: must be positive"},
+		{"function warm", withFunction("echo", FunctionConfig{Image: "busybox", Warm: ptr(9)}), "functions.echo.warm: must be between 0 and 8"},
+		{"function concurrency", withFunction("echo", FunctionConfig{Image: "busybox", MaxConcurrency: ptr(0)}),
+			"functions.echo.max_concurrency: must be between 1 and 16"},
+		{"function output", withFunction("echo", FunctionConfig{Image: "busybox", MaxOutput: ptr(runner.ByteSize(1 << 30))}),
+			"functions.echo.max_output: must be between 1 and 64Mi"},
+		{"function within raised bounds", func(c *Config) {
+			c.Invoke.MaxWarm = 20
+			withFunction("echo", FunctionConfig{Image: "busybox", Warm: ptr(20)})(c)
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,14 +121,27 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// withFunction returns a change that declares one function.
+func withFunction(name string, f FunctionConfig) func(*Config) {
+	return func(c *Config) { c.Functions = map[string]FunctionConfig{name: f} }
+}
+
+func ptr[T any](v T) *T { return &v }
+
 func TestValidateReportsEveryProblem(t *testing.T) {
 	c := defaults(userEnv.get, true)
 	c.LogLevel, c.Sandbox.NProc, c.HTTP.MaxBody = "loud", 0, 0
+	c.Functions = map[string]FunctionConfig{"b": {}, "a": {Image: "busybox", Warm: ptr(-1)}, "ok": {Image: "busybox"}}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("got no error")
 	}
-	if got := strings.Count(err.Error(), "\n") + 1; got != 3 {
-		t.Errorf("got %d problems, want 3:\n%v", got, err)
+	got := strings.Split(err.Error(), "\n")
+	if len(got) != 5 {
+		t.Fatalf("got %d problems, want 5:\n%v", len(got), err)
+	}
+	// Functions come last, in name order, so the report reads the same every time.
+	if !strings.HasPrefix(got[3], "functions.a.warm:") || !strings.HasPrefix(got[4], "functions.b.image:") {
+		t.Errorf("function problems out of order:\n%v", err)
 	}
 }

@@ -69,7 +69,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, keyMax int) (release 
 	}
 	if l.waiters.Len() >= l.queue {
 		l.mu.Unlock()
-		return nil, fmt.Errorf("%w: %d requests are already waiting for a slot", ErrBusy, l.queue)
+		return nil, fmt.Errorf("%w: no free slot for %q and no room in the queue", ErrBusy, key)
 	}
 	w := &waiter{key: key, keyMax: keyMax, ready: make(chan struct{})}
 	w.elem = l.waiters.PushBack(w)
@@ -92,7 +92,7 @@ func (l *Limiter) wait(ctx context.Context, w *waiter) (func(), error) {
 	select {
 	case <-w.ready:
 		if err := ctx.Err(); err != nil {
-			l.releaseOnce(w.key)
+			l.releaseSlot(w.key)
 			return nil, err
 		}
 		return l.releaser(w.key), nil
@@ -124,12 +124,13 @@ func (l *Limiter) releaser(key string) func() {
 	var done atomic.Bool
 	return func() {
 		if done.CompareAndSwap(false, true) {
-			l.releaseOnce(key)
+			l.releaseSlot(key)
 		}
 	}
 }
 
-func (l *Limiter) releaseOnce(key string) {
+// releaseSlot frees one slot of key.
+func (l *Limiter) releaseSlot(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.free(key)

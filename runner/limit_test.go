@@ -31,6 +31,7 @@ func acquireLater(ctx context.Context, l *Limiter, key string, keyMax int) <-cha
 	return out
 }
 
+// acquired is the outcome of one Acquire call.
 type acquired struct {
 	key     string
 	release func()
@@ -75,7 +76,7 @@ func TestLimiterCapsUnderLoad(t *testing.T) {
 			}
 			raiseTo(&maxRunning, running.Add(1))
 			raiseTo(&maxPerKey, perKey[k].Add(1))
-			runtime.Gosched()
+			time.Sleep(100 * time.Microsecond) // long enough for others to queue up
 			perKey[k].Add(-1)
 			running.Add(-1)
 			release()

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Only /v1 is guarded: /healthz, /readyz and /metrics stay open because
+// Only /v1, /function and /async-function are guarded (the last two run code): /healthz, /readyz and /metrics stay open because
 // orchestrator probes and Prometheus scrapers rarely carry bearer tokens, and
 // they expose no agent data (counts per state at most).
 
@@ -26,11 +26,11 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 	})
 }
 
-// protectV1 applies requireToken to /v1 paths only; it guards the router's fallback handlers.
-func (s *Server) protectV1(next http.Handler) http.Handler {
+// protectGuarded applies requireToken to guarded paths only; it guards the router's fallback handlers.
+func (s *Server) protectGuarded(next http.Handler) http.Handler {
 	guarded := s.requireToken(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isV1(r.URL.Path) {
+		if isGuarded(r.URL.Path) {
 			guarded.ServeHTTP(w, r)
 			return
 		}

@@ -44,6 +44,7 @@ type fakeService struct {
 	gotStdout  bool
 	gotStderr  bool
 	logs       func(ctx context.Context, stdout, stderr io.Writer) error
+	fn         fakeFunctions // functions and invocations, in fake_functions_test.go
 }
 
 func newFake() *fakeService {

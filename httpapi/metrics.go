@@ -51,6 +51,26 @@ func (m *Metrics) Expired() { m.expired.Inc() }
 // Removed counts one container removed by cleanup.
 func (m *Metrics) Removed(kind string) { m.removed(kind).Inc() }
 
+// Invoked counts one finished invocation and records its duration by start kind.
+func (m *Metrics) Invoked(function, start, outcome string, d time.Duration) {
+	m.set.GetOrCreateCounter(`podrun_invocations_total{function="` + labelValue(function) + `",start="` + labelValue(start) + `",outcome="` + labelValue(outcome) + `"}`).Inc()
+	m.set.GetOrCreatePrometheusHistogram(`podrun_invocation_duration_seconds{start="` + labelValue(start) + `"}`).Update(d.Seconds())
+}
+
+// PoolTaken counts one invocation that found a warm container (hit) or had to start one (miss).
+func (m *Metrics) PoolTaken(function string, hit bool) {
+	name := "podrun_pool_misses_total"
+	if hit {
+		name = "podrun_pool_hits_total"
+	}
+	m.set.GetOrCreateCounter(name + `{function="` + labelValue(function) + `"}`).Inc()
+}
+
+// PoolSize records how many prepared containers a function's pool holds now.
+func (m *Metrics) PoolSize(function string, n int) {
+	m.set.GetOrCreateGauge(`podrun_pool_size{function="`+labelValue(function)+`"}`, nil).Set(float64(n))
+}
+
 // ObservePodman records how long one Podman API call took.
 func (m *Metrics) ObservePodman(op string, d time.Duration) {
 	m.set.GetOrCreatePrometheusHistogram(`podrun_podman_request_duration_seconds{op="` + labelValue(op) + `"}`).Update(d.Seconds())

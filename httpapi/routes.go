@@ -20,13 +20,13 @@ func (s *Server) routes() *httprouter.Router {
 	r.RedirectFixedPath = false
 	r.HandleOPTIONS = false
 	r.HandleMethodNotAllowed = true
-	// Unknown /v1 paths still demand the token, so the route table is not probeable anonymously.
-	r.NotFound = s.protectV1(http.HandlerFunc(notFound))
-	r.MethodNotAllowed = s.protectV1(http.HandlerFunc(methodNotAllowed))
+	// Unknown guarded paths still demand the token, so the route table is not probeable anonymously.
+	r.NotFound = s.protectGuarded(http.HandlerFunc(notFound))
+	r.MethodNotAllowed = s.protectGuarded(http.HandlerFunc(methodNotAllowed))
 
 	add := func(method, pattern string, h http.HandlerFunc) {
 		var next http.Handler = h
-		if isV1(pattern) {
+		if isGuarded(pattern) {
 			next = s.requireToken(next)
 		}
 		r.Handler(method, pattern, withRoute(pattern, next))
@@ -40,13 +40,40 @@ func (s *Server) routes() *httprouter.Router {
 	add(http.MethodGet, "/v1/agents/:id/stats", s.agentStats)
 	add(http.MethodPost, "/v1/agents/:id/exec", s.agentExec)
 	add(http.MethodGet, "/v1/agents/:id/events", s.agentEvents)
+	add(http.MethodGet, "/v1/agents/:id/result", s.agentResult)
+	add(http.MethodPut, "/v1/functions/:name", s.putFunction)
+	add(http.MethodGet, "/v1/functions", s.listFunctions)
+	add(http.MethodGet, "/v1/functions/:name", s.getFunction)
+	add(http.MethodDelete, "/v1/functions/:name", s.deleteFunction)
+	add(http.MethodPost, "/v1/functions/:name/invoke", s.invokeV1)
+	// OpenFaaS gateway compatibility: the function sees every method and the path below its name.
+	for _, m := range openFaaSMethods {
+		add(m, "/function/:name", s.invokeOpenFaaS)
+		add(m, "/function/:name/*path", s.invokeOpenFaaS)
+		add(m, "/async-function/:name", s.invokeOpenFaaSAsync)
+		add(m, "/async-function/:name/*path", s.invokeOpenFaaSAsync)
+	}
 	add(http.MethodGet, "/healthz", s.healthz)
 	add(http.MethodGet, "/readyz", s.readyz)
 	add(http.MethodGet, "/metrics", s.serveMetrics)
 	return r
 }
 
-func isV1(path string) bool { return path == "/v1" || strings.HasPrefix(path, "/v1/") }
+// openFaaSMethods are the methods the /function routes accept: all a function could mean something by.
+var openFaaSMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions,
+}
+
+// isGuarded reports whether path needs the token: the API itself and the routes that run code.
+func isGuarded(path string) bool {
+	for _, prefix := range []string{"/v1", "/function", "/async-function"} {
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // withRoute records the matched pattern for the access log and metrics.
 func withRoute(pattern string, next http.Handler) http.Handler {
@@ -65,6 +92,17 @@ func agentID(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	return id, true
+}
+
+// functionName returns the :name parameter, or writes 400 when it is not a valid
+// function name, so the service only ever sees names it could have stored.
+func functionName(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := httprouter.ParamsFromContext(r.Context()).ByName("name")
+	if !runner.ValidFunctionName(name) {
+		writeError(w, r, &runner.FieldError{Field: "name", Message: "must match [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"})
+		return "", false
+	}
+	return name, true
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

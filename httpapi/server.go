@@ -26,17 +26,31 @@ type Service interface {
 	Exec(ctx context.Context, id string, req runner.ExecRequest) (runner.ExecResult, error)
 	Ready(ctx context.Context) error
 	CountByState(ctx context.Context) (map[runner.State]int, error)
+
+	PutFunction(ctx context.Context, name string, req runner.FunctionRequest) (f runner.Function, created bool, err error)
+	Function(ctx context.Context, name string) (runner.Function, error)
+	Functions(ctx context.Context) ([]runner.Function, error)
+	DeleteFunction(ctx context.Context, name string) error
+	// Invoke runs a function; a synchronous call returns once the process has exited.
+	Invoke(ctx context.Context, inv runner.Invocation) (runner.InvokeResult, error)
+	// Result returns an asynchronous invocation's output; ErrConflict while it still runs.
+	Result(ctx context.Context, agentID string) (runner.Result, error)
 }
 
 // DefaultMaxBody is the request body limit used when Options.MaxBody is not positive.
 const DefaultMaxBody = 1 << 20
 
+// DefaultMaxInvokeBody is the invocation body limit used when Options.MaxInvokeBody is not positive.
+const DefaultMaxInvokeBody = 16 << 20
+
 // Options configure a Server; the zero value is usable.
 type Options struct {
-	// Token, when set, is the bearer token every /v1 request must carry.
+	// Token, when set, is the bearer token every /v1, /function and /async-function request must carry.
 	Token string
 	// MaxBody caps request bodies in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
+	// MaxInvokeBody caps an invocation's body (the process's stdin); 0 means DefaultMaxInvokeBody.
+	MaxInvokeBody int64
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
 	// Metrics records HTTP and runner metrics; nil gives the server a private set.
@@ -45,10 +59,11 @@ type Options struct {
 
 // Server is the HTTP API over a Service.
 type Server struct {
-	svc     Service
-	maxBody int64
-	log     *slog.Logger
-	metrics *Metrics
+	svc           Service
+	maxBody       int64
+	maxInvokeBody int64
+	log           *slog.Logger
+	metrics       *Metrics
 	// tokenSum is the SHA-256 of the token, so comparisons take the same time whatever its length.
 	tokenSum [sha256.Size]byte
 	hasToken bool
@@ -59,13 +74,17 @@ type Server struct {
 // New builds a Server and its routes.
 func New(svc Service, opts Options) *Server {
 	s := &Server{
-		svc:     svc,
-		maxBody: opts.MaxBody,
-		log:     opts.Logger,
-		metrics: opts.Metrics,
+		svc:           svc,
+		maxBody:       opts.MaxBody,
+		maxInvokeBody: opts.MaxInvokeBody,
+		log:           opts.Logger,
+		metrics:       opts.Metrics,
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
+	}
+	if s.maxInvokeBody <= 0 {
+		s.maxInvokeBody = DefaultMaxInvokeBody
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/podrun/podrun/runner"
+)
+
+// invocationEnv maps the request's metadata to the variables OpenFaaS's classic
+// watchdog gives a function, so functions written for it run unchanged:
+//
+//	Http_Method          the request method
+//	Http_Path            on /function and /async-function routes the path below the
+//	                     function's name ("/" when there is none); "/" on /v1/functions/:name/invoke
+//	Http_Query           the raw query string without '?'; absent when there is none
+//	Http_Content_Length  the body's length, when the client declared one
+//	Http_<Header>        one per request header: Go's canonical name with '-' turned
+//	                     into '_' (X-Request-Id gives Http_X_Request_Id, Content-Type
+//	                     gives Http_Content_Type); several values are joined with ", "
+//
+// Authorization is left out when podrun has a token, because then it carries
+// podrun's secret rather than the function's; Cookie and every other header pass.
+// Headers whose name would not make a portable variable name (letters, digits,
+// '_') are left out. The fixed variables are set last, so a header named
+// "Method" or "Path" cannot forge them.
+func (s *Server) invocationEnv(r *http.Request, path string) map[string]string {
+	env := make(map[string]string, len(r.Header)+4)
+	for name, values := range r.Header {
+		if s.hasToken && name == "Authorization" {
+			continue
+		}
+		key := "Http_" + strings.ReplaceAll(name, "-", "_")
+		if !portableEnvName(key) {
+			continue
+		}
+		env[key] = strings.Join(values, ", ")
+	}
+	env["Http_Method"] = r.Method
+	env["Http_Path"] = path
+	delete(env, "Http_Query")
+	if r.URL.RawQuery != "" {
+		env["Http_Query"] = r.URL.RawQuery
+	}
+	delete(env, "Http_Content_Length")
+	if r.ContentLength >= 0 {
+		env["Http_Content_Length"] = strconv.FormatInt(r.ContentLength, 10)
+	}
+	return env
+}
+
+// portableEnvName reports whether name uses only letters, digits and '_', which every shell accepts.
+func portableEnvName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && !('0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// callbackHeader names the header an asynchronous caller puts its callback URL in, as OpenFaaS does.
+const callbackHeader = "X-Callback-Url"
+
+// callbackURL returns the request's callback URL, "" when it names none.
+func callbackURL(r *http.Request) (string, error) {
+	raw := r.Header.Get(callbackHeader)
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return "", &runner.FieldError{Field: callbackHeader, Message: "must be an absolute http or https URL"}
+	}
+	return u.String(), nil
+}
+
+// prefersAsync reports whether the client asked for a 202 with Prefer: respond-async (RFC 7240).
+func prefersAsync(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for pref := range strings.SplitSeq(v, ",") {
+			token, _, _ := strings.Cut(pref, ";")
+			if strings.EqualFold(strings.TrimSpace(token), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -29,6 +29,11 @@ func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult,
 	r.event(ctx, a.ID, PhaseStopped, fmt.Sprintf("exit code %d", exit.Code))
 	to, reason := outcome(exit)
 	code := exit.Code
+	var kept Result
+	if a.Async { // durable before any state says the agent is done
+		a.ContainerID = id
+		kept = r.saveResult(ctx, a, code, aio)
+	}
 	cur, err := r.transition(ctx, a.ID, Change{
 		From: []State{StateRunning}, To: to, Reason: reason, ExitCode: &code, Detail: fmt.Sprintf("exit code %d", code),
 	})
@@ -42,8 +47,8 @@ func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult,
 		return
 	}
 	cur.ContainerID = id
-	if cur.Async {
-		r.keepResult(ctx, cur, code, aio)
+	if kept.CallbackStatus == CallbackPending {
+		r.goDeliver(cur, kept)
 	}
 	// An invocation's container served its one request: remove it now, whatever the outcome.
 	if cur.State == StateExpired || cur.State == StateTerminating || cur.Function != "" {

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// keepResult stores an asynchronous invocation's output and starts its callback.
-// A container taken back after a restart has no live buffer: its log has the output.
-func (r *Runner) keepResult(ctx context.Context, a Agent, code int, aio *agentIO) {
+// saveResult stores an asynchronous invocation's output. A container taken
+// back after a restart has no live buffer: its log has the output.
+func (r *Runner) saveResult(ctx context.Context, a Agent, code int, aio *agentIO) Result {
 	buf := &cappedBuffer{max: r.maxOutput(a.Function)}
 	if aio != nil && aio.result != nil {
 		buf = aio.result
@@ -27,11 +27,9 @@ func (r *Runner) keepResult(ctx context.Context, a Agent, code int, aio *agentIO
 	}
 	if err := r.store.SaveResult(ctx, res); err != nil {
 		r.log.Error("save result", "agent", a.ID, "err", err)
-		return
+		return Result{}
 	}
-	if res.CallbackStatus == CallbackPending {
-		r.goDeliver(a, res)
-	}
+	return res
 }
 
 // maxOutput is the function's output cap, or the default for a function since deleted.

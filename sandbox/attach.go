@@ -37,9 +37,7 @@ func (p *Podman) Attach(ctx context.Context, id string, s runner.Streams) (runne
 		// No byte sequence in a body may detach the stream.
 		"detachKeys": {""},
 	}
-	start := time.Now()
-	st, err := p.hijack(ctx, "/containers/"+url.PathEscape(id)+"/attach", q, nil)
-	p.observe("attach", start)
+	st, err := p.hijack(ctx, "attach", "/containers/"+url.PathEscape(id)+"/attach", q, nil)
 	if err != nil {
 		err = wrapErr("attach", id, err)
 		if fresh && !errors.Is(err, runner.ErrNoContainer) {

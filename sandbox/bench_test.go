@@ -77,7 +77,7 @@ func BenchmarkAttachRoundTrip(b *testing.B) {
 	ways := map[string]func(ctx context.Context, p *Podman, id string, out *bytes.Buffer) error{
 		"hijack": func(ctx context.Context, p *Podman, id string, out *bytes.Buffer) error {
 			q := url.Values{"stdin": {"true"}, "stdout": {"true"}, "stderr": {"true"}, "stream": {"true"}, "logs": {"false"}, "detachKeys": {""}}
-			st, err := p.hijack(ctx, "/containers/"+id+"/attach", q, nil)
+			st, err := p.hijack(ctx, "attach", "/containers/"+id+"/attach", q, nil)
 			if err != nil {
 				return err
 			}

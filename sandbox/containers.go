@@ -10,6 +10,8 @@ import (
 
 	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
+	"github.com/containers/podman/v5/pkg/domain/entities/reports"
+	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -31,9 +33,11 @@ func (p *Podman) Inspect(ctx context.Context, id string) (runner.Container, erro
 }
 
 func (p *Podman) inspect(ctx context.Context, id string) (*define.InspectContainerData, error) {
-	start := time.Now()
-	data, err := containers.Inspect(p.call(ctx), id, nil)
-	p.observe("inspect", start)
+	var data *define.InspectContainerData
+	err := p.do(ctx, "inspect", func(ctx context.Context) (err error) {
+		data, err = containers.Inspect(ctx, id, nil)
+		return err
+	})
 	if err != nil {
 		return nil, wrapErr("inspect", id, err)
 	}
@@ -42,9 +46,9 @@ func (p *Podman) inspect(ctx context.Context, id string) (*define.InspectContain
 
 // Kill sends SIGKILL; a container that is not running is already where Kill wants it.
 func (p *Podman) Kill(ctx context.Context, id string) error {
-	start := time.Now()
-	err := containers.Kill(p.call(ctx), id, new(containers.KillOptions).WithSignal("SIGKILL"))
-	p.observe("kill", start)
+	err := p.do(ctx, "kill", func(ctx context.Context) error {
+		return containers.Kill(ctx, id, new(containers.KillOptions).WithSignal("SIGKILL"))
+	})
 	if notRunning(err) {
 		return nil // it exited on its own
 	}
@@ -85,15 +89,17 @@ func (p *Podman) Remove(ctx context.Context, id string) error {
 }
 
 func (p *Podman) remove(ctx context.Context, id string) error {
-	start := time.Now()
 	// Timeout 0: kill at once rather than SIGTERM and the default 10 s grace.
 	opts := new(containers.RemoveOptions).WithForce(true).WithVolumes(true).WithTimeout(0)
-	reports, err := containers.Remove(p.call(ctx), id, opts)
-	p.observe("remove", start)
+	var rms []*reports.RmReport
+	err := p.do(ctx, "remove", func(ctx context.Context) (err error) {
+		rms, err = containers.Remove(ctx, id, opts)
+		return err
+	})
 	if err != nil {
 		return wrapErr("remove", id, err)
 	}
-	for _, r := range reports {
+	for _, r := range rms {
 		if r.Err != nil {
 			return wrapErr("remove", id, r.Err)
 		}
@@ -124,9 +130,11 @@ func (p *Podman) List(ctx context.Context, labels map[string]string) ([]runner.C
 	if len(filter) > 0 {
 		opts = opts.WithFilters(map[string][]string{"label": filter})
 	}
-	start := time.Now()
-	list, err := containers.List(p.call(ctx), opts)
-	p.observe("list", start)
+	var list []types.ListContainer
+	err := p.do(ctx, "list", func(ctx context.Context) (err error) {
+		list, err = containers.List(ctx, opts)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

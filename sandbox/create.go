@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings/containers"
+	"github.com/containers/podman/v5/pkg/domain/entities/types"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -22,15 +24,42 @@ var harmlessWarnings = []string{
 
 // Create creates a hardened container; it fails, leaving nothing behind, if Podman warns.
 func (p *Podman) Create(ctx context.Context, rs runner.Spec) (string, error) {
-	s := Harden(rs, p.cfg)
-	start := time.Now()
-	resp, err := containers.CreateWithSpec(p.call(ctx), s, nil)
-	p.observe("create", start)
+	if !rs.Shim {
+		return p.create(ctx, rs, rs.Image)
+	}
+	ss, err := p.shimSpec(ctx, rs)
 	if err != nil {
-		return "", fmt.Errorf("create container from %s: %w", rs.Image, err)
+		return "", err
+	}
+	id, err := p.create(ctx, ss, rs.Image)
+	if err != nil && ss.Image != rs.Image && imageGone(err) {
+		// The image pinned from the cache was removed (its tag rebuilt): look once more.
+		p.forgetImage(rs.Image)
+		if ss, err = p.shimSpec(ctx, rs); err != nil {
+			return "", err
+		}
+		id, err = p.create(ctx, ss, rs.Image)
+	}
+	return id, err
+}
+
+func imageGone(err error) bool {
+	return statusCode(err) == http.StatusNotFound || strings.Contains(err.Error(), "image not known")
+}
+
+// create creates the container rs describes; ref names its image in errors.
+func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string, error) {
+	s := Harden(rs, p.cfg)
+	var resp types.ContainerCreateResponse
+	err := p.do(ctx, "create", func(ctx context.Context) (err error) {
+		resp, err = containers.CreateWithSpec(ctx, s, nil)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("create container from %s: %w", ref, err)
 	}
 	if w := unexpectedWarnings(resp.Warnings); len(w) > 0 {
-		err := fmt.Errorf("create container from %s: podman warned %q, refusing a container that may not be confined", rs.Image, strings.Join(w, "; "))
+		err := fmt.Errorf("create container from %s: podman warned %q, refusing a container that may not be confined", ref, strings.Join(w, "; "))
 		return "", errors.Join(err, p.cleanup(ctx, resp.ID))
 	}
 	p.fresh.Store(resp.ID, struct{}{})
@@ -55,9 +84,7 @@ next:
 // Podman would otherwise keep it (and one of its 2048 locks) forever.
 func (p *Podman) Start(ctx context.Context, id string) error {
 	p.fresh.Delete(id)
-	start := time.Now()
-	err := containers.Start(p.call(ctx), id, nil)
-	p.observe("start", start)
+	err := p.do(ctx, "start", func(ctx context.Context) error { return containers.Start(ctx, id, nil) })
 	if err == nil {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/api/handlers"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/podrun/podrun/runner"
@@ -33,15 +34,15 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 	cfg.Cmd = es.Command
 	cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = true, true, true
 	cfg.DetachKeys = "" // no byte sequence in stdin may detach
-	start := time.Now()
-	sid, err := containers.ExecCreate(p.call(ctx), id, cfg)
-	p.observe("exec_create", start)
+	var sid string
+	err := p.do(ctx, "exec_create", func(ctx context.Context) (err error) {
+		sid, err = containers.ExecCreate(ctx, id, cfg)
+		return err
+	})
 	if err != nil {
 		return runner.ExecResult{}, p.execErr(ctx, id, err)
 	}
-	start = time.Now()
-	st, err := p.hijack(ctx, "/exec/"+url.PathEscape(sid)+"/start", nil, handlers.ExecStartConfig{})
-	p.observe("exec_start", start)
+	st, err := p.hijack(ctx, "exec_start", "/exec/"+url.PathEscape(sid)+"/start", nil, handlers.ExecStartConfig{})
 	if err != nil {
 		return runner.ExecResult{}, p.execErr(ctx, id, err)
 	}
@@ -76,9 +77,7 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 func (p *Podman) execExitCode(ctx context.Context, sid string) (int, error) {
 	delay := 2 * time.Millisecond
 	for {
-		start := time.Now()
-		s, err := containers.ExecInspect(p.call(ctx), sid, nil)
-		p.observe("exec_inspect", start)
+		s, err := p.execInspect(ctx, sid)
 		if err != nil {
 			return 0, err
 		}
@@ -92,6 +91,15 @@ func (p *Podman) execExitCode(ctx context.Context, sid string) (int, error) {
 	}
 }
 
+func (p *Podman) execInspect(ctx context.Context, sid string) (*define.InspectExecSession, error) {
+	var s *define.InspectExecSession
+	err := p.do(ctx, "exec_inspect", func(ctx context.Context) (err error) {
+		s, err = containers.ExecInspect(ctx, sid, nil)
+		return err
+	})
+	return s, err
+}
+
 // killExec ends an exec'd process that ran past its timeout. Podman 4.3 has
 // no API for it (exec remove came later), so this is best effort: it signals
 // the host PID, and only if that process still sits in the container's cgroup
@@ -99,7 +107,7 @@ func (p *Podman) execExitCode(ctx context.Context, sid string) (int, error) {
 func (p *Podman) killExec(sid, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := containers.ExecInspect(p.call(ctx), sid, nil)
+	s, err := p.execInspect(ctx, sid)
 	if err != nil || !s.Running || s.Pid <= 0 {
 		return
 	}

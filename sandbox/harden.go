@@ -60,6 +60,10 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 	}
 
 	s.LogConfiguration = &specgen.LogConfig{Driver: "k8s-file", Size: cfg.LogMaxSize}
+	if rs.Shim {
+		// Create has checked cfg.ShimPath and resolved an empty command.
+		withShim(s, cfg.ShimPath)
+	}
 	return s
 }
 

@@ -31,7 +31,8 @@ type stream struct {
 
 // hijack sends an upgrade request over a new connection and returns once
 // Podman has answered, that is once the attach (or exec) is wired to conmon.
-func (p *Podman) hijack(ctx context.Context, path string, query url.Values, body any) (*stream, error) {
+// The handshake holds a call slot, reported as op; the stream does not.
+func (p *Podman) hijack(ctx context.Context, op, path string, query url.Values, body any) (*stream, error) {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -39,6 +40,12 @@ func (p *Podman) hijack(ctx context.Context, path string, query url.Values, body
 			return nil, err
 		}
 	}
+	release, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	defer p.observe(op, time.Now())
 	c, err := (&net.Dialer{}).DialContext(ctx, "unix", p.sock)
 	if err != nil {
 		return nil, err

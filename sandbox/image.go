@@ -12,9 +12,11 @@ import (
 // EnsureImage returns at once if the image is present and otherwise pulls it
 // within Config.PullTimeout; failing that it returns runner.ErrImageUnavailable.
 func (p *Podman) EnsureImage(ctx context.Context, ref string) error {
-	start := time.Now()
-	ok, err := images.Exists(p.call(ctx), ref, nil)
-	p.observe("image_exists", start)
+	var ok bool
+	err := p.do(ctx, "image_exists", func(ctx context.Context) (err error) {
+		ok, err = images.Exists(ctx, ref, nil)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("look up image %s: %w", ref, err)
 	}
@@ -23,7 +25,7 @@ func (p *Podman) EnsureImage(ctx context.Context, ref string) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.PullTimeout)
 	defer cancel()
-	start = time.Now()
+	start := time.Now()
 	_, err = images.Pull(p.call(pctx), ref, new(images.PullOptions).WithQuiet(true).WithPolicy("missing"))
 	p.observe("image_pull", start)
 	if err != nil && ctx.Err() != nil {

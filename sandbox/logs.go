@@ -29,9 +29,16 @@ func (p *Podman) Logs(ctx context.Context, id string, o runner.LogOptions, stdou
 	var outErr, errErr error
 	wg.Go(func() { outErr = drain(outCh, stdout) })
 	wg.Go(func() { errErr = drain(errCh, stderr) })
-	start := time.Now()
-	err := containers.Logs(p.call(ctx), id, opts, outCh, errCh)
-	p.observe("logs", start)
+	logs := func(ctx context.Context) error { return containers.Logs(ctx, id, opts, outCh, errCh) }
+	var err error
+	if o.Follow {
+		// A follow lasts as long as the container: it must not hold a slot.
+		start := time.Now()
+		err = logs(p.call(ctx))
+		p.observe("logs", start)
+	} else {
+		err = p.do(ctx, "logs", logs)
+	}
 	close(outCh)
 	close(errCh)
 	wg.Wait()

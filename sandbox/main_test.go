@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,6 +28,9 @@ func envOr(key, def string) string {
 	return def
 }
 
+// shimPath is the podrun-shim TestMain builds for this run.
+var shimPath string
+
 // TestMain fails the run if Podman is unreachable (never skips) or if any
 // container labelled with this run survives the tests.
 func TestMain(m *testing.M) {
@@ -36,12 +41,32 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "podman is required for these tests (start it: podman system service --time=0 %s): %v\n", uri, err)
 		os.Exit(1)
 	}
+	dir, err := os.MkdirTemp("", "podrun-sandbox-test-")
+	if err == nil {
+		shimPath = filepath.Join(dir, "podrun-shim")
+		err = buildStatic(shimPath, "github.com/podrun/podrun/cmd/podrun-shim")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build the shim: %v\n", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	os.RemoveAll(dir)
 	if leaked := removeLeaks(p); leaked > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d containers labelled %v were left behind (now removed)\n", leaked, labels)
 		code = 1
 	}
 	os.Exit(code)
+}
+
+// buildStatic builds a static Go binary (a package path or a .go file) into out.
+func buildStatic(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return nil
 }
 
 func removeLeaks(p *Podman) int {

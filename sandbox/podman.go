@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,6 +40,10 @@ type Config struct {
 	LogMaxSize int64
 	// PullTimeout bounds an image pull in EnsureImage (default 2m).
 	PullTimeout time.Duration
+	// ShimPath is the host path of the static podrun-shim binary, bind-mounted into every container whose Spec asks for the shim; required only then.
+	ShimPath string
+	// MaxConcurrentCalls bounds the Podman API calls in flight at once (default 16), so bursts queue here rather than swamp the service.
+	MaxConcurrentCalls int
 	// Observe, if set, is called after every Podman API call with the operation's name and latency.
 	Observe func(op string, d time.Duration)
 }
@@ -53,6 +58,8 @@ const (
 	DefaultUserNSSize  = 65536
 	DefaultLogMaxSize  = 16 << 20
 	DefaultPullTimeout = 2 * time.Minute
+	// DefaultMaxConcurrentCalls is Config.MaxConcurrentCalls' default.
+	DefaultMaxConcurrentCalls = 16
 	// maxNoFile is the hard nofile limit runc can set on these hosts.
 	maxNoFile = 20000
 )
@@ -91,8 +98,18 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PullTimeout == 0 {
 		c.PullTimeout = DefaultPullTimeout
 	}
-	if c.TmpfsSize < 0 || c.LogMaxSize < 0 || c.PullTimeout < 0 {
-		return c, errors.New("sandbox: sizes and timeouts must not be negative")
+	if c.MaxConcurrentCalls == 0 {
+		c.MaxConcurrentCalls = DefaultMaxConcurrentCalls
+	}
+	if c.ShimPath != "" {
+		abs, err := filepath.Abs(c.ShimPath)
+		if err != nil {
+			return c, fmt.Errorf("sandbox shim path: %w", err)
+		}
+		c.ShimPath = abs
+	}
+	if c.TmpfsSize < 0 || c.LogMaxSize < 0 || c.PullTimeout < 0 || c.MaxConcurrentCalls < 0 {
+		return c, errors.New("sandbox: sizes, timeouts and MaxConcurrentCalls must not be negative")
 	}
 	return c, nil
 }
@@ -106,6 +123,9 @@ type Podman struct {
 	// fresh holds containers created here and not yet attached or started: an
 	// attach to them needs no state check (see Attach).
 	fresh sync.Map
+
+	slots  chan struct{} // one token per API call in flight; see acquire
+	images imageCache    // image entrypoints and commands, for the shim
 }
 
 var _ runner.Sandbox = (*Podman)(nil)
@@ -121,7 +141,12 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 		// Attach and exec hijack the connection; only a unix socket is implemented.
 		return nil, fmt.Errorf("sandbox URI %q: want unix:///path/to/podman.sock", cfg.URI)
 	}
-	p := &Podman{cfg: cfg, sock: u.Path}
+	if cfg.ShimPath != "" {
+		if err := checkShim(cfg.ShimPath); err != nil {
+			return nil, err
+		}
+	}
+	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls)}
 	start := time.Now()
 	// The bindings keep the context for every later call: detach it from ctx's cancellation.
 	conn, err := bindings.NewConnection(context.WithoutCancel(ctx), cfg.URI)

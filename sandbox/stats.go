@@ -70,18 +70,19 @@ func (p *Podman) statsSample(ctx context.Context, id string) (statsSample, error
 		return statsSample{}, err
 	}
 	q := url.Values{"stream": {"false"}, "containers": {id}}
-	start := time.Now()
-	resp, err := conn.DoRequest(p.call(ctx), nil, http.MethodGet, "/containers/stats", q, nil)
-	p.observe("stats", start)
-	if err != nil {
-		return statsSample{}, wrapErr("stats of", id, err)
-	}
-	defer resp.Body.Close()
 	var report struct {
 		Error any // an error value the server could not serialize
 		Stats []statsSample
 	}
-	if err := resp.Process(&report); err != nil {
+	err = p.do(ctx, "stats", func(ctx context.Context) error {
+		resp, err := conn.DoRequest(ctx, nil, http.MethodGet, "/containers/stats", q, nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return resp.Process(&report)
+	})
+	if err != nil {
 		return statsSample{}, wrapErr("stats of", id, err)
 	}
 	if report.Error != nil || len(report.Stats) != 1 || report.Stats[0].SystemNano == 0 {

@@ -1,0 +1,169 @@
+// Command podrun-shim is the entrypoint of every podrun function container. It
+// reads one shimproto header from stdin, adds the header's environment to its
+// own and execs its arguments, so the command reads the rest of stdin (the
+// request body) untouched. It is built static (CGO_ENABLED=0) so it runs in any
+// image, FROM scratch included.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/podrun/podrun/runner/shimproto"
+)
+
+// Exit codes of the shim's own failures, as shells and container engines use them.
+const (
+	exitBadHeader     = 125
+	exitNotExecutable = 126
+	exitNotFound      = 127
+)
+
+// xOK is access(2)'s X_OK, which package syscall does not name.
+const xOK = 1
+
+func main() {
+	code, err := run(os.Args[1:], os.Stdin, os.Environ())
+	fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
+	os.Exit(code)
+}
+
+// run returns only on failure: on success the process is the command.
+func run(args []string, stdin *os.File, environ []string) (int, error) {
+	if len(args) == 0 {
+		return exitBadHeader, errors.New("no command to run")
+	}
+	// Decode reads a byte at a time from the unbuffered stdin, so the
+	// command's first read gets the body's first byte.
+	h, err := shimproto.Decode(stdin)
+	if err != nil {
+		return exitBadHeader, err
+	}
+	env, err := mergeEnv(environ, h.Env)
+	if err != nil {
+		return exitBadHeader, err
+	}
+	path, err := lookPath(args[0], envValue(env, "PATH"))
+	if err != nil {
+		return exitCode(err), err
+	}
+	err = syscall.Exec(path, args, env)
+	return exitCode(err), fmt.Errorf("exec %s: %w", args[0], err)
+}
+
+// mergeEnv returns environ with extra set over it: extra wins, and new names
+// are appended in sorted order so the result does not depend on map order.
+func mergeEnv(environ []string, extra map[string]string) ([]string, error) {
+	for k, v := range extra {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return nil, fmt.Errorf("header env: invalid name %q", k)
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return nil, fmt.Errorf("header env: value of %s contains NUL", k)
+		}
+	}
+	out := make([]string, 0, len(environ)+len(extra))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, over := extra[name]; !over {
+			out = append(out, kv)
+		}
+	}
+	names := make([]string, 0, len(extra))
+	for k := range extra {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		out = append(out, k+"="+extra[k])
+	}
+	return out, nil
+}
+
+// envValue returns the last value of name in env, as getenv does after duplicates.
+func envValue(env []string, name string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// lookPath finds file as exec.LookPath does, but in the given PATH rather than
+// the shim's own. A name with a slash is used as it is; an empty PATH element
+// means the working directory. Unlike LookPath, a relative result is allowed:
+// the shim runs what the function's own PATH says. If the name exists on PATH
+// but nowhere executable, the error is fs.ErrPermission, so the exit is 126.
+func lookPath(file, path string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := executable(file); err != nil {
+			return "", fmt.Errorf("%s: %w", file, err)
+		}
+		return file, nil
+	}
+	if file == "" {
+		return "", fmt.Errorf("empty command name: %w", fs.ErrNotExist)
+	}
+	var notExec error
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		err := executable(p)
+		if err == nil {
+			return p, nil
+		}
+		// Like a shell, skip what is missing or a directory, but remember
+		// a file that is there and may not be run.
+		if errors.Is(err, errNotExecutable) && notExec == nil {
+			notExec = fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if notExec != nil {
+		return "", notExec
+	}
+	return "", fmt.Errorf("%s: not found in PATH %q: %w", file, path, fs.ErrNotExist)
+}
+
+// executable reports why path cannot be executed, or nil if it can.
+func executable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errIsDir
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return errNotExecutable
+	}
+	// access(2) also accounts for ownership; without capabilities, root in
+	// the container is as bound by the mode bits as anyone.
+	if err := syscall.Access(path, xOK); errors.Is(err, syscall.EACCES) {
+		return errNotExecutable
+	}
+	return nil
+}
+
+// Reasons a file found cannot be executed; both mean exit 126.
+var (
+	errIsDir         = fmt.Errorf("is a directory: %w", fs.ErrPermission)
+	errNotExecutable = fmt.Errorf("not executable: %w", fs.ErrPermission)
+)
+
+// exitCode maps a lookup or exec error to a shell's exit code: 127 for
+// something missing (the file, or its interpreter or loader), 126 otherwise.
+func exitCode(err error) int {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return exitNotFound
+	}
+	return exitNotExecutable
+}

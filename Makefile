@@ -17,6 +17,9 @@ GO_FLAGS := -tags $(subst $(space),$(comma),$(strip $(GO_TAGS)))
 export CGO_ENABLED := 1
 
 BIN := bin/podrun
+# The entrypoint of every function container, bind-mounted into images of any kind (FROM
+# scratch too): static, so it is built without cgo whatever CGO_ENABLED says above.
+SHIM := bin/podrun-shim
 # Pure Go: fast, run with the race detector.
 UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/...
 # Talk to the real Podman service; one package at a time, as they share it on a small machine.
@@ -24,7 +27,7 @@ INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
 ROOTLESS_USER := podrun-smoke
 
-.PHONY: help setup images rootless build run test bench lint clean
+.PHONY: help setup images rootless build shim run test bench lint clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -34,20 +37,23 @@ help: ## List the targets
 setup: ## Install Podman if needed and start its API service (uses sudo when not root)
 	scripts/setup-host.sh >/dev/null
 
-images: setup ## Build the local images (localhost/podrun/busybox), skipping those that exist
+images: setup ## Build the local images (localhost/podrun/busybox, hello-go), skipping those that exist
 	scripts/build-images.sh
 
 rootless: setup ## Create the rootless smoke-test user, its Podman service and images
 	scripts/setup-rootless-user.sh $(ROOTLESS_USER) >/dev/null
 
-build: ## Build bin/podrun
+build: shim ## Build bin/podrun and bin/podrun-shim
 	$(GO) build $(GO_FLAGS) -o $(BIN) ./cmd/podrun
+
+shim: ## Build bin/podrun-shim, static (CGO_ENABLED=0)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(SHIM) ./cmd/podrun-shim
 
 run: setup images build ## Set up the host, build, and run podrun serve (SQLite in its data dir)
 	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
 	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
 
-test: setup images rootless ## Vet, unit tests with -race, then the integration tests against Podman
+test: setup images rootless shim ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
 	$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the images podrun's examples and tests use, without any registry: each image is a
-# rootfs tarball made here and `podman import`ed. Existing images are kept unless --force.
+# Builds the images podrun's examples and tests use, without any registry: busybox is a rootfs
+# tarball made here and `podman import`ed; hello-go is the example Go function, built with the
+# local Go toolchain and `podman build` FROM scratch. Existing images are kept unless --force.
 # Run it as the user whose Podman storage the service uses (root for the rootful service).
 set -euo pipefail
 
@@ -9,12 +10,16 @@ PROG=build-images
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUSYBOX_IMAGE=localhost/podrun/busybox:latest
+HELLO_GO_IMAGE=localhost/podrun/hello-go:latest
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+GO=${GO:-go}
 
 usage() {
 	cat <<EOF
 Usage: scripts/build-images.sh [--force]
 
-Builds ${BUSYBOX_IMAGE} from the static busybox binary (package busybox-static).
+Builds ${BUSYBOX_IMAGE} from the static busybox binary (package busybox-static)
+and ${HELLO_GO_IMAGE} from examples/functions/hello-go (needs Go; \$GO picks the toolchain).
   --force   rebuild images that already exist
 EOF
 }
@@ -68,6 +73,17 @@ build_busybox() {
 		"${workdir}/busybox.tar" "${BUSYBOX_IMAGE}" >/dev/null
 }
 
+# build_hello_go packages the example Go function: a static binary in a FROM scratch image.
+build_hello_go() {
+	local example=${ROOT}/examples/functions/hello-go context=${workdir}/hello-go
+	command -v "${GO}" >/dev/null 2>&1 || die "${GO} not found: building ${HELLO_GO_IMAGE} needs a Go toolchain"
+	mkdir -p "${context}"
+	# Static, and with -trimpath reproducible: with --timestamp 0 an unchanged program
+	# rebuilds to the same image ID.
+	(cd "${ROOT}" && CGO_ENABLED=0 "${GO}" build -trimpath -ldflags '-s -w' -o "${context}/hello" "${example}/main.go")
+	podman build --quiet --timestamp 0 --tag "${HELLO_GO_IMAGE}" --file "${example}/Containerfile" "${context}" >/dev/null
+}
+
 # build IMAGE FUNCTION builds IMAGE with FUNCTION unless it exists and --force was not given.
 build() {
 	local image=$1 builder=$2 old="" new
@@ -89,3 +105,4 @@ build() {
 }
 
 build "${BUSYBOX_IMAGE}" build_busybox
+build "${HELLO_GO_IMAGE}" build_hello_go

@@ -53,13 +53,19 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	metrics := httpapi.NewMetrics()
-	sb, err := sandbox.New(ctx, sandboxConfig(cfg, metrics.ObservePodman))
+	shim, err := shimPath(cfg.Sandbox.ShimPath)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := sandbox.New(ctx, sandboxConfig(cfg, shim, metrics.ObservePodman))
 	if err != nil {
 		return nil, fmt.Errorf("connect to podman at %s: %w", cfg.PodmanSocket, err)
 	}
+	inv := cfg.Invoke
 	d.runner = runner.New(sb, d.store, runner.Config{
 		Instance:              d.instance,
 		Policy:                cfg.Policy(),
+		FunctionPolicy:        cfg.FunctionPolicy(),
 		AllowUnenforcedLimits: cfg.AllowUnenforcedLimits,
 		StopTimeout:           cfg.Sandbox.StopTimeout.Duration,
 		SucceededGrace:        cfg.Cleanup.SucceededGrace.Duration,
@@ -67,10 +73,17 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		OrphanGrace:           cfg.Cleanup.OrphanGrace.Duration,
 		Retention:             cfg.Cleanup.Retention.Duration,
 		LogTail:               int(cfg.Cleanup.LogTail),
+		Limiter:               runner.NewLimiter(inv.MaxConcurrency, inv.QueueLength, inv.QueueWait.Duration),
+		Notifier:              httpapi.NewCallbacks(inv.CallbackTimeout.Duration),
+		CallbackAttempts:      inv.CallbackAttempts,
+		WarmMaxIdle:           inv.WarmMaxIdle.Duration,
 		Logger:                log,
 		Observer:              metrics,
 	})
 	if err := d.runner.Open(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.runner.LoadFunctions(ctx, functionRequests(cfg)); err != nil {
 		return nil, err
 	}
 	d.reaper = ttl.NewReaper(d.runner, log)
@@ -81,7 +94,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	api := httpapi.New(d.runner, httpapi.Options{
-		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), Logger: log, Metrics: metrics,
+		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 	})
 	d.server = httpapi.NewHTTPServer(cfg.Listen, api.Handler(), httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout.Duration,
@@ -94,20 +107,47 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	return d, nil
 }
 
-func sandboxConfig(cfg configs.Config, observe func(string, time.Duration)) sandbox.Config {
+func sandboxConfig(cfg configs.Config, shim string, observe func(string, time.Duration)) sandbox.Config {
 	s := cfg.Sandbox
 	return sandbox.Config{
-		URI:            cfg.PodmanSocket,
-		Runtime:        s.Runtime,
-		Network:        s.Network,
-		TmpfsSize:      int64(s.TmpfsSize),
-		SeccompProfile: s.SeccompProfile,
-		NoFile:         uint64(s.NoFile),
-		NProc:          uint64(s.NProc),
-		UserNSSize:     uint32(s.UserNSSize),
-		LogMaxSize:     int64(s.LogMaxSize),
-		Observe:        observe,
+		URI:                cfg.PodmanSocket,
+		ShimPath:           shim,
+		MaxConcurrentCalls: s.MaxConcurrentCalls,
+		Runtime:            s.Runtime,
+		Network:            s.Network,
+		TmpfsSize:          int64(s.TmpfsSize),
+		SeccompProfile:     s.SeccompProfile,
+		NoFile:             uint64(s.NoFile),
+		NProc:              uint64(s.NProc),
+		UserNSSize:         uint32(s.UserNSSize),
+		LogMaxSize:         int64(s.LogMaxSize),
+		Observe:            observe,
 	}
+}
+
+// shimPath finds the static podrun-shim that function containers run: the
+// configured path, else the one beside this executable.
+func shimPath(configured string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locate podrun-shim: %w", err)
+	}
+	path := filepath.Join(filepath.Dir(exe), "podrun-shim")
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("podrun-shim not found beside %s (make build puts it there; or set sandbox.shim_path): %w", exe, err)
+	}
+	return path, nil
+}
+
+func functionRequests(cfg configs.Config) map[string]runner.FunctionRequest {
+	reqs := make(map[string]runner.FunctionRequest, len(cfg.Functions))
+	for name, f := range cfg.Functions {
+		reqs[name] = f.Request()
+	}
+	return reqs
 }
 
 // Addr is the address the API listens on (useful with port 0).

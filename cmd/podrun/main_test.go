@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -34,12 +36,30 @@ func TestMain(m *testing.M) {
 	if os.Getenv("PODRUN_TEST_AS_DAEMON") == "1" {
 		os.Exit(run(os.Args[1:], os.Getenv, os.Stderr))
 	}
+	if err := buildShim(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: build podrun-shim:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	if leaked := leftContainers(); leaked != "" {
 		fmt.Fprintln(os.Stderr, "FAIL: containers left behind by the tests:", leaked)
 		code = 1
 	}
 	os.Exit(code)
+}
+
+// buildShim puts a static podrun-shim beside the test binary, where the daemon looks for it.
+func buildShim() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(exe), "podrun-shim"), "../podrun-shim")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	return nil
 }
 
 // leftContainers removes and names the containers any test daemon left.

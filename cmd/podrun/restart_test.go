@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -138,4 +140,38 @@ func assertNoOrphans(t *testing.T, dataDir string) {
 			t.Errorf("container %s has no valid agent label", c.Name)
 		}
 	}
+}
+
+func TestAsyncAcceptedBeforeKill9CompletesAfterRestart(t *testing.T) {
+	dataDir := t.TempDir()
+	p := startProcess(t, dataDir)
+	c := p.client()
+	c.putFunction(t, "later", map[string]any{"command": []string{"sh", "-c", "sleep 2; cat"}})
+	var ids []string
+	for i := 0; i < 3; i++ {
+		resp, _ := c.invoke(t, "POST", "/async-function/later", []byte("survives "+strconv.Itoa(i)), nil)
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("async invoke = %d", resp.StatusCode)
+		}
+		ids = append(ids, resp.Header.Get("X-Podrun-Agent-Id"))
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+
+	p = startProcess(t, dataDir)
+	defer func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Wait()
+	}()
+	c = p.client()
+	for i, id := range ids {
+		c.await(t, id, 60*time.Second, runner.StateSucceeded)
+		resp, out := c.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil)
+		if resp.StatusCode != http.StatusOK || string(out) != "survives "+strconv.Itoa(i) {
+			t.Fatalf("result of %s after kill -9 = %d %q", id, resp.StatusCode, out)
+		}
+	}
+	assertNoOrphans(t, dataDir)
 }

@@ -36,8 +36,14 @@ func TestRootlessOnCgroupV1IsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "podrun")
-	if err := copyExecutable(bin); err != nil {
+	exe, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
+	}
+	for src, dst := range map[string]string{exe: bin, filepath.Join(filepath.Dir(exe), "podrun-shim"): filepath.Join(dir, "podrun-shim")} {
+		if err := copyExecutable(src, dst); err != nil {
+			t.Fatal(err)
+		}
 	}
 	run := func(extra ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -61,12 +67,8 @@ func TestRootlessOnCgroupV1IsRefused(t *testing.T) {
 	t.Logf("refusal: %s", strings.TrimSpace(out))
 }
 
-func copyExecutable(dst string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	src, err := os.Open(exe)
+func copyExecutable(from, dst string) error {
+	src, err := os.Open(from)
 	if err != nil {
 		return err
 	}

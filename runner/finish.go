@@ -46,6 +46,7 @@ func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult,
 		r.log.Error("record agent exit", "agent", a.ID, "err", err)
 		return
 	}
+	aio.markExited()
 	cur.ContainerID = id
 	if kept.CallbackStatus == CallbackPending {
 		r.goDeliver(cur, kept)

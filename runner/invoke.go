@@ -46,7 +46,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		stdin:    inv.Body,
 		stdout:   newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
 		prepared: warm,
-		done:     make(chan struct{}),
+		exited:   make(chan struct{}),
 	}
 	if aio.stdin == nil {
 		aio.stdin = eofReader{}
@@ -56,11 +56,12 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		return InvokeResult{}, fmt.Errorf("invoke %s: runner is closed", f.Name)
 	}
 	select {
-	case <-aio.done:
+	case <-aio.exited:
 	case <-ctx.Done():
 		r.endInvocation(a.ID, ReasonClientGone)
-		<-aio.done
+		<-aio.exited
 	}
+	r.pools.refill(f.Name) // now, not at the take: a refill's create would compete with this request
 	final, err := r.store.Agent(context.WithoutCancel(ctx), a.ID)
 	if err != nil {
 		return InvokeResult{}, err

@@ -11,7 +11,18 @@ type agentIO struct {
 	stdout   io.Writer     // nil: discarded (Podman's log keeps it)
 	result   *cappedBuffer // asynchronous invocations: stdout kept as the Result
 	prepared string        // a warm container, created and started ahead, blocked on its stdin
-	done     chan struct{} // closed when the supervisor has finished with the agent
+	// exited is closed once the exit is recorded, before the container's
+	// removal, so the caller's answer does not wait for cleanup.
+	exited     chan struct{}
+	exitedOnce sync.Once
+}
+
+// markExited closes exited once; safe on a nil agentIO or channel.
+func (aio *agentIO) markExited() {
+	if aio == nil || aio.exited == nil {
+		return
+	}
+	aio.exitedOnce.Do(func() { close(aio.exited) })
 }
 
 // cappedWriter passes through at most max bytes, then calls over once and drops the rest.

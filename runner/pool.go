@@ -111,8 +111,16 @@ func (ps *pools) take(name string) (string, bool) {
 	c := p.ready[0]
 	p.ready = p.ready[1:]
 	ps.r.obs.PoolSize(name, len(p.ready))
-	p.poke()
 	return c.id, true
+}
+
+// refill wakes a function's pool to replace what was taken.
+func (ps *pools) refill(name string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if p := ps.m[name]; p != nil {
+		p.poke()
+	}
 }
 
 // owns reports whether id is a prepared container still waiting in a pool.

@@ -50,9 +50,7 @@ func (r *Runner) supervise(a Agent, c *Container, aio *agentIO) bool {
 	go func() {
 		defer r.wg.Done()
 		defer r.release(a.ID)
-		if aio != nil && aio.done != nil {
-			defer close(aio.done)
-		}
+		defer aio.markExited() // on every path, also those that never started
 		switch {
 		case c != nil:
 			r.adopt(s, a, *c)

@@ -74,6 +74,10 @@ func (d *testDaemon) removeAll(t testing.TB) {
 	for _, a := range page.Agents {
 		_, _ = d.runner.DeleteAgent(ctx, a.ID)
 	}
+	fns, _ := d.runner.Functions(ctx)
+	for _, f := range fns {
+		_ = d.runner.DeleteFunction(ctx, f.Name) // drains its warm pool
+	}
 	sb := testSandbox(t)
 	for ctx.Err() == nil {
 		cs, err := sb.List(ctx, map[string]string{runner.LabelInstance: d.Instance()})

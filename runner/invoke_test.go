@@ -238,3 +238,45 @@ func TestWarmPoolServesEachRequestFromAFreshContainer(t *testing.T) {
 	}
 	awaitPool(0)
 }
+
+func TestStoppingAPoolMidRefillLeaksNothing(t *testing.T) {
+	h := newHarness(t, func(c *runner.Config, f *runnertest.Fake) { withFunctions(c, f); f.CreateDelay = 3 * time.Millisecond })
+	warm := 3
+	for i := 0; i < 20; i++ {
+		h.putFunction(t, "churn", runner.FunctionRequest{Command: []string{"cat"}, Warm: &warm})
+		time.Sleep(time.Duration(i%4) * time.Millisecond)
+		if err := h.r.DeleteFunction(context.Background(), "churn"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.containers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d warm containers left after the pool was deleted", h.containers())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestReconcileRemovesStrayWarmContainers(t *testing.T) {
+	h := newHarness(t, withFunctions)
+	stray, _ := h.fake.Create(context.Background(), runner.Spec{Image: "x", Labels: map[string]string{
+		runner.LabelInstance: "test-instance", runner.LabelPool: "gone"}})
+	if err := h.r.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h.containers() != 1 {
+		t.Fatal("a young warm container was removed; it may be in the middle of being taken")
+	}
+	h.clock.Advance(2 * time.Minute)
+	if err := h.r.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.containers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stray warm container %s kept", stray)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -172,6 +172,10 @@ func (ps *pools) fill(ctx context.Context, p *pool) {
 		ps.recycle(p)
 		for ctx.Err() == nil && ps.missing(p) > 0 {
 			id, err := r.prepareWarm(ctx, ps.fnOf(p))
+			if err == nil && ctx.Err() != nil {
+				ps.discard(id) // the pool stopped while this one was being made
+				return
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					r.log.Warn("prepare warm container", "function", p.fn.Name, "err", err)
@@ -242,7 +246,9 @@ func (r *Runner) prepareWarm(ctx context.Context, f Function) (string, error) {
 		Limits: f.Limits, Shim: true,
 		Labels: map[string]string{LabelInstance: r.cfg.Instance, LabelPool: f.Name, LabelFunction: f.Name},
 	}
-	ctx, cancel := r.bounded(ctx)
+	// Not cancelled with the pool: Podman may finish a create whose caller left,
+	// and a container podrun never learns about would leak. fill discards it instead.
+	ctx, cancel := r.bounded(context.WithoutCancel(ctx))
 	defer cancel()
 	id, err := r.sb.Create(ctx, spec)
 	if err != nil {

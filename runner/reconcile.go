@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // adopt takes back a container after a restart: it watches a running one and
@@ -84,12 +85,20 @@ func (r *Runner) reconcile(ctx context.Context) error {
 	}
 	for id, c := range byID {
 		if c.Labels[LabelPool] != "" {
-			continue // warm containers are the pools' own; stale ones are purged on start
+			// A pool's own, or one taken a moment ago; older strays (a pool
+			// stopped mid-refill, say) are removed.
+			if !r.pools.owns(id) && r.now().Sub(c.CreatedAt) > staleWarm {
+				r.pools.discard(id)
+			}
+			continue
 		}
 		r.removeIfOrphan(ctx, c.Labels[LabelAgent], byID[id])
 	}
 	return nil
 }
+
+// staleWarm is how old a warm container no pool holds and no live agent uses must be to be removed.
+const staleWarm = time.Minute
 
 // recover puts an unsupervised live agent back on track.
 func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool) {

@@ -29,6 +29,8 @@ type Fake struct {
 	FailStart error
 	// HostInfo is what Probe reports; a zero Version reports a fake cgroup v2 host.
 	HostInfo runner.Host
+	// CreateDelay makes Create take this long, as Podman's does (about 10 ms).
+	CreateDelay time.Duration
 	// UnavailableImages cannot be pulled, besides MissingImage.
 	UnavailableImages map[string]bool
 
@@ -110,8 +112,21 @@ func (f *Fake) checkImage(ref string) error {
 	return nil
 }
 
-// Create records a container in state created.
-func (f *Fake) Create(_ context.Context, spec runner.Spec) (string, error) {
+// Create records a container in state created. Like Podman, it finishes a
+// create whose caller's context ended, and only the answer is lost.
+func (f *Fake) Create(ctx context.Context, spec runner.Spec) (string, error) {
+	f.mu.Lock()
+	delay := f.CreateDelay
+	f.mu.Unlock()
+	time.Sleep(delay)
+	id, err := f.create(spec)
+	if err == nil && ctx.Err() != nil {
+		return "", fmt.Errorf("create container: %w", ctx.Err())
+	}
+	return id, err
+}
+
+func (f *Fake) create(spec runner.Spec) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.FailCreate != nil {

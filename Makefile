@@ -27,7 +27,7 @@ INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
 ROOTLESS_USER := podrun-smoke
 
-.PHONY: help setup images rootless build shim run test bench lint clean
+.PHONY: help setup images rootless build shim run test bench bench-go lint clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -58,7 +58,13 @@ test: setup images rootless shim ## Vet, unit tests with -race, then the integra
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
 	$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
-bench: ## Run the benchmarks
+# Flags for podrun bench, e.g. make bench BENCH_FLAGS="--json --scenarios cold,warm".
+BENCH_FLAGS ?=
+
+bench: setup images build ## Run podrun bench against Podman (about 3.5 minutes; docs/performance.md)
+	$(BIN) bench $(BENCH_FLAGS)
+
+bench-go: ## Run the Go micro-benchmarks (SQLite store, HTTP handlers)
 	$(GO) test $(GO_FLAGS) -run '^$$' -bench . ./runner/sqlite/ ./httpapi/
 
 lint: ## Check formatting, go vet, and shellcheck when installed

@@ -21,6 +21,7 @@ const usage = `usage: podrun <command> [flags]
 
 commands:
   serve     run the podrun daemon (podrun serve -h lists its flags)
+  bench     measure podrun against podman run and the bare bindings (podrun bench -h)
   version   print the version
 `
 
@@ -39,6 +40,8 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], getenv, stderr)
+	case "bench":
+		return benchMain(args[1:], getenv, stderr)
 	case "version":
 		fmt.Println("podrun", version)
 		return 0

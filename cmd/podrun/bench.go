@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podrun/podrun/configs"
+)
+
+// benchOptions are the flags of `podrun bench`; every scenario can be scaled.
+type benchOptions struct {
+	addr, podmanSocket, token string
+	pid                       int
+	jsonOut                   bool
+	scenarios                 []string
+	cpuProfile                string
+	image                     string
+
+	coldN                 int
+	warmN, warmSize       int
+	tputTime              time.Duration
+	tputRounds            int
+	tputConc              []int
+	ctlTime               time.Duration
+	ctlClients, ctlAgents int
+	ttlAgents             int
+	ttlSpread             time.Duration
+	delN, delLoad         int
+	fpAgents, fpLive      int
+	createWorkers         int
+	memory                string
+	cpus                  float64
+	pids                  int
+}
+
+// benchScenario is one measurement; run returns its result or why it could not run.
+type benchScenario struct {
+	name  string
+	title string
+	run   func(ctx context.Context, b *bench) (*benchResult, error)
+}
+
+// benchScenarios are the scenarios of issue 4, in the order they run.
+var benchScenarios = []benchScenario{
+	{"cold", "1. cold invoke", benchCold},
+	{"warm", "2. warm invoke", benchWarm},
+	{"throughput", "3. throughput", benchThroughput},
+	{"control", "4. control plane", benchControl},
+	{"ttl", "5. TTL precision", benchTTL},
+	{"delete", "6. DELETE under load", benchDelete},
+	{"footprint", "7. footprint", benchFootprint},
+}
+
+func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
+	def := configs.Default()
+	socket := def.PodmanSocket
+	if s := getenv("PODRUN_PODMAN_SOCKET"); s != "" {
+		socket = s
+	}
+	var o benchOptions
+	var scen, conc string
+	fs := flag.NewFlagSet("podrun bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "", "host:port of a running podrun to measure (default: start one in-process on 127.0.0.1:0 with a temp data dir)")
+	fs.IntVar(&o.pid, "pid", 0, "with --addr: the local PID of that podrun, for its CPU time and RSS")
+	fs.StringVar(&o.podmanSocket, "podman-socket", socket, "Podman API service, as for podrun serve (PODRUN_PODMAN_SOCKET)")
+	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
+	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint", "comma-separated scenarios to run")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
+	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
+	fs.IntVar(&o.coldN, "n", 50, "cold: measured invocations of each kind (podrun, podman run, bindings)")
+	fs.IntVar(&o.warmN, "warm-n", 50, "warm: measured warm invocations (and as many podman run baselines)")
+	fs.IntVar(&o.warmSize, "warm", 2, "warm: pool size of the warm function")
+	fs.DurationVar(&o.tputTime, "throughput-time", 8*time.Second, "throughput: time per side (podrun, bindings) per concurrency")
+	fs.IntVar(&o.tputRounds, "throughput-rounds", 4, "throughput: alternations of podrun and bindings windows per concurrency")
+	fs.StringVar(&conc, "concurrency", "1,2,4,8", "throughput: concurrency levels")
+	fs.DurationVar(&o.ctlTime, "control-time", 3*time.Second, "control plane: load time per route")
+	fs.IntVar(&o.ctlClients, "clients", 16, "control plane: concurrent keep-alive clients")
+	fs.IntVar(&o.ctlAgents, "control-agents", 200, "control plane: agents the table holds at least (created if missing)")
+	fs.IntVar(&o.ttlAgents, "ttl-agents", 200, "TTL: sleeping agents whose deadlines are spread (issue 4 asks 500; see docs/performance.md)")
+	fs.DurationVar(&o.ttlSpread, "ttl-spread", 10*time.Second, "TTL: deadlines are spread over 1s to this")
+	fs.IntVar(&o.delN, "delete-n", 20, "DELETE: measured deletes of running agents")
+	fs.IntVar(&o.delLoad, "delete-load", 4, "DELETE: concurrent invocations keeping the host busy meanwhile")
+	fs.IntVar(&o.fpAgents, "footprint-agents", 1000, "footprint: agents in the table (created if missing)")
+	fs.IntVar(&o.fpLive, "footprint-live", 100, "footprint: live sleeping agents")
+	fs.IntVar(&o.createWorkers, "create-workers", 4, "agents created at once while setting up the TTL, DELETE and footprint scenarios")
+	fs.StringVar(&o.memory, "memory", "256Mi", "memory limit of every container, podrun's and the baselines'")
+	fs.Float64Var(&o.cpus, "cpus", 1, "CPU limit of every container")
+	fs.IntVar(&o.pids, "pids", 128, "PID limit of every container")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	known := map[string]bool{}
+	for _, s := range benchScenarios {
+		known[s.name] = true
+	}
+	for _, s := range strings.Split(scen, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !known[s] {
+			return o, fmt.Errorf("unknown scenario %q", s)
+		}
+		o.scenarios = append(o.scenarios, s)
+	}
+	for _, s := range strings.Split(conc, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 || c > 16 {
+			return o, fmt.Errorf("--concurrency: %q is not a number from 1 to 16", s)
+		}
+		o.tputConc = append(o.tputConc, c)
+	}
+	if o.coldN < 1 || o.warmN < 1 || o.warmSize < 1 || o.tputRounds < 1 || o.ctlClients < 1 ||
+		o.ttlAgents < 1 || o.delN < 1 || o.createWorkers < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
+		return o, errors.New("counts must be positive and --ttl-spread at least 1s")
+	}
+	return o, nil
+}
+
+// benchMain is `podrun bench`: it prepares the environment, runs the chosen
+// scenarios, prints the report and leaves no container behind.
+func benchMain(args []string, getenv func(string) string, stderr io.Writer) int {
+	opt, err := parseBenchFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "podrun bench: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var raw [5]byte
+	_, _ = rand.Read(raw[:])
+	b := &bench{opt: opt, runID: "bench-" + hex.EncodeToString(raw[:]), log: stderr}
+	b.logf("run %s: setting up", b.runID)
+	err = b.open(ctx)
+	if err == nil {
+		if opt.cpuProfile != "" {
+			if f, ferr := os.Create(opt.cpuProfile); ferr == nil {
+				_ = pprof.StartCPUProfile(f)
+				defer f.Close()
+			} else {
+				b.logf("cpuprofile: %v", ferr)
+			}
+		}
+		b.runScenarios(ctx)
+		pprof.StopCPUProfile()
+	}
+	leftover := b.close()
+	if err != nil {
+		fmt.Fprintf(stderr, "podrun bench: %v\n", err)
+		return 1
+	}
+	b.finishReport()
+	out, table := io.Writer(os.Stdout), io.Writer(os.Stdout)
+	if opt.jsonOut {
+		table = stderr
+	}
+	b.writeTable(table)
+	if opt.jsonOut {
+		if err := b.writeJSON(out); err != nil {
+			fmt.Fprintf(stderr, "podrun bench: %v\n", err)
+			return 1
+		}
+	}
+	switch {
+	case leftover != nil:
+		fmt.Fprintf(stderr, "podrun bench: cleanup: %v\n", leftover)
+		return 1
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "podrun bench: interrupted; the report holds what was measured")
+		return 130
+	}
+	return 0
+}
+
+// runScenarios runs each chosen scenario; one that fails is reported as not run, with why.
+func (b *bench) runScenarios(ctx context.Context) {
+	for _, s := range benchScenarios {
+		if !contains(b.opt.scenarios, s.name) {
+			continue
+		}
+		if ctx.Err() != nil {
+			b.report.Scenarios = append(b.report.Scenarios, &benchResult{Name: s.name, Title: s.title, Skipped: "interrupted"})
+			continue
+		}
+		b.logf("%s: running", s.title)
+		start := time.Now()
+		res, err := s.run(ctx, b)
+		if res == nil {
+			res = &benchResult{}
+		}
+		res.Name, res.Title, res.Seconds = s.name, s.title, time.Since(start).Seconds()
+		if err != nil {
+			res.Skipped = err.Error()
+			b.logf("%s: could not complete: %v", s.title, err)
+		} else {
+			b.logf("%s: done in %.1fs", s.title, res.Seconds)
+		}
+		b.report.Scenarios = append(b.report.Scenarios, res)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "%s bench: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}

@@ -280,3 +280,44 @@ func TestReconcileRemovesStrayWarmContainers(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestWarmContainersPastTheirIdleAgeAreReplaced(t *testing.T) {
+	h := newHarness(t, func(c *runner.Config, f *runnertest.Fake) { withFunctions(c, f); c.WarmMaxIdle = 40 * time.Millisecond })
+	warm := 2
+	h.putFunction(t, "echo", runner.FunctionRequest{Command: []string{"cat"}, Warm: &warm})
+	pool := func() map[string]bool {
+		ids := map[string]bool{}
+		for _, c := range h.fake.Containers() {
+			if c.Labels[runner.LabelPool] == "echo" && c.Running {
+				ids[c.ID] = true
+			}
+		}
+		return ids
+	}
+	await := func(ok func(map[string]bool) bool, what string) map[string]bool {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if ids := pool(); ok(ids) {
+				return ids
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pool never %s: %v", what, pool())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	first := await(func(ids map[string]bool) bool { return len(ids) == 2 }, "filled")
+	h.clock.Advance(time.Second) // both are now past the idle age
+	await(func(ids map[string]bool) bool {
+		if len(ids) != 2 {
+			return false
+		}
+		for id := range ids {
+			if first[id] {
+				return false
+			}
+		}
+		return true
+	}, "replaced its idle containers")
+}

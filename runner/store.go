@@ -24,7 +24,8 @@ type Store interface {
 	SetExpiresAt(ctx context.Context, id string, at time.Time) (Agent, error)
 	// MarkRemoved records that the agent's container is gone.
 	MarkRemoved(ctx context.Context, id string, at time.Time) error
-	// AppendEvent adds an event to an agent's history.
+	// AppendEvent adds an event to an agent's history. Unlike state changes it
+	// may be held briefly and made durable with the next write; Events sees it.
 	AppendEvent(ctx context.Context, e Event) error
 	// Events returns an agent's history, oldest first.
 	Events(ctx context.Context, agentID string) ([]Event, error)

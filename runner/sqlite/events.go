@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/podrun/podrun/runner"
@@ -11,11 +13,85 @@ import (
 
 const insertEventSQL = `INSERT INTO events (agent_id, time, type, name, detail) VALUES (?, ?, ?, ?, ?)`
 
-// AppendEvent adds an event to an agent's history; an unknown agent is ErrNotFound.
+// insertHeldEventSQL writes a held event unless its agent was pruned meanwhile.
+const insertHeldEventSQL = `INSERT INTO events (agent_id, time, type, name, detail)
+	SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM agents WHERE id = ?)`
+
+// eventFlushDelay bounds how long an appended event waits for a write to ride on.
+const eventFlushDelay = 50 * time.Millisecond
+
+// AppendEvent adds an event to an agent's history; an unknown agent is
+// ErrNotFound. The event is held and written with the next write transaction,
+// or within eventFlushDelay, so a container phase costs no fsync of its own on
+// an invocation's path; Events and Close write held events first.
 func (s *Store) AppendEvent(ctx context.Context, e runner.Event) error {
-	err := s.write(ctx, func(tx *sql.Tx) error { return s.appendEvent(ctx, tx, e) })
-	if err != nil {
+	var one int
+	if err := s.agentExists.QueryRowContext(ctx, e.AgentID).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = runner.ErrNotFound
+		}
 		return fmt.Errorf("append event to agent %s: %w", e.AgentID, err)
+	}
+	s.held.Lock()
+	defer s.held.Unlock()
+	if s.closed {
+		return fmt.Errorf("append event to agent %s: store is closed", e.AgentID)
+	}
+	s.heldEvents = append(s.heldEvents, e)
+	if s.flushTimer == nil {
+		s.flushTimer = time.AfterFunc(eventFlushDelay, s.flushEvents)
+	}
+	return nil
+}
+
+// flushEvents writes the held events in a transaction of their own; if that
+// fails, write puts them back for the next write.
+func (s *Store) flushEvents() { _ = s.write(context.Background(), noWrite) }
+
+func noWrite(*sql.Tx) error { return nil }
+
+// takeHeld hands the held events to a write transaction.
+func (s *Store) takeHeld() []runner.Event {
+	s.held.Lock()
+	defer s.held.Unlock()
+	events := s.heldEvents
+	s.heldEvents = nil
+	if s.flushTimer != nil {
+		s.flushTimer.Stop()
+		s.flushTimer = nil
+	}
+	return events
+}
+
+// returnHeld puts back the events of a transaction that rolled back, ahead of newer ones.
+func (s *Store) returnHeld(events []runner.Event) {
+	if len(events) == 0 {
+		return
+	}
+	s.held.Lock()
+	defer s.held.Unlock()
+	s.heldEvents = append(events, s.heldEvents...)
+	if s.flushTimer == nil && !s.closed {
+		s.flushTimer = time.AfterFunc(eventFlushDelay, s.flushEvents)
+	}
+}
+
+func (s *Store) hasHeld() bool {
+	s.held.Lock()
+	defer s.held.Unlock()
+	return len(s.heldEvents) > 0
+}
+
+// writeHeld inserts held events at the start of a write transaction.
+func (s *Store) writeHeld(ctx context.Context, tx *sql.Tx, events []runner.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, s.insertHeld)
+	for _, e := range events {
+		if _, err := st.ExecContext(ctx, e.AgentID, nanos(e.Time), e.Type, e.Name, e.Detail, e.AgentID); err != nil {
+			return fmt.Errorf("write held event of agent %s: %w", e.AgentID, err)
+		}
 	}
 	return nil
 }
@@ -31,6 +107,11 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e runner.Event) err
 
 // Events returns an agent's history, oldest first.
 func (s *Store) Events(ctx context.Context, agentID string) ([]runner.Event, error) {
+	if s.hasHeld() {
+		if err := s.write(ctx, noWrite); err != nil {
+			return nil, fmt.Errorf("events of agent %s: write held events: %w", agentID, err)
+		}
+	}
 	rows, err := s.reader.QueryContext(ctx,
 		`SELECT id, agent_id, time, type, name, detail FROM events WHERE agent_id = ? ORDER BY id`, agentID)
 	if err != nil {

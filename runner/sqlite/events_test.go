@@ -3,6 +3,8 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,5 +76,97 @@ func TestLogs(t *testing.T) {
 				t.Errorf("Logs = %q, %q; want %q, %q (non-nil)", stdout, stderr, tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+// writtenEvents counts an agent's events on disk, without Events' flush.
+func writtenEvents(t *testing.T, s *Store, agentID string) []string {
+	t.Helper()
+	rows, err := s.reader.Query(`SELECT name FROM events WHERE agent_id = ? ORDER BY id`, agentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+func TestHeldEventsRideOnTheNextWriteInOrder(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, testAgent(1))
+	if err := s.AppendEvent(ctx, runner.Event{AgentID: a.ID, Time: t0, Type: runner.EventContainer, Name: runner.PhaseCreated}); err != nil {
+		t.Fatal(err)
+	}
+	if got := writtenEvents(t, s, a.ID); len(got) != 1 {
+		t.Fatalf("before any write: %v on disk, want only the creation (the phase is held)", got)
+	}
+	if _, err := s.Transition(ctx, a.ID, runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{string(runner.StatePending), runner.PhaseCreated, string(runner.StateRunning)}
+	if got := writtenEvents(t, s, a.ID); !slices.Equal(got, want) {
+		t.Fatalf("after a transition: %v on disk, want %v", got, want)
+	}
+}
+
+func TestHeldEventsAreWrittenWithinTheFlushDelay(t *testing.T) {
+	s := newStore(t)
+	a := mustCreate(t, s, testAgent(1))
+	if err := s.AppendEvent(context.Background(), runner.Event{AgentID: a.ID, Time: t0, Type: runner.EventContainer, Name: runner.PhaseRemoved}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(writtenEvents(t, s, a.ID)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("held event not written after 5 s (flush delay %v)", eventFlushDelay)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestHeldEventsSurviveClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "podrun.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mustCreate(t, s, testAgent(1))
+	if err := s.AppendEvent(context.Background(), runner.Event{AgentID: a.ID, Time: t0, Type: runner.EventContainer, Name: runner.PhaseStopped}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, path)
+	if got := writtenEvents(t, s, a.ID); !slices.Equal(got, []string{string(runner.StatePending), runner.PhaseStopped}) {
+		t.Fatalf("after Close and Open: %v", got)
+	}
+}
+
+func TestHeldEventOfAPrunedAgentIsDropped(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	gone := mustCreate(t, s, testAgent(1, func(a *runner.Agent) { a.State, a.FinishedAt = runner.StateSucceeded, t0 }))
+	kept := mustCreate(t, s, testAgent(2))
+	if err := s.AppendEvent(ctx, runner.Event{AgentID: gone.ID, Time: t0, Type: runner.EventContainer, Name: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Prune(ctx, t0.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want 1", n, err)
+	}
+	// The next write carries the held event of an agent that no longer exists: it must not fail.
+	if _, err := s.Transition(ctx, kept.ID, runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning}); err != nil {
+		t.Fatalf("a write after the prune: %v", err)
+	}
+	if got := writtenEvents(t, s, gone.ID); len(got) != 0 {
+		t.Errorf("pruned agent has events %v", got)
 	}
 }

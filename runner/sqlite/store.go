@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 	"github.com/podrun/podrun/runner"
@@ -30,9 +32,16 @@ type Store struct {
 	reader *sql.DB
 
 	agentByID      *sql.Stmt // on reader: the hot GET-by-id path
+	agentExists    *sql.Stmt // on reader: AppendEvent's check
 	functionByName *sql.Stmt // on reader: read on every invocation
 	insertEv       *sql.Stmt // on writer
+	insertHeld     *sql.Stmt // on writer
 	transit        *sql.Stmt // on writer
+
+	held       sync.Mutex     // guards the fields below
+	heldEvents []runner.Event // appended, not yet written
+	flushTimer *time.Timer    // writes heldEvents if no other write comes first
+	closed     bool
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -104,11 +113,17 @@ func (s *Store) prepare() error {
 	if s.agentByID, err = s.reader.Prepare(selectAgent + ` WHERE id = ?`); err != nil {
 		return fmt.Errorf("prepare agent by id: %w", err)
 	}
+	if s.agentExists, err = s.reader.Prepare(`SELECT 1 FROM agents WHERE id = ?`); err != nil {
+		return fmt.Errorf("prepare agent exists: %w", err)
+	}
 	if s.functionByName, err = s.reader.Prepare(selectFunction + ` WHERE name = ?`); err != nil {
 		return fmt.Errorf("prepare function by name: %w", err)
 	}
 	if s.insertEv, err = s.writer.Prepare(insertEventSQL); err != nil {
 		return fmt.Errorf("prepare insert event: %w", err)
+	}
+	if s.insertHeld, err = s.writer.Prepare(insertHeldEventSQL); err != nil {
+		return fmt.Errorf("prepare insert held event: %w", err)
 	}
 	if s.transit, err = s.writer.Prepare(transitionSQL); err != nil {
 		return fmt.Errorf("prepare transition: %w", err)
@@ -121,10 +136,20 @@ func dsn(path string, params url.Values) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
 }
 
-// Close releases the store; the writer closes last so it checkpoints the WAL.
+// Close writes the held events and releases the store; the writer closes last
+// so it checkpoints the WAL.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.agentByID, s.functionByName, s.insertEv, s.transit} {
+	if s.writer != nil && s.insertHeld != nil {
+		errs = append(errs, s.write(context.Background(), noWrite))
+	}
+	s.held.Lock()
+	s.closed = true
+	if s.flushTimer != nil {
+		s.flushTimer.Stop()
+	}
+	s.held.Unlock()
+	for _, st := range []*sql.Stmt{s.agentByID, s.agentExists, s.functionByName, s.insertEv, s.insertHeld, s.transit} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -142,12 +167,22 @@ func (s *Store) Close() error {
 }
 
 // write runs fn in one write transaction, committing only if fn succeeds.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// Held events go first, so event IDs keep the order of the appends.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	held := s.takeHeld()
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+			s.returnHeld(held)
+		}
+	}()
+	if err := s.writeHeld(ctx, tx, held); err != nil {
+		return err
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}

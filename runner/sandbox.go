@@ -67,6 +67,9 @@ type Streams struct {
 	Stdin  io.Reader // read to EOF, then the container's stdin is closed
 	Stdout io.Writer
 	Stderr io.Writer
+	// Shim says the process runs under podrun's shim, whose last line on
+	// stderr is the exit status: Wait then need not ask the engine.
+	Shim bool
 }
 
 // Attachment is a live connection to a container's streams.

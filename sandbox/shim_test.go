@@ -264,3 +264,68 @@ func TestHardenWithShim(t *testing.T) {
 		t.Errorf("the shim changed more than the entrypoint and mounts")
 	}
 }
+
+// TestShimExitComesWithTheStream checks that a shim'd process's exit status is
+// read from the end of its stderr, with no inspect, and that a container killed
+// before its shim could say anything still gets its status from Podman.
+func TestShimExitComesWithTheStream(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	p := newShimPodman(t, func(op string, _ time.Duration) {
+		mu.Lock()
+		calls[op]++
+		mu.Unlock()
+	})
+	ctx := context.Background()
+	inspects := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls["inspect"]
+	}
+	run := func(id string, stdin []byte) (runner.Exit, string) {
+		t.Helper()
+		var stderr bytes.Buffer
+		a, err := p.Attach(ctx, id, runner.Streams{Stdin: bytes.NewReader(stdin), Stderr: &stderr, Shim: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		exit, err := a.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exit, stderr.String()
+	}
+	for _, tt := range []struct {
+		script string
+		code   int
+	}{{`echo oops >&2; exit 3`, 3}, {`true`, 0}, {`kill -KILL $$`, 137}} {
+		id := runnertest.Create(t, p, shimSpec("sh", "-c", tt.script))
+		before := inspects()
+		exit, stderr := run(id, request(t, nil, nil))
+		if exit.Code != tt.code || inspects() != before {
+			t.Errorf("%q: exit %d with %d inspects, stderr %q; want %d with none", tt.script, exit.Code, inspects()-before, stderr, tt.code)
+		}
+	}
+
+	// Killed as a whole (a timeout), the shim says nothing: Podman is asked.
+	id := runnertest.Create(t, p, shimSpec("sleep", "60"))
+	var stderr bytes.Buffer
+	a, err := p.Attach(ctx, id, runner.Streams{Stdin: bytes.NewReader(request(t, nil, nil)), Stderr: &stderr, Shim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	before := inspects()
+	exit, err := a.Wait(ctx)
+	if err != nil || exit.Code != 137 || inspects() == before {
+		t.Errorf("killed: exit %+v, %v, %d inspects, stderr %q; want 137 from an inspect", exit, err, inspects()-before, stderr.String())
+	}
+}

@@ -1,8 +1,11 @@
-// Command podrun-shim is the entrypoint of every podrun function container. It
-// reads one shimproto header from stdin, adds the header's environment to its
-// own and execs its arguments, so the command reads the rest of stdin (the
-// request body) untouched. It is built static (CGO_ENABLED=0) so it runs in any
-// image, FROM scratch included.
+// Command podrun-shim is the entrypoint (PID 1) of every podrun function
+// container. It reads one shimproto header from stdin, adds the header's
+// environment to its own and runs its arguments as its child, so the command
+// reads the rest of stdin (the request body) untouched. Like an init, it
+// forwards signals to the command and reaps orphaned processes; once the
+// command ends it writes the exit status as its last line on stderr and exits
+// with it. It is built static (CGO_ENABLED=0) so it runs in any image, FROM
+// scratch included.
 package main
 
 import (
@@ -30,11 +33,14 @@ const xOK = 1
 
 func main() {
 	code, err := run(os.Args[1:], os.Stdin, os.Environ())
-	fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
+	}
+	_, _ = os.Stderr.Write(shimproto.EncodeExit(code))
 	os.Exit(code)
 }
 
-// run returns only on failure: on success the process is the command.
+// run runs the command and returns its exit status, or the shim's own failure.
 func run(args []string, stdin *os.File, environ []string) (int, error) {
 	if len(args) == 0 {
 		return exitBadHeader, errors.New("no command to run")
@@ -53,8 +59,7 @@ func run(args []string, stdin *os.File, environ []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	err = syscall.Exec(path, args, env)
-	return exitCode(err), fmt.Errorf("exec %s: %w", args[0], err)
+	return runChild(path, args, env)
 }
 
 // mergeEnv returns environ with extra set over it: extra wins, and new names

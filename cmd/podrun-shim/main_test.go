@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/podrun/podrun/runner/shimproto"
@@ -147,7 +149,7 @@ func header(t *testing.T, env map[string]string) []byte {
 	return h
 }
 
-func TestShimExecsWithEnvAndBody(t *testing.T) {
+func TestShimRunsWithEnvAndBody(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh")
@@ -186,5 +188,58 @@ func TestShimFailures(t *testing.T) {
 				t.Errorf("code %d, stderr %q; want %d and a podrun-shim: message", code, errOut, tt.code)
 			}
 		})
+	}
+}
+
+func TestShimReportsTheExitStatusLastOnStderr(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	env := []string{"PATH=" + filepath.Dir(sh) + ":/usr/bin:/bin"}
+	for _, tt := range []struct {
+		script string
+		code   int
+	}{
+		{`echo to stderr >&2; exit 3`, 3},
+		{`exit 0`, 0},
+		{`kill -KILL $$`, 137},
+	} {
+		_, errOut, code := shim(t, header(t, nil), env, "sh", "-c", tt.script)
+		got, ok := shimproto.DecodeExit([]byte(errOut))
+		if code != tt.code || !ok || got != tt.code {
+			t.Errorf("%q: shim exited %d, stderr %q (exit line %d, %v); want %d in both", tt.script, code, errOut, got, ok, tt.code)
+		}
+	}
+}
+
+func TestShimForwardsSignalsToTheCommand(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	cmd := exec.Command(os.Args[0], "sh", "-c", `trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.01; done`)
+	cmd.Env = []string{"PODRUN_SHIM_TEST_AS_SHIM=1", "PATH=" + filepath.Dir(sh) + ":/usr/bin:/bin"}
+	cmd.Stdin = bytes.NewReader(header(t, nil))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, len("ready\n"))
+	if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "ready\n" {
+		t.Fatalf("read %q, %v; want ready", line, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stdout)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 42 || string(rest) != "got TERM\n" {
+		t.Errorf("after SIGTERM: shim exited %d, stdout %q, stderr %q; want 42 from the command's trap", code, rest, errOut.String())
 	}
 }

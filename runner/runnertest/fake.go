@@ -247,25 +247,40 @@ func (f *Fake) Start(_ context.Context, id string) error {
 }
 
 // shim runs the command as podrun's shim would: with a Shim spec it first
-// reads the shimproto header from stdin and adds its environment.
+// reads the shimproto header from stdin and adds its environment, and ends
+// stderr with the exit line unless the container was killed.
 func (p proc) shim(spec runner.Spec) int {
-	if spec.Shim {
-		h, err := shimproto.Decode(p.stdin)
-		if err != nil {
-			select {
-			case <-p.signalled:
-				return codeSignalled
-			default:
-			}
-			fmt.Fprintf(p.stderr, "podrun-shim: %v\n", err)
-			return 125
-		}
+	if !spec.Shim {
+		return p.run(spec.Command)
+	}
+	code := codeSignalled
+	h, err := shimproto.Decode(p.stdin)
+	switch {
+	case err != nil && p.wasSignalled():
+		return codeSignalled
+	case err != nil:
+		fmt.Fprintf(p.stderr, "podrun-shim: %v\n", err)
+		code = 125
+	default:
 		if p.env == nil {
 			p.env = map[string]string{}
 		}
 		maps.Copy(p.env, h.Env)
+		code = p.run(spec.Command)
 	}
-	return p.run(spec.Command)
+	if !p.wasSignalled() {
+		_, _ = p.stderr.Write(shimproto.EncodeExit(code))
+	}
+	return code
+}
+
+func (p proc) wasSignalled() bool {
+	select {
+	case <-p.signalled:
+		return true
+	default:
+		return false
+	}
 }
 
 // fakeOutput keeps a container's output for Logs and copies it to the attached streams.

@@ -35,3 +35,26 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		}
 	}
 }
+
+func TestExitLineRoundTrip(t *testing.T) {
+	for _, code := range []int{0, 1, 3, 125, 127, 137, 255} {
+		line := EncodeExit(code)
+		for _, tail := range [][]byte{line, append([]byte("some error output\n"), line...), append([]byte("no newline"), line...)} {
+			if got, ok := DecodeExit(tail); !ok || got != code {
+				t.Errorf("DecodeExit(%q) = %d, %v; want %d", tail, got, ok, code)
+			}
+		}
+	}
+}
+
+func TestDecodeExitRejects(t *testing.T) {
+	for _, tail := range []string{
+		"", "hello\n", "podrun-shim: exit status 0", "podrun-shim: exit status \n",
+		"podrun-shim: exit status 256\n", "podrun-shim: exit status -1\n", "podrun-shim: exit status +1\n",
+		"podrun-shim: exit status 0\nmore\n", "podrun-shim: exit status 1x\n", "podrun-shim: exit status 0\n\n",
+	} {
+		if code, ok := DecodeExit([]byte(tail)); ok {
+			t.Errorf("DecodeExit(%q) = %d, true; want false", tail, code)
+		}
+	}
+}

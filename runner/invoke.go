@@ -30,7 +30,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	a := r.newInvocation(f, inv.Env)
 	warm, hit := r.pools.take(f.Name)
 	if hit {
-		a.Start = StartWarm
+		a.Start, a.ContainerID = StartWarm, warm.id
 	}
 	if err := r.store.CreateAgent(ctx, a); err != nil {
 		r.pools.discard(warm)

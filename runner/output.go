@@ -7,10 +7,10 @@ import (
 
 // agentIO is how a supervisor connects an invocation's process to its caller.
 type agentIO struct {
-	stdin    io.Reader     // the body; the shim header is put in front for function agents
-	stdout   io.Writer     // nil: discarded (Podman's log keeps it)
-	result   *cappedBuffer // asynchronous invocations: stdout kept as the Result
-	prepared string        // a warm container, created and started ahead, blocked on its stdin
+	stdin    io.Reader      // the body; the shim header is put in front for function agents
+	stdout   io.Writer      // nil: discarded (Podman's log keeps it)
+	result   *cappedBuffer  // asynchronous invocations: stdout kept as the Result
+	prepared *warmContainer // created, attached and started ahead, blocked on its stdin
 	// exited is closed once the exit is recorded, before the container's
 	// removal, so the caller's answer does not wait for cleanup.
 	exited     chan struct{}

@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// pools keeps, per function with warm > 0, containers created and started
-// ahead, each blocked in the shim until its one request arrives. A container
-// serves exactly one invocation and is then removed, so no request ever sees
-// another's files or processes.
+// pools keeps, per function with warm > 0, containers created, attached and
+// started ahead, each blocked in the shim until its one request arrives. A
+// container serves exactly one invocation and is then removed, so no request
+// ever sees another's files or processes.
 type pools struct {
 	r  *Runner
 	mu sync.Mutex
@@ -23,14 +23,17 @@ type pools struct {
 
 type pool struct {
 	fn     Function
-	ready  []warmContainer // oldest first
+	ready  []*warmContainer // oldest first
 	kick   chan struct{}
 	cancel context.CancelFunc
 }
 
+// warmContainer is one prepared container and its open attachment.
 type warmContainer struct {
-	id string
-	at time.Time
+	id  string
+	at  time.Time
+	att Attachment
+	io  *handoff
 }
 
 func newPools(r *Runner) *pools { return &pools{r: r, m: map[string]*pool{}} }
@@ -80,7 +83,7 @@ func (ps *pools) stopLocked(name string) {
 	delete(ps.m, name)
 	p.cancel()
 	for _, c := range p.ready {
-		ps.discard(c.id)
+		ps.discard(c)
 	}
 	ps.r.obs.PoolSize(name, 0)
 }
@@ -95,23 +98,23 @@ func (ps *pools) closeAll() {
 }
 
 // take hands out one prepared container, if the function's pool has one.
-func (ps *pools) take(name string) (string, bool) {
+func (ps *pools) take(name string) (*warmContainer, bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	p := ps.m[name]
 	if p == nil {
-		return "", false
+		return nil, false
 	}
 	hit := len(p.ready) > 0
 	ps.r.obs.PoolTaken(name, hit)
 	if !hit {
 		p.poke()
-		return "", false
+		return nil, false
 	}
 	c := p.ready[0]
 	p.ready = p.ready[1:]
 	ps.r.obs.PoolSize(name, len(p.ready))
-	return c.id, true
+	return c, true
 }
 
 // refill wakes a function's pool to replace what was taken.
@@ -137,11 +140,17 @@ func (ps *pools) owns(id string) bool {
 	return false
 }
 
-// discard removes a prepared container in the background; "" is ignored.
-func (ps *pools) discard(id string) {
-	if id == "" {
+// discard ends a prepared container's streams and removes it in the background; nil is ignored.
+func (ps *pools) discard(c *warmContainer) {
+	if c == nil {
 		return
 	}
+	c.io.abandon()
+	ps.removeWarm(c.id)
+}
+
+// removeWarm removes a container made for a pool in the background.
+func (ps *pools) removeWarm(id string) {
 	r := ps.r
 	r.wg.Add(1)
 	go func() {
@@ -171,9 +180,9 @@ func (ps *pools) fill(ctx context.Context, p *pool) {
 	for {
 		ps.recycle(p)
 		for ctx.Err() == nil && ps.missing(p) > 0 {
-			id, err := r.prepareWarm(ctx, ps.fnOf(p))
+			c, err := r.prepareWarm(ctx, ps.fnOf(p))
 			if err == nil && ctx.Err() != nil {
-				ps.discard(id) // the pool stopped while this one was being made
+				ps.discard(c) // the pool stopped while this one was being made
 				return
 			}
 			if err != nil {
@@ -182,8 +191,8 @@ func (ps *pools) fill(ctx context.Context, p *pool) {
 				}
 				break // retried at the next tick or take
 			}
-			if !ps.add(p, id) {
-				ps.discard(id)
+			if !ps.add(p, c) {
+				ps.discard(c)
 				return
 			}
 		}
@@ -209,13 +218,14 @@ func (ps *pools) missing(p *pool) int {
 }
 
 // add puts a prepared container in the pool, unless the pool was stopped meanwhile.
-func (ps *pools) add(p *pool, id string) bool {
+func (ps *pools) add(p *pool, c *warmContainer) bool {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if ps.m[p.fn.Name] != p {
 		return false
 	}
-	p.ready = append(p.ready, warmContainer{id: id, at: ps.r.now()})
+	c.at = ps.r.now()
+	p.ready = append(p.ready, c)
 	ps.r.obs.PoolSize(p.fn.Name, len(p.ready))
 	return true
 }
@@ -228,7 +238,7 @@ func (ps *pools) recycle(p *pool) {
 	keep := p.ready[:0]
 	for _, c := range p.ready {
 		if c.at.Before(cutoff) || len(keep) >= p.fn.Warm {
-			ps.discard(c.id)
+			ps.discard(c)
 			continue
 		}
 		keep = append(keep, c)
@@ -237,8 +247,10 @@ func (ps *pools) recycle(p *pool) {
 	ps.r.obs.PoolSize(p.fn.Name, len(p.ready))
 }
 
-// prepareWarm creates and starts a hardened container for f whose shim waits for a request.
-func (r *Runner) prepareWarm(ctx context.Context, f Function) (string, error) {
+// prepareWarm creates, attaches and starts a hardened container for f whose
+// shim waits for a request. Attaching before the start costs nothing extra:
+// Podman initialises the container in the attach either way.
+func (r *Runner) prepareWarm(ctx context.Context, f Function) (*warmContainer, error) {
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	spec := Spec{
@@ -252,12 +264,18 @@ func (r *Runner) prepareWarm(ctx context.Context, f Function) (string, error) {
 	defer cancel()
 	id, err := r.sb.Create(ctx, spec)
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	h := newHandoff()
+	att, err := r.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Shim: true})
+	if err != nil {
+		return nil, err // the sandbox removes a fresh container it could not attach
 	}
 	if err := r.sb.Start(ctx, id); err != nil {
-		return "", err // the sandbox removes a container it could not start
+		h.abandon()
+		return nil, err // the sandbox removes a container it could not start
 	}
-	return id, nil
+	return &warmContainer{id: id, att: att, io: h}, nil
 }
 
 // startPools purges warm containers a previous run left (unless a live agent
@@ -277,7 +295,7 @@ func (r *Runner) startPools(ctx context.Context) error {
 	}
 	for _, c := range stale {
 		if c.Labels[LabelPool] != "" && !inUse[c.ID] {
-			r.pools.discard(c.ID)
+			r.pools.removeWarm(c.ID)
 		}
 	}
 	fns, err := r.store.Functions(ctx)

@@ -126,16 +126,30 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 	}
 	callCtx, cancel := r.bounded(ctx)
 	defer cancel()
-	id := aio.prepared
-	if id == "" {
-		r.event(ctx, a.ID, PhaseCreating, "")
-		var err error
-		if id, err = r.sb.Create(callCtx, r.spec(a)); err != nil {
-			if ctx.Err() == nil {
-				r.failStart(ctx, a.ID, "", fmt.Errorf("create container: %w", err))
-			}
+	stdout := aio.stdout
+	if aio.result != nil {
+		stdout = aio.result
+	}
+	if w := aio.prepared; w != nil { // created, attached and started ahead: hand it the streams
+		defer w.io.abandon() // a no-op once connected
+		r.event(ctx, a.ID, PhaseCreated, w.id)
+		if _, ok := s.pendingStop(); ok {
+			r.finishUnstarted(ctx, a.ID, w.id)
 			return
 		}
+		r.event(ctx, a.ID, PhaseStarting, a.Start)
+		w.io.connect(aio.stdin, stdout)
+		r.markRunning(ctx, s, a.ID, w.id)
+		r.watch(ctx, s, a, w.id, w.att, aio)
+		return
+	}
+	r.event(ctx, a.ID, PhaseCreating, "")
+	id, err := r.sb.Create(callCtx, r.spec(a))
+	if err != nil {
+		if ctx.Err() == nil {
+			r.failStart(ctx, a.ID, "", fmt.Errorf("create container: %w", err))
+		}
+		return
 	}
 	if err := r.store.SetContainer(ctx, a.ID, id); err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("record container: %w", err))
@@ -146,30 +160,29 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 		r.finishUnstarted(ctx, a.ID, id)
 		return
 	}
-	stdout := aio.stdout
-	if aio.result != nil {
-		stdout = aio.result
-	}
-	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout})
+	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout, Shim: a.Function != ""})
 	if err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("attach: %w", err))
 		return
 	}
 	r.event(ctx, a.ID, PhaseStarting, a.Start)
-	if aio.prepared == "" { // a warm container is already started, blocked on its stdin
-		if err := r.sb.Start(callCtx, id); err != nil {
-			r.failStart(ctx, a.ID, id, fmt.Errorf("start container: %w", err))
-			return
-		}
+	if err := r.sb.Start(callCtx, id); err != nil {
+		r.failStart(ctx, a.ID, id, fmt.Errorf("start container: %w", err))
+		return
 	}
-	cur, err := r.transition(ctx, a.ID, Change{From: []State{StatePending}, To: StateRunning, Detail: "container " + id})
+	r.markRunning(ctx, s, a.ID, id)
+	r.watch(ctx, s, a, id, att, aio)
+}
+
+// markRunning records that the agent's process runs; a stop that came first is acted on.
+func (r *Runner) markRunning(ctx context.Context, s *supervisor, agentID, id string) {
+	cur, err := r.transition(ctx, agentID, Change{From: []State{StatePending}, To: StateRunning, Detail: "container " + id})
 	if errors.Is(err, ErrConflict) {
 		s.request(stopReason(cur)) // deleted, expired or abandoned while starting
 	} else if err != nil {
-		r.log.Error("mark agent running", "agent", a.ID, "err", err)
+		r.log.Error("mark agent running", "agent", agentID, "err", err)
 	}
-	r.event(ctx, a.ID, PhaseRunning, "")
-	r.watch(ctx, s, a, id, att, aio)
+	r.event(ctx, agentID, PhaseRunning, "")
 }
 
 // stopReason is what a supervisor must do for an agent whose state changed under it.

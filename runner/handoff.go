@@ -1,0 +1,48 @@
+package runner
+
+import (
+	"io"
+	"sync"
+)
+
+// handoff stands in for a warm container's stdin and stdout while it waits in
+// its pool, attached ahead so a request does not pay for the attach: reads and
+// writes block until connect hands over an invocation's streams, or abandon
+// ends them (stdin at EOF, output dropped).
+type handoff struct {
+	ready  chan struct{}
+	once   sync.Once
+	stdin  io.Reader // nil once abandoned
+	stdout io.Writer // nil: dropped
+}
+
+func newHandoff() *handoff { return &handoff{ready: make(chan struct{})} }
+
+// connect hands the container to an invocation; it reports false if the handoff was abandoned.
+func (h *handoff) connect(stdin io.Reader, stdout io.Writer) bool {
+	connected := false
+	h.once.Do(func() {
+		h.stdin, h.stdout, connected = stdin, stdout, true
+		close(h.ready)
+	})
+	return connected
+}
+
+// abandon ends the streams of a container no invocation will take.
+func (h *handoff) abandon() { h.once.Do(func() { close(h.ready) }) }
+
+func (h *handoff) Read(p []byte) (int, error) {
+	<-h.ready
+	if h.stdin == nil {
+		return 0, io.EOF
+	}
+	return h.stdin.Read(p)
+}
+
+func (h *handoff) Write(p []byte) (int, error) {
+	<-h.ready
+	if h.stdout == nil {
+		return len(p), nil
+	}
+	return h.stdout.Write(p)
+}

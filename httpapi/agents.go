@@ -28,7 +28,7 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/agents/"+a.ID)
-	writeJSON(w, r, http.StatusCreated, a)
+	writeJSON(w, r, http.StatusCreated, agentView(a))
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
@@ -42,10 +42,7 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if page.Agents == nil {
-		page.Agents = []runner.Agent{} // clients iterate; null would break them
-	}
-	writeJSON(w, r, http.StatusOK, page)
+	writeJSON(w, r, http.StatusOK, agentPageView(page))
 }
 
 // parseFilter validates the list query; unknown parameters are ignored.
@@ -100,7 +97,7 @@ func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, a)
+	writeJSON(w, r, http.StatusOK, agentView(a))
 }
 
 // deleteAgent answers 202: the service marks the agent terminating and removes
@@ -115,7 +112,7 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusAccepted, a)
+	writeJSON(w, r, http.StatusAccepted, agentView(a))
 }
 
 // patchRequest is the only change PATCH allows today: a new time to live.
@@ -143,7 +140,7 @@ func (s *Server) patchAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, a)
+	writeJSON(w, r, http.StatusOK, agentView(a))
 }
 
 func (s *Server) agentEvents(w http.ResponseWriter, r *http.Request) {

@@ -117,7 +117,7 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, inv runner.
 	if prefersAsync(r) {
 		h.Set("Preference-Applied", "respond-async")
 	}
-	writeJSON(w, r, http.StatusAccepted, res.Agent)
+	writeJSON(w, r, http.StatusAccepted, agentView(res.Agent))
 }
 
 // agentResult returns what an asynchronous invocation wrote, with how it ended in headers.

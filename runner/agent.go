@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -83,26 +82,6 @@ type Agent struct {
 	Start string `json:"start,omitempty"`
 	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
 	RemovedAt time.Time `json:"-"`
-}
-
-// MarshalJSON writes unset times as null rather than the zero time.
-func (a Agent) MarshalJSON() ([]byte, error) {
-	type plain Agent
-	return json.Marshal(struct {
-		plain
-		StartedAt  *time.Time `json:"started_at"`
-		FinishedAt *time.Time `json:"finished_at"`
-		ExpiresAt  *time.Time `json:"expires_at"`
-		Removed    bool       `json:"container_removed"`
-	}{plain(a), timeOrNil(a.StartedAt), timeOrNil(a.FinishedAt), timeOrNil(a.ExpiresAt), !a.RemovedAt.IsZero()})
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 // How an invocation's container was prepared.

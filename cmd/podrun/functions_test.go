@@ -104,7 +104,7 @@ func TestInvokeStatusFollowsTheOutcome(t *testing.T) {
 	}
 	id := resp.Header.Get("X-Podrun-Agent-Id")
 	d.await(t, id, 10*time.Second, runner.StateFailed)
-	if got := d.logs(t, id, "?stream=stderr"); got != "broken\n" {
+	if got := d.logs(t, id, "?stream=stderr"); got != "broken\npodrun-shim: exit status 3\n" {
 		t.Fatalf("stderr in the agent's logs = %q", got)
 	}
 	start := time.Now()

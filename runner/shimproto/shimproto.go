@@ -1,7 +1,8 @@
 // Package shimproto is the framing between podrun and the shim that runs
 // function commands: podrun writes one header on the process's stdin, the shim
-// reads exactly that header, adds its environment and execs the command, which
-// then reads the rest of stdin (the request body) untouched.
+// reads exactly that header, adds its environment and runs the command, which
+// then reads the rest of stdin (the request body) untouched; when the command
+// ends, the shim's last line on stderr is its exit status (see EncodeExit).
 package shimproto
 
 import (

@@ -9,7 +9,8 @@ import (
 // agentJSON is an agent as the API shows it: unset times are null and
 // container_removed says whether its container is gone. It is a plain struct
 // with no MarshalJSON, so encoding/json writes it in one pass instead of
-// re-scanning a method's output (a third of a list page's encoding time).
+// re-scanning a method's output (a third of a list page's encoding time);
+// times are preformatted strings for the same reason.
 type agentJSON struct {
 	ID             string            `json:"id"`
 	Function       string            `json:"function,omitempty"`
@@ -23,13 +24,13 @@ type agentJSON struct {
 	Limits         runner.Limits     `json:"limits"`
 	LimitsEnforced bool              `json:"limits_enforced"`
 	Labels         map[string]string `json:"labels"`
-	CreatedAt      time.Time         `json:"created_at"`
+	CreatedAt      string            `json:"created_at"`
 	Async          bool              `json:"async,omitempty"`
 	CallbackURL    string            `json:"callback_url,omitempty"`
 	Start          string            `json:"start,omitempty"`
-	StartedAt      *time.Time        `json:"started_at"`
-	FinishedAt     *time.Time        `json:"finished_at"`
-	ExpiresAt      *time.Time        `json:"expires_at"`
+	StartedAt      *string           `json:"started_at"`
+	FinishedAt     *string           `json:"finished_at"`
+	ExpiresAt      *string           `json:"expires_at"`
 	Removed        bool              `json:"container_removed"`
 }
 
@@ -37,7 +38,7 @@ func agentView(a runner.Agent) agentJSON {
 	return agentJSON{
 		ID: a.ID, Function: a.Function, Image: a.Image, Command: a.Command, Env: a.Env,
 		State: a.State, Reason: a.Reason, ExitCode: a.ExitCode, ContainerID: a.ContainerID,
-		Limits: a.Limits, LimitsEnforced: a.LimitsEnforced, Labels: a.Labels, CreatedAt: a.CreatedAt,
+		Limits: a.Limits, LimitsEnforced: a.LimitsEnforced, Labels: a.Labels, CreatedAt: formatTime(a.CreatedAt),
 		Async: a.Async, CallbackURL: a.CallbackURL, Start: a.Start,
 		StartedAt: timeOrNil(a.StartedAt), FinishedAt: timeOrNil(a.FinishedAt), ExpiresAt: timeOrNil(a.ExpiresAt),
 		Removed: !a.RemovedAt.IsZero(),
@@ -58,10 +59,15 @@ func agentPageView(p runner.AgentPage) agentPageJSON {
 	return out
 }
 
-func timeOrNil(t time.Time) *time.Time {
+// timeOrNil is a set time as formatTime writes it, or nil.
+func timeOrNil(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	u := t.UTC()
-	return &u
+	s := formatTime(t)
+	return &s
 }
+
+// formatTime writes t in UTC as time.Time's MarshalJSON does (RFC 3339 with
+// nanoseconds), as a plain string: encoding/json re-scans a Marshaler's output.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -72,3 +72,34 @@ func BenchmarkGetAgent(b *testing.B) {
 		}
 	}
 }
+
+func (s staticService) ListAgents(context.Context, runner.AgentFilter) (runner.AgentPage, error) {
+	page := runner.AgentPage{Next: "cursor"}
+	for range 100 {
+		page.Agents = append(page.Agents, s.agent)
+	}
+	return page, nil
+}
+
+// BenchmarkListPage measures GET /v1/agents?limit=100 through the HTTP stack: routing, auth, encoding 100 agents.
+func BenchmarkListPage(b *testing.B) {
+	now := time.Now()
+	code := 0
+	a := runner.Agent{
+		ID: runner.NewID(now), Function: "echo", Image: "localhost/podrun/busybox:latest", Command: []string{"sh", "-c", "sleep 600"},
+		Env: map[string]string{"LANG": "C.UTF-8"}, State: runner.StateSucceeded, ExitCode: &code, ContainerID: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		CreatedAt: now, StartedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Minute), RemovedAt: now,
+		Limits: runner.Limits{Memory: 128 << 20, CPUs: 0.5, PIDs: 64}, Labels: map[string]string{"team": "platform", "bench-run": "x"},
+	}
+	h := New(staticService{agent: a}, Options{Token: testToken}).Handler()
+	r := httptest.NewRequest(http.MethodGet, "/v1/agents?limit=100", nil)
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}

@@ -38,7 +38,7 @@ func (r *Runner) Agent(ctx context.Context, id string) (Agent, error) {
 	return r.store.Agent(ctx, id)
 }
 
-// ListAgents returns one page of agents, newest first.
+// ListAgents returns one page of agents, newest first, without their stdin.
 func (r *Runner) ListAgents(ctx context.Context, f AgentFilter) (AgentPage, error) {
 	if f.State != "" && !f.State.Valid() {
 		return AgentPage{}, invalid("state", "unknown state %q", f.State)

@@ -11,7 +11,7 @@ type Store interface {
 	CreateAgent(ctx context.Context, a Agent) error
 	// Agent returns one agent, or ErrNotFound.
 	Agent(ctx context.Context, id string) (Agent, error)
-	// ListAgents returns one page of agents, newest first.
+	// ListAgents returns one page of agents, newest first, without their stdin.
 	ListAgents(ctx context.Context, f AgentFilter) (AgentPage, error)
 	// Transition moves an agent to c.To if its state is one of c.From, appending a
 	// state event in the same transaction; ErrConflict (with the agent) otherwise.

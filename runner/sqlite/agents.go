@@ -119,7 +119,7 @@ func (s *Store) ListAgents(ctx context.Context, f runner.AgentFilter) (runner.Ag
 		where = append(where, `EXISTS (SELECT 1 FROM json_each(agents.labels) AS l WHERE l.key = ? AND l.value = ?)`)
 		args = append(args, k, f.Labels[k])
 	}
-	query := selectAgent
+	query := selectListed
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}

@@ -21,6 +21,10 @@ const agentColumns = `id, function, image, command, env, stdin, state, reason, e
 
 const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
 
+// selectListed is selectAgent without stdin, which a listing does not show
+// and which may be large: scanAgent reads an empty one.
+var selectListed = `SELECT ` + strings.Replace(agentColumns, "stdin,", "x'' AS stdin,", 1) + ` FROM agents`
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
@@ -105,7 +109,7 @@ func encodeJSON[T any](v T, empty string) (string, error) {
 // decodeSlice returns an empty slice rather than nil so the API shows [] consistently.
 func decodeSlice(b []byte) ([]string, error) {
 	out := []string{}
-	if len(b) > 0 {
+	if len(b) > 0 && string(b) != "[]" {
 		if err := json.Unmarshal(b, &out); err != nil {
 			return nil, err
 		}
@@ -119,7 +123,7 @@ func decodeSlice(b []byte) ([]string, error) {
 // decodeMap returns an empty map rather than nil so the API shows {} consistently.
 func decodeMap(b []byte) (map[string]string, error) {
 	out := map[string]string{}
-	if len(b) > 0 {
+	if len(b) > 0 && string(b) != "{}" { // the common empty env or labels needs no decoder
 		if err := json.Unmarshal(b, &out); err != nil {
 			return nil, err
 		}

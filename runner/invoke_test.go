@@ -321,3 +321,29 @@ func TestWarmContainersPastTheirIdleAgeAreReplaced(t *testing.T) {
 		return true
 	}, "replaced its idle containers")
 }
+
+func TestAWarmContainerWhoseStreamEndedIsNotHandedOut(t *testing.T) {
+	h := newHarness(t, withFunctions)
+	warm := 1
+	h.putFunction(t, "echo", runner.FunctionRequest{Command: []string{"cat"}, Warm: &warm})
+	var dead string
+	deadline := time.Now().Add(10 * time.Second)
+	for dead == "" {
+		for _, c := range h.fake.Containers() {
+			if c.Labels[runner.LabelPool] == "echo" && c.Running {
+				dead = c.ID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pool never filled")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := h.fake.Kill(context.Background(), dead); err != nil { // as if it died while waiting
+		t.Fatal(err)
+	}
+	res, out := h.invoke(t, context.Background(), "echo", "still answered", nil)
+	if out != "still answered" || res.Agent.ContainerID == dead || res.Agent.State != runner.StateSucceeded {
+		t.Fatalf("invocation = %q in %s (%s), want an answer from another container than the dead %s", out, res.Agent.ContainerID, res.Agent.State, dead)
+	}
+}

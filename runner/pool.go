@@ -105,16 +105,21 @@ func (ps *pools) take(name string) (*warmContainer, bool) {
 	if p == nil {
 		return nil, false
 	}
-	hit := len(p.ready) > 0
-	ps.r.obs.PoolTaken(name, hit)
-	if !hit {
-		p.poke()
-		return nil, false
+	for len(p.ready) > 0 {
+		c := p.ready[0]
+		p.ready = p.ready[1:]
+		ps.r.obs.PoolSize(name, len(p.ready))
+		if ended(c) { // it died, or the Podman service restarted, while it waited
+			ps.r.log.Warn("warm container lost its stream; removing it", "function", name, "container", c.id)
+			ps.discard(c)
+			continue
+		}
+		ps.r.obs.PoolTaken(name, true)
+		return c, true
 	}
-	c := p.ready[0]
-	p.ready = p.ready[1:]
-	ps.r.obs.PoolSize(name, len(p.ready))
-	return c, true
+	ps.r.obs.PoolTaken(name, false)
+	p.poke()
+	return nil, false
 }
 
 // refill wakes a function's pool to replace what was taken.
@@ -161,6 +166,16 @@ func (ps *pools) removeWarm(id string) {
 			r.log.Warn("remove warm container", "container", id, "err", err)
 		}
 	}()
+}
+
+// ended reports whether a prepared container's stream has ended: it can serve no one.
+func ended(c *warmContainer) bool {
+	select {
+	case <-c.att.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 func (p *pool) poke() {
@@ -237,7 +252,7 @@ func (ps *pools) recycle(p *pool) {
 	cutoff := ps.r.now().Add(-ps.r.cfg.WarmMaxIdle)
 	keep := p.ready[:0]
 	for _, c := range p.ready {
-		if c.at.Before(cutoff) || len(keep) >= p.fn.Warm {
+		if c.at.Before(cutoff) || len(keep) >= p.fn.Warm || ended(c) {
 			ps.discard(c)
 			continue
 		}

@@ -76,6 +76,8 @@ type Streams struct {
 type Attachment interface {
 	// Wait returns once the process has exited and its output is drained.
 	Wait(ctx context.Context) (Exit, error)
+	// Done is closed once the stream has ended: the process exited, or the connection broke.
+	Done() <-chan struct{}
 }
 
 // Exit is how a container's process ended.

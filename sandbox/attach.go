@@ -146,10 +146,17 @@ func exitOf(data *define.InspectContainerData) runner.Exit {
 	return runner.Exit{Code: int(data.State.ExitCode), OOMKilled: data.State.OOMKilled, FinishedAt: data.State.FinishedAt}
 }
 
+// Done is closed once the stream has ended.
+func (a *attachment) Done() <-chan struct{} { return a.done }
+
 // exited is the attachment to a container that had already exited.
 type exited runner.Exit
 
 func (e exited) Wait(context.Context) (runner.Exit, error) { return runner.Exit(e), nil }
+
+func (exited) Done() <-chan struct{} { return closed }
+
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -196,6 +196,13 @@ type fakeAttachment struct {
 	c *fakeContainer
 }
 
+// Done is closed once the process has exited.
+func (a fakeAttachment) Done() <-chan struct{} {
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	return a.c.done
+}
+
 // Wait returns once the process has exited.
 func (a fakeAttachment) Wait(ctx context.Context) (runner.Exit, error) {
 	a.f.mu.Lock()

@@ -106,34 +106,6 @@ func encodeJSON[T any](v T, empty string) (string, error) {
 	return string(b), nil
 }
 
-// decodeSlice returns an empty slice rather than nil so the API shows [] consistently.
-func decodeSlice(b []byte) ([]string, error) {
-	out := []string{}
-	if len(b) > 0 && string(b) != "[]" {
-		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, err
-		}
-	}
-	if out == nil {
-		out = []string{}
-	}
-	return out, nil
-}
-
-// decodeMap returns an empty map rather than nil so the API shows {} consistently.
-func decodeMap(b []byte) (map[string]string, error) {
-	out := map[string]string{}
-	if len(b) > 0 && string(b) != "{}" { // the common empty env or labels needs no decoder
-		if err := json.Unmarshal(b, &out); err != nil {
-			return nil, err
-		}
-	}
-	if out == nil {
-		out = map[string]string{}
-	}
-	return out, nil
-}
-
 // isConstraint reports whether err is the SQLite constraint failure code
 // (for example sqlite3.ErrConstraintForeignKey).
 func isConstraint(err error, code sqlite3.ErrNoExtended) bool {

@@ -342,6 +342,12 @@ func TestAWarmContainerWhoseStreamEndedIsNotHandedOut(t *testing.T) {
 	if err := h.fake.Kill(context.Background(), dead); err != nil { // as if it died while waiting
 		t.Fatal(err)
 	}
+	for running := true; running; time.Sleep(time.Millisecond) { // Kill returns before the exit
+		running = false
+		for _, c := range h.fake.Containers() {
+			running = running || (c.ID == dead && c.Running)
+		}
+	}
 	res, out := h.invoke(t, context.Background(), "echo", "still answered", nil)
 	if out != "still answered" || res.Agent.ContainerID == dead || res.Agent.State != runner.StateSucceeded {
 		t.Fatalf("invocation = %q in %s (%s), want an answer from another container than the dead %s", out, res.Agent.ContainerID, res.Agent.State, dead)

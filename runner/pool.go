@@ -150,16 +150,20 @@ func (ps *pools) discard(c *warmContainer) {
 	if c == nil {
 		return
 	}
-	c.io.abandon()
-	ps.removeWarm(c.id)
+	// Removed first, then its streams ended: ended first, its shim would
+	// exit while the removal kills it.
+	ps.removeWarm(c.id, c.io.abandon)
 }
 
-// removeWarm removes a container made for a pool in the background.
-func (ps *pools) removeWarm(id string) {
+// removeWarm removes a container made for a pool in the background, then calls after (if any).
+func (ps *pools) removeWarm(id string, after func()) {
 	r := ps.r
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		if after != nil {
+			defer after()
+		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.cfg.CallTimeout)
 		defer cancel()
 		if err := r.sb.Remove(ctx, id); err != nil && !errors.Is(err, ErrNoContainer) {
@@ -310,7 +314,7 @@ func (r *Runner) startPools(ctx context.Context) error {
 	}
 	for _, c := range stale {
 		if c.Labels[LabelPool] != "" && !inUse[c.ID] {
-			r.pools.removeWarm(c.ID)
+			r.pools.removeWarm(c.ID, nil)
 		}
 	}
 	fns, err := r.store.Functions(ctx)

@@ -88,7 +88,7 @@ func (r *Runner) reconcile(ctx context.Context) error {
 			// A pool's own, or one taken a moment ago; older strays (a pool
 			// stopped mid-refill, say) are removed.
 			if !r.pools.owns(id) && r.now().Sub(c.CreatedAt) > staleWarm {
-				r.pools.removeWarm(id)
+				r.pools.removeWarm(id, nil)
 			}
 			continue
 		}

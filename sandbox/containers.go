@@ -76,9 +76,7 @@ func (p *Podman) Remove(ctx context.Context, id string) error {
 	delay := 50 * time.Millisecond
 	for {
 		err := p.remove(ctx, id)
-		// Containers inited in parallel can briefly hold copies of each
-		// other's /dev/shm mount (EBUSY); the container stays listed, so retry.
-		if err == nil || !strings.Contains(err.Error(), "device or resource busy") || delay > 2*time.Second {
+		if err == nil || !transientRemoveError(err) || delay > 2*time.Second {
 			return err
 		}
 		if sleep(ctx, delay) != nil {
@@ -86,6 +84,16 @@ func (p *Podman) Remove(ctx context.Context, id string) error {
 		}
 		delay *= 2
 	}
+}
+
+// transientRemoveError reports a removal that fails only for now: containers
+// inited in parallel can briefly hold copies of each other's /dev/shm mount
+// (EBUSY), and a container that exits on its own while the force-remove kills
+// it makes the kill fail ("container state improper"). The container stays
+// listed either way.
+func transientRemoveError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "device or resource busy") || strings.Contains(msg, "container state improper")
 }
 
 func (p *Podman) remove(ctx context.Context, id string) error {

@@ -18,14 +18,12 @@ type handoff struct {
 
 func newHandoff() *handoff { return &handoff{ready: make(chan struct{})} }
 
-// connect hands the container to an invocation; it reports false if the handoff was abandoned.
-func (h *handoff) connect(stdin io.Reader, stdout io.Writer) bool {
-	connected := false
+// connect hands the container to an invocation.
+func (h *handoff) connect(stdin io.Reader, stdout io.Writer) {
 	h.once.Do(func() {
-		h.stdin, h.stdout, connected = stdin, stdout, true
+		h.stdin, h.stdout = stdin, stdout
 		close(h.ready)
 	})
-	return connected
 }
 
 // abandon ends the streams of a container no invocation will take.

@@ -99,7 +99,7 @@ var coldPhases = []benchPhase{
 	{"create (podman create)", "creating", "created"},
 	{"attach (podman inits the container)", "created", "starting"},
 	{"start", "starting", "running"},
-	{"run, exit detection (cat to EOF, inspect)", "running", "stopped"},
+	{"run, exit detection (cat to EOF, shim exit line)", "running", "stopped"},
 	{"exit recorded, answer to the last byte", "stopped", "@end"},
 	{"save log tail, remove container", "removing", "removed"},
 }
@@ -109,7 +109,7 @@ var warmPhases = []benchPhase{
 	{"request in to pool container taken", "@begin", "created"},
 	{"attach to the running container", "created", "starting"},
 	{"mark running", "starting", "running"},
-	{"run, exit detection (header, cat to EOF, inspect)", "running", "stopped"},
+	{"run, exit detection (header, cat to EOF, shim exit line)", "running", "stopped"},
 	{"exit recorded, answer to the last byte", "stopped", "@end"},
 	{"save log tail, remove container", "removing", "removed"},
 }

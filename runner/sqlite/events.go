@@ -38,10 +38,15 @@ func (s *Store) AppendEvent(ctx context.Context, e runner.Event) error {
 		return fmt.Errorf("append event to agent %s: store is closed", e.AgentID)
 	}
 	s.heldEvents = append(s.heldEvents, e)
-	if s.flushTimer == nil {
+	s.armFlushLocked()
+	return nil
+}
+
+// armFlushLocked makes sure held events are written within eventFlushDelay; s.held is held.
+func (s *Store) armFlushLocked() {
+	if s.flushTimer == nil && !s.closed {
 		s.flushTimer = time.AfterFunc(eventFlushDelay, s.flushEvents)
 	}
-	return nil
 }
 
 // flushEvents writes the held events in a transaction of their own; if that
@@ -71,9 +76,7 @@ func (s *Store) returnHeld(events []runner.Event) {
 	s.held.Lock()
 	defer s.held.Unlock()
 	s.heldEvents = append(events, s.heldEvents...)
-	if s.flushTimer == nil && !s.closed {
-		s.flushTimer = time.AfterFunc(eventFlushDelay, s.flushEvents)
-	}
+	s.armFlushLocked()
 }
 
 func (s *Store) hasHeld() bool {

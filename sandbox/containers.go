@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -74,8 +75,11 @@ func (p *Podman) Stop(ctx context.Context, id string, timeout time.Duration) err
 func (p *Podman) Remove(ctx context.Context, id string) error {
 	p.fresh.Delete(id)
 	delay := 50 * time.Millisecond
-	for {
+	for retry := false; ; retry = true {
 		err := p.remove(ctx, id)
+		if retry && errors.Is(err, runner.ErrNoContainer) {
+			return nil // the failed attempt removed it after all, or Podman's cleanup did
+		}
 		if err == nil || !transientRemoveError(err) || delay > 2*time.Second {
 			return err
 		}

@@ -147,7 +147,7 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 	id, err := r.sb.Create(callCtx, r.spec(a))
 	if err != nil {
 		if ctx.Err() == nil {
-			r.failStart(ctx, a.ID, "", fmt.Errorf("create container: %w", err))
+			r.failStart(ctx, a.ID, "", err) // the sandbox names the operation and image
 		}
 		return
 	}
@@ -162,12 +162,12 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 	}
 	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout, Shim: a.Function != ""})
 	if err != nil {
-		r.failStart(ctx, a.ID, id, fmt.Errorf("attach: %w", err))
+		r.failStart(ctx, a.ID, id, err)
 		return
 	}
 	r.event(ctx, a.ID, PhaseStarting, a.Start)
 	if err := r.sb.Start(callCtx, id); err != nil {
-		r.failStart(ctx, a.ID, id, fmt.Errorf("start container: %w", err))
+		r.failStart(ctx, a.ID, id, err)
 		return
 	}
 	r.markRunning(ctx, s, a.ID, id)

@@ -16,7 +16,7 @@ func (r *Runner) ExpireDue(ctx context.Context) (next time.Time, ok bool, err er
 	for {
 		due, err := r.store.DueAgents(ctx, r.now(), dueBatch)
 		if err != nil {
-			return time.Time{}, false, fmt.Errorf("due agents: %w", err)
+			return time.Time{}, false, err // the store names the operation
 		}
 		for _, a := range due {
 			r.expire(ctx, a)
@@ -71,7 +71,7 @@ func (r *Runner) Sweep(ctx context.Context) error {
 	if r.cfg.Retention > 0 {
 		n, err := r.store.Prune(ctx, now.Add(-r.cfg.Retention))
 		if err != nil {
-			return fmt.Errorf("prune agents: %w", err)
+			return err // the store names the operation
 		}
 		if n > 0 {
 			r.log.Info("pruned old agents", "count", n)

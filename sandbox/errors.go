@@ -37,12 +37,20 @@ func notFound(err error) bool {
 }
 
 // wrapErr adds the operation and container to err; a missing container becomes runner.ErrNoContainer.
+// Podman's own messages often name the container ("... 2114740e8e6d is in state created"):
+// then the id is not added a second time.
 func wrapErr(op, id string, err error) error {
 	if notFound(err) {
 		return fmt.Errorf("%s container %s: %w", op, id, runner.ErrNoContainer)
 	}
+	if id != "" && strings.Contains(err.Error(), id[:min(len(id), shortID)]) {
+		return fmt.Errorf("%s container: %w", op, err)
+	}
 	return fmt.Errorf("%s container %s: %w", op, id, err)
 }
+
+// shortID is the length of the id prefix Podman and its users print.
+const shortID = 12
 
 // notRunning reports whether Podman refused because the container is not running.
 func notRunning(err error) bool {

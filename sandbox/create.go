@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,12 +16,17 @@ import (
 
 // harmlessWarnings are substrings of create warnings that do not weaken the
 // container. Any other warning fails the create: Podman reports dropped
-// limits (e.g. "Resource limits are not supported and ignored on cgroups V1
-// rootless systems") only as warnings.
+// limits (limitsIgnoredWarning) only as warnings.
 var harmlessWarnings = []string{
 	// None seen so far with the hardened spec on Podman 4.3.1 (rootful, runc,
 	// cgroup v1). Add an entry only with a note on why it is harmless.
 }
+
+// limitsIgnoredWarning is how Podman (4.3 to 5.x) says a rootless container on
+// cgroup v1 gets no memory, CPU or PID limits. It is accepted only where the
+// operator allowed unenforced limits and the probe found them unenforceable
+// (see Config.AllowUnenforcedLimits): agents there say limits_enforced false.
+const limitsIgnoredWarning = "Resource limits are not supported and ignored on cgroups V1 rootless systems"
 
 // Create creates a hardened container; it fails, leaving nothing behind, if Podman warns.
 func (p *Podman) Create(ctx context.Context, rs runner.Spec) (string, error) {
@@ -58,7 +64,7 @@ func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string
 	if err != nil {
 		return "", fmt.Errorf("create container from %s: %w", ref, err)
 	}
-	if w := unexpectedWarnings(resp.Warnings); len(w) > 0 {
+	if w := unexpectedWarnings(resp.Warnings, p.acceptable...); len(w) > 0 {
 		err := fmt.Errorf("create container from %s: podman warned %q, refusing a container that may not be confined", ref, strings.Join(w, "; "))
 		return "", errors.Join(err, p.cleanup(ctx, resp.ID))
 	}
@@ -66,18 +72,19 @@ func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string
 	return resp.ID, nil
 }
 
-func unexpectedWarnings(warnings []string) []string {
+// unexpectedWarnings returns the warnings that are neither harmless nor among accepted.
+func unexpectedWarnings(warnings []string, accepted ...string) []string {
 	var out []string
-next:
 	for _, w := range warnings {
-		for _, ok := range harmlessWarnings {
-			if strings.Contains(w, ok) {
-				continue next
-			}
+		if !slices.ContainsFunc(harmlessWarnings, containedIn(w)) && !slices.ContainsFunc(accepted, containedIn(w)) {
+			out = append(out, w)
 		}
-		out = append(out, w)
 	}
 	return out
+}
+
+func containedIn(w string) func(string) bool {
+	return func(sub string) bool { return strings.Contains(w, sub) }
 }
 
 // Start starts a created container; if that fails the container is removed, as

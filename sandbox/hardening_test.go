@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -202,12 +203,40 @@ func TestParallelAttach32(t *testing.T) {
 }
 
 func TestUnexpectedWarnings(t *testing.T) {
-	if got := unexpectedWarnings(nil); len(got) != 0 {
-		t.Errorf("no warnings: got %q", got)
+	other := "Something else is ignored"
+	for _, tc := range []struct {
+		name     string
+		warnings []string
+		accepted []string
+		want     []string
+	}{
+		{"none", nil, nil, nil},
+		{"dropped limits fail the create", []string{limitsIgnoredWarning}, nil, []string{limitsIgnoredWarning}},
+		{"unless accepted", []string{limitsIgnoredWarning}, []string{limitsIgnoredWarning}, nil},
+		{"accepting them keeps refusing others", []string{limitsIgnoredWarning, other}, []string{limitsIgnoredWarning}, []string{other}},
+	} {
+		if got := unexpectedWarnings(tc.warnings, tc.accepted...); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: unexpectedWarnings(%q, %q) = %q, want %q", tc.name, tc.warnings, tc.accepted, got, tc.want)
+		}
 	}
-	w := "Resource limits are not supported and ignored on cgroups V1 rootless systems"
-	if got := unexpectedWarnings([]string{w}); len(got) != 1 {
-		t.Errorf("dropped limits must fail the create, got %q", got)
+}
+
+// TestIgnoredLimitsAreAcceptedOnlyWhereUnenforceable: the flag alone does not
+// let a host that enforces limits (this rootful one) accept Podman's warning.
+func TestIgnoredLimitsAreAcceptedOnlyWhereUnenforceable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := New(ctx, Config{URI: uri, AllowUnenforcedLimits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	h, _ := p.Probe(ctx)
+	if why := runner.LimitsUnenforced(h); why != "" {
+		t.Fatalf("the test host must enforce limits (rootful Podman): %s", why)
+	}
+	if len(p.acceptable) != 0 {
+		t.Errorf("a host that enforces limits accepts warnings %q", p.acceptable)
 	}
 }
 

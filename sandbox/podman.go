@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings"
-	"github.com/containers/podman/v5/pkg/bindings/system"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -46,6 +45,10 @@ type Config struct {
 	MaxConcurrentCalls int
 	// Observe, if set, is called after every Podman API call with the operation's name and latency.
 	Observe func(op string, d time.Duration)
+	// AllowUnenforcedLimits accepts Podman's warning that it ignores resource limits, on a
+	// host where the probe found them unenforceable (rootless on cgroup v1); the runner then
+	// marks agents limits_enforced false. Every other create warning still fails the create.
+	AllowUnenforcedLimits bool
 }
 
 // Defaults of Config.
@@ -126,11 +129,16 @@ type Podman struct {
 
 	slots  chan struct{} // one token per API call in flight; see acquire
 	images imageCache    // image entrypoints and commands, for the shim
+
+	host       runner.Host // what podman info said in New; see Probe
+	acceptable []string    // create warnings this host and configuration accept; see create
 }
 
 var _ runner.Sandbox = (*Podman)(nil)
 
-// New connects to Podman (one ping) and resolves the runtime from the host's cgroup version.
+// New connects to Podman (one ping), asks it once about the host (podman info,
+// which takes a second or more on a busy host, so Probe reuses the answer) and
+// resolves the runtime from the host's cgroup version. Its errors name the URI.
 func New(ctx context.Context, cfg Config) (*Podman, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -152,24 +160,31 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	conn, err := bindings.NewConnection(context.WithoutCancel(ctx), cfg.URI)
 	p.observe("connect", start)
 	if err != nil {
-		return nil, fmt.Errorf("connect to podman at %s: %w", cfg.URI, err)
+		return nil, fmt.Errorf("connect to podman at %s: %w\n%s", cfg.URI, err, StartHint(cfg.URI))
 	}
 	p.conn = conn
 	if err := p.tuneTransport(); err != nil {
 		return nil, err
 	}
-	if p.cfg.Runtime == "" {
-		start := time.Now()
-		info, err := system.Info(p.call(ctx), nil)
-		p.observe("info", start)
-		if err != nil {
-			return nil, fmt.Errorf("podman info: %w", err)
-		}
-		if info.Host.CgroupsVersion == "v1" {
-			p.cfg.Runtime = "runc"
-		}
+	if p.host, err = p.info(ctx); err != nil {
+		return nil, err
+	}
+	if p.cfg.Runtime == "" && p.host.CgroupVersion == "v1" {
+		p.cfg.Runtime = "runc" // crun fails on hybrid cgroup v1 hosts
+	}
+	if p.host.Runtime == "" || p.cfg.Runtime != "" {
+		p.host.Runtime = p.cfg.Runtime
+	}
+	if cfg.AllowUnenforcedLimits && runner.LimitsUnenforced(p.host) != "" {
+		p.acceptable = append(p.acceptable, limitsIgnoredWarning)
 	}
 	return p, nil
+}
+
+// StartHint tells an operator how to start the Podman service at uri.
+func StartHint(uri string) string {
+	return fmt.Sprintf("Is the Podman service running? Start it with `make setup` in podrun's source tree, "+
+		"or run `podman system service --time=0 %s &` as the user whose containers podrun should run.", uri)
 }
 
 // tuneTransport replaces the bindings' transport, before any concurrent use,

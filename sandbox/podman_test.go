@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +58,25 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 	for _, bad := range []Config{{Network: "host"}, {NoFile: 20001}, {TmpfsSize: -1}} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+// TestUnreachablePodmanSaysHowToStartIt: the error names the socket once and
+// tells the operator how to start the service.
+func TestUnreachablePodmanSaysHowToStartIt(t *testing.T) {
+	missing := "unix://" + t.TempDir() + "/podman.sock"
+	_, err := New(context.Background(), Config{URI: missing})
+	if err == nil {
+		t.Fatal("New with no service at the socket succeeded")
+	}
+	msg := err.Error()
+	if n := strings.Count(msg, "connect to podman at "+missing); n != 1 {
+		t.Errorf("error says where it connected %d times, want once: %s", n, msg)
+	}
+	for _, want := range []string{"make setup", "podman system service --time=0 " + missing} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not say %q: %s", want, msg)
 		}
 	}
 }

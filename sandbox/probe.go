@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings"
@@ -11,15 +12,23 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// Probe describes the container host; Runtime is the runtime containers get, not Podman's default.
-func (p *Podman) Probe(ctx context.Context) (runner.Host, error) {
+// Probe describes the container host as New found it; Runtime is the runtime
+// containers get, not Podman's default.
+func (p *Podman) Probe(context.Context) (runner.Host, error) {
+	h := p.host
+	h.Controllers = slices.Clone(h.Controllers)
+	return h, nil
+}
+
+// info asks Podman about the host; Runtime is Podman's default runtime.
+func (p *Podman) info(ctx context.Context) (runner.Host, error) {
 	start := time.Now()
 	info, err := system.Info(p.call(ctx), nil)
 	p.observe("info", start)
 	if err != nil {
-		return runner.Host{}, fmt.Errorf("podman info: %w", err)
+		return runner.Host{}, fmt.Errorf("ask podman at %s about the host (podman info): %w", p.cfg.URI, err)
 	}
-	h := runner.Host{Runtime: p.cfg.Runtime}
+	var h runner.Host
 	if info.Version.Version != "" {
 		h.Version = info.Version.Version
 	}
@@ -27,7 +36,7 @@ func (p *Podman) Probe(ctx context.Context) (runner.Host, error) {
 		h.Rootless = info.Host.Security.Rootless
 		h.CgroupVersion = info.Host.CgroupsVersion
 		h.Controllers = info.Host.CgroupControllers
-		if h.Runtime == "" && info.Host.OCIRuntime != nil {
+		if info.Host.OCIRuntime != nil {
 			h.Runtime = info.Host.OCIRuntime.Name
 		}
 	}

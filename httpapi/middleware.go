@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -13,9 +14,11 @@ import (
 // reqInfo is what the middleware learns about one request; the router fills in
 // route after the outer middleware has already stored the pointer.
 type reqInfo struct {
-	id    string
-	route string
-	log   *slog.Logger
+	id       string
+	route    string
+	agent    string // the :id of an agent route
+	function string // the :name of a function route
+	log      *slog.Logger
 }
 
 type infoKey struct{}
@@ -65,27 +68,51 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// accessLog writes one line per request. It deliberately logs no headers, so
-// the Authorization header and its token can never reach the logs.
+// quietRoutes are polled by probes and scrapers (thousands of hits a day): their
+// access lines are debug, so they do not drown the lines an operator reads.
+var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// accessLog writes one line per request, naming the agent and function it
+// concerned. It deliberately logs no headers, so the Authorization header and
+// its token can never reach the logs.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.inFlight.Add(1)
 		sw, w := capture(w)
 		// Deferred so an aborted response (see recoverPanic) is still logged.
 		defer func() {
+			s.inFlight.Add(-1)
 			info := infoFrom(r.Context())
-			info.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-				slog.String("method", r.Method),
-				slog.String("route", info.route),
-				slog.String("path", r.URL.Path),
+			level := slog.LevelInfo
+			if quietRoutes[info.route] {
+				level = slog.LevelDebug
+			}
+			if !info.log.Enabled(r.Context(), level) {
+				return
+			}
+			attrs := make([]slog.Attr, 0, 8)
+			attrs = append(attrs, slog.String("method", r.Method), slog.String("route", info.route), slog.String("path", r.URL.Path))
+			// An invocation learns its agent only once the runner has made it; the answer names it.
+			if agent := cmp.Or(info.agent, sw.Header().Get(headerAgentID)); agent != "" {
+				attrs = append(attrs, slog.String("agent", agent))
+			}
+			if info.function != "" {
+				attrs = append(attrs, slog.String("function", info.function))
+			}
+			attrs = append(attrs,
 				slog.Int("status", sw.code()),
 				slog.Int64("bytes", sw.bytes),
 				slog.Duration("duration", time.Since(start)),
 			)
+			info.log.LogAttrs(r.Context(), level, "http request", attrs...)
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
+
+// InFlight is the number of requests being served now; shutdown logs what it drains.
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
 
 // observe records the request count and latency per route pattern.
 func (s *Server) observe(next http.Handler) http.Handler {

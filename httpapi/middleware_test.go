@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,6 +166,61 @@ func waitFor(t *testing.T, cond func() bool) {
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in 10s")
+		}
+	}
+}
+
+// TestProbesAndScrapesLogAtDebug: health checks and metric scrapes come
+// thousands of times a day; at info level they must not log, other routes must.
+func TestProbesAndScrapesLogAtDebug(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		logs := &syncBuffer{}
+		h := newHarness(t, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))})
+		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+			if rec := h.do(t, http.MethodGet, path, ""); rec.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d", path, rec.Code)
+			}
+		}
+		h.do(t, http.MethodGet, "/v1/agents", "")
+		got := map[string]string{}
+		for _, l := range logLines(t, logs.String()) {
+			got[l["route"].(string)] = l["level"].(string)
+		}
+		want := map[string]string{"/v1/agents": "INFO"}
+		if level == slog.LevelDebug {
+			want = map[string]string{"/v1/agents": "INFO", "/healthz": "DEBUG", "/readyz": "DEBUG", "/metrics": "DEBUG"}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("at %s, access lines (route: level) = %v, want %v", level, got, want)
+		}
+	}
+}
+
+// TestAccessLogNamesTheAgentAndFunction: an invocation's line names the agent
+// the runner made for it, an agent route's line the agent in its path.
+func TestAccessLogNamesTheAgentAndFunction(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.addFunction("fn")
+	h.fake.onInvoke(answer("out", runner.StateSucceeded, 0))
+	rec := h.doRaw(t, http.MethodPost, "/v1/functions/fn/invoke", "in")
+	invoked := rec.Header().Get(headerAgentID)
+	if rec.Code != http.StatusOK || invoked == "" {
+		t.Fatalf("invoke = %d, agent %q", rec.Code, invoked)
+	}
+	id := h.fake.add()
+	h.do(t, http.MethodGet, "/v1/agents/"+id, "")
+	lines := logLines(t, h.logs.String())
+	if len(lines) != 2 {
+		t.Fatalf("got %d log lines, want 2: %v", len(lines), lines)
+	}
+	for i, want := range []map[string]any{
+		{"route": "/v1/functions/:name/invoke", "agent": invoked, "function": "fn"},
+		{"route": "/v1/agents/:id", "agent": id},
+	} {
+		for k, v := range want {
+			if lines[i][k] != v {
+				t.Errorf("line %d: %s = %v, want %v (%v)", i, k, lines[i][k], v, lines[i])
+			}
 		}
 	}
 }

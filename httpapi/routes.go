@@ -75,10 +75,18 @@ func isGuarded(path string) bool {
 	return false
 }
 
-// withRoute records the matched pattern for the access log and metrics.
+// withRoute records the matched pattern, and the agent or function it names, for the access log and metrics.
 func withRoute(pattern string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		infoFrom(r.Context()).route = pattern
+		info := infoFrom(r.Context())
+		info.route = pattern
+		params := httprouter.ParamsFromContext(r.Context())
+		if id := params.ByName("id"); runner.ValidID(id) {
+			info.agent = id
+		}
+		if name := params.ByName("name"); runner.ValidFunctionName(name) {
+			info.function = name
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -69,6 +70,7 @@ type Server struct {
 	hasToken bool
 	router   *httprouter.Router
 	handler  http.Handler
+	inFlight atomic.Int64 // requests being served; see InFlight
 }
 
 // New builds a Server and its routes.

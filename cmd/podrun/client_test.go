@@ -25,6 +25,16 @@ type testDaemon struct {
 // startDaemon runs a daemon with a fresh data dir; edit adjusts the config first.
 func startDaemon(t testing.TB, edit func(*configs.Config)) *testDaemon {
 	t.Helper()
+	level := slog.LevelWarn
+	if testing.Verbose() {
+		level = slog.LevelInfo
+	}
+	return startDaemonLog(t, edit, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// testConfig is a valid configuration for a test daemon on 127.0.0.1:0 with a fresh data dir.
+func testConfig(t testing.TB, edit func(*configs.Config)) configs.Config {
+	t.Helper()
 	cfg := configs.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
@@ -36,11 +46,13 @@ func startDaemon(t testing.TB, edit func(*configs.Config)) *testDaemon {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	level := slog.LevelWarn
-	if testing.Verbose() {
-		level = slog.LevelInfo
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return cfg
+}
+
+// startDaemonLog is startDaemon logging to log.
+func startDaemonLog(t testing.TB, edit func(*configs.Config), log *slog.Logger) *testDaemon {
+	t.Helper()
+	cfg := testConfig(t, edit)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d, err := OpenDaemon(ctx, cfg, log)
@@ -60,6 +72,8 @@ func startDaemon(t testing.TB, edit func(*configs.Config)) *testDaemon {
 	})
 	return td
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // removeAll deletes every agent and waits until their containers are gone.
 func (d *testDaemon) removeAll(t testing.TB) {

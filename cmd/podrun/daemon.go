@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/podrun/podrun/configs"
@@ -31,11 +32,17 @@ type Daemon struct {
 	reaper   *ttl.Reaper
 	sweeper  *ttl.Sweeper
 	listener net.Listener
+	api      *httpapi.Server
 	server   *http.Server
 	instance string
+	lock     *dataDirLock
+	closing  sync.Once
 }
 
 // OpenDaemon wires every part from cfg and starts the loops; Run serves HTTP.
+// It locks the data dir and binds the listener before it touches the store or
+// any container, so a second start on the same data dir or port fails at once
+// and changes nothing (a *DataDirInUseError names the holder's PID).
 func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *Daemon, err error) {
 	d := &Daemon{cfg: cfg, log: log}
 	defer func() {
@@ -45,6 +52,12 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if d.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if d.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	if d.instance, err = instanceID(cfg.DataDir); err != nil {
 		return nil, err
@@ -59,7 +72,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	}
 	sb, err := sandbox.New(ctx, sandboxConfig(cfg, shim, metrics.ObservePodman))
 	if err != nil {
-		return nil, fmt.Errorf("connect to podman at %s: %w", cfg.PodmanSocket, err)
+		return nil, err // it names the socket and how to start Podman
 	}
 	inv := cfg.Invoke
 	d.runner = runner.New(sb, d.store, runner.Config{
@@ -90,13 +103,10 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.reaper.Open()
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
-	if d.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	api := httpapi.New(d.runner, httpapi.Options{
+	d.api = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 	})
-	d.server = httpapi.NewHTTPServer(cfg.Listen, api.Handler(), httpapi.Timeouts{
+	d.server = httpapi.NewHTTPServer(cfg.Listen, d.api.Handler(), httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout.Duration,
 		Read:       cfg.HTTP.ReadTimeout.Duration,
 		Write:      cfg.HTTP.WriteTimeout.Duration,
@@ -122,6 +132,8 @@ func sandboxConfig(cfg configs.Config, shim string, observe func(string, time.Du
 		UserNSSize:         uint32(s.UserNSSize),
 		LogMaxSize:         int64(s.LogMaxSize),
 		Observe:            observe,
+
+		AllowUnenforcedLimits: cfg.AllowUnenforcedLimits,
 	}
 }
 
@@ -156,7 +168,12 @@ func (d *Daemon) Addr() string { return d.listener.Addr().String() }
 // Instance is this daemon's instance id, the value of every container's podrun.instance label.
 func (d *Daemon) Instance() string { return d.instance }
 
-// Run serves the API until ctx ends, then shuts the server down gracefully.
+// shutdownGrace bounds how long Run waits for requests in flight (a synchronous
+// invocation lasts as long as its function) before it cuts them off.
+const shutdownGrace = 10 * time.Second
+
+// Run serves the API until ctx ends, then shuts the server down gracefully,
+// logging what it drains.
 func (d *Daemon) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- d.server.Serve(d.listener) }()
@@ -165,20 +182,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	inFlight := d.api.InFlight()
+	d.log.Info("shutting down", "cause", context.Cause(ctx).Error(), "requests_in_flight", inFlight,
+		"grace", shutdownGrace)
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := d.server.Shutdown(shutdown); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	err := d.server.Shutdown(shutdown)
+	if err != nil {
+		err = fmt.Errorf("shutdown: %w (%d requests still running were cut off)", err, d.api.InFlight())
+		_ = d.server.Close()
+	} else if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = serr
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	d.log.Info("http server stopped", "requests_drained", inFlight-d.api.InFlight(), "requests_cut_off", d.api.InFlight())
+	return err
 }
 
-// Close stops everything in the reverse order of opening. Agents' containers keep
-// running; the next start of this instance takes them back.
-func (d *Daemon) Close() {
+// Close stops everything in the reverse order of opening; calls after the first do nothing.
+// Agents' containers keep running; the next start of this instance takes them back.
+func (d *Daemon) Close() { d.closing.Do(d.close) }
+
+func (d *Daemon) close() {
+	start := time.Now()
 	if d.server != nil {
 		_ = d.server.Close()
 	} else if d.listener != nil {
@@ -190,12 +215,30 @@ func (d *Daemon) Close() {
 	if d.reaper != nil {
 		d.reaper.Close()
 	}
+	var left map[runner.State]int
 	if d.runner != nil {
+		left = d.liveAgents()
 		_ = d.runner.Close()
 	}
 	if d.store != nil {
 		_ = d.store.Close()
 	}
+	_ = d.lock.Close()
+	if d.api != nil { // it was serving: say that it stopped
+		d.log.Info("shutdown complete", "agents_left_running", left[runner.StateRunning],
+			"agents_left_pending", left[runner.StatePending], "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// liveAgents counts the agents the next start takes back, for the shutdown log.
+func (d *Daemon) liveAgents() map[runner.State]int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := d.runner.CountByState(ctx)
+	if err != nil {
+		d.log.Warn("count agents at shutdown", "err", err)
+	}
+	return counts
 }
 
 // instanceID reads this installation's id from the data dir, creating it on first start.

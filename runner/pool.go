@@ -88,13 +88,16 @@ func (ps *pools) stopLocked(name string) {
 	ps.r.obs.PoolSize(name, 0)
 }
 
-// closeAll stops every pool and removes the containers they hold.
-func (ps *pools) closeAll() {
+// closeAll stops every pool and removes the containers they hold; it returns how many.
+func (ps *pools) closeAll() int {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	for name := range ps.m {
+	n := 0
+	for name, p := range ps.m {
+		n += len(p.ready)
 		ps.stopLocked(name)
 	}
+	return n
 }
 
 // take hands out one prepared container, if the function's pool has one.

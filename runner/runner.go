@@ -172,10 +172,12 @@ func (r *Runner) LimitsEnforced() bool { return r.enforced }
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
+	supervised := len(r.active)
 	r.mu.Unlock()
-	r.pools.closeAll()
+	warm := r.pools.closeAll()
 	r.cancel()
 	r.wg.Wait()
+	r.log.Info("runner stopped", "supervisors_stopped", supervised, "warm_containers_removed", warm)
 	return nil
 }
 

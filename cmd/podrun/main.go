@@ -64,19 +64,27 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg, stderr)
+	// Libraries that print with the log package then write through podrun's
+	// handler: in JSON mode, stderr carries JSON only.
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := OpenDaemon(ctx, cfg, log)
 	if err != nil {
 		if errors.Is(err, runner.ErrUnenforced) {
-			fmt.Fprintf(stderr, "podrun: refusing to start: %v\n", err)
+			err = fmt.Errorf("refusing to start: %w", err)
+		}
+		if cfg.LogFormat == "json" {
+			log.Error("podrun cannot start", "err", err)
 		} else {
 			fmt.Fprintf(stderr, "podrun: %v\n", err)
 		}
 		return 1
 	}
 	defer d.Close()
-	fmt.Fprint(stderr, banner(d.Addr(), cfg.Token != ""))
+	if cfg.LogFormat != "json" { // the "podrun ready" line says the same to log parsers
+		fmt.Fprint(stderr, banner(d.Addr(), cfg.Token != ""))
+	}
 	if err := d.Run(ctx); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1

@@ -65,6 +65,7 @@ type Runner struct {
 
 	mu     sync.Mutex
 	active map[string]*supervisor // agents with a goroutine owning their container
+	opened bool                   // Open succeeded: Close reports what it stopped
 	closed bool
 
 	pools *pools
@@ -140,6 +141,9 @@ func (r *Runner) Open(ctx context.Context) error {
 	if err := r.resumeCallbacks(ctx); err != nil {
 		return fmt.Errorf("resume callbacks: %w", err)
 	}
+	r.mu.Lock()
+	r.opened = true
+	r.mu.Unlock()
 	return nil
 }
 
@@ -172,12 +176,14 @@ func (r *Runner) LimitsEnforced() bool { return r.enforced }
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	supervised := len(r.active)
+	supervised, opened := len(r.active), r.opened
 	r.mu.Unlock()
 	warm := r.pools.closeAll()
 	r.cancel()
 	r.wg.Wait()
-	r.log.Info("runner stopped", "supervisors_stopped", supervised, "warm_containers_removed", warm)
+	if opened {
+		r.log.Info("runner stopped", "supervisors_stopped", supervised, "warm_containers_removed", warm)
+	}
 	return nil
 }
 

@@ -1,40 +1,41 @@
 package configs
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/BurntSushi/toml"
 )
 
 // setting is one key that can also be set from the environment and by a flag of `podrun serve`.
 type setting struct {
 	flag, env, arg, usage string
+	key                   string // the config file key it sets
 	isBool                bool
 	set                   func(c *Config, v string) error
 }
 
 // settings drives both the environment and the flags, so the two cannot drift apart.
 var settings = []setting{
-	{flag: "listen", env: "PODRUN_LISTEN", arg: "ADDR", usage: "address to serve the API on (listen)",
+	{flag: "listen", key: "listen", env: "PODRUN_LISTEN", arg: "ADDR", usage: "address to serve the API on (listen)",
 		set: func(c *Config, v string) error { c.Listen = v; return nil }},
-	{flag: "data-dir", env: "PODRUN_DATA_DIR", arg: "DIR", usage: "directory for the SQLite database (data_dir)",
+	{flag: "data-dir", key: "data_dir", env: "PODRUN_DATA_DIR", arg: "DIR", usage: "directory for the SQLite database (data_dir)",
 		set: func(c *Config, v string) error { c.DataDir = v; return nil }},
-	{flag: "podman-socket", env: "PODRUN_PODMAN_SOCKET", arg: "URI", usage: "Podman API service, like unix:///run/podman/podman.sock (podman_socket)",
+	{flag: "podman-socket", key: "podman_socket", env: "PODRUN_PODMAN_SOCKET", arg: "URI", usage: "Podman API service, like unix:///run/podman/podman.sock (podman_socket)",
 		set: func(c *Config, v string) error { c.PodmanSocket = v; return nil }},
-	{flag: "token", env: "PODRUN_TOKEN", arg: "TOKEN", usage: "bearer token clients must send; prefer the env var, flags show in ps (token)",
+	{flag: "token", key: "token", env: "PODRUN_TOKEN", arg: "TOKEN", usage: "bearer token clients must send; prefer the env var, flags show in ps (token)",
 		set: func(c *Config, v string) error { c.Token = v; return nil }},
-	{flag: "log-format", env: "PODRUN_LOG_FORMAT", arg: "FORMAT", usage: "text or json (log_format)",
+	{flag: "log-format", key: "log_format", env: "PODRUN_LOG_FORMAT", arg: "FORMAT", usage: "text or json (log_format)",
 		set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
-	{flag: "log-level", env: "PODRUN_LOG_LEVEL", arg: "LEVEL", usage: "debug, info, warn or error (log_level)",
+	{flag: "log-level", key: "log_level", env: "PODRUN_LOG_LEVEL", arg: "LEVEL", usage: "debug, info, warn or error (log_level)",
 		set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
-	{flag: "allow-unenforced-limits", env: "PODRUN_ALLOW_UNENFORCED_LIMITS", isBool: true,
+	{flag: "allow-unenforced-limits", key: "allow_unenforced_limits", env: "PODRUN_ALLOW_UNENFORCED_LIMITS", isBool: true,
 		usage: "run agents even where Podman ignores their limits (allow_unenforced_limits)",
 		set: func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -44,7 +45,7 @@ var settings = []setting{
 			c.AllowUnenforcedLimits = b
 			return nil
 		}},
-	{flag: "runtime", env: "PODRUN_RUNTIME", arg: "NAME", usage: "OCI runtime, like runc or crun; empty picks one (sandbox.runtime)",
+	{flag: "runtime", key: "sandbox.runtime", env: "PODRUN_RUNTIME", arg: "NAME", usage: "OCI runtime, like runc or crun; empty picks one (sandbox.runtime)",
 		set: func(c *Config, v string) error { c.Sandbox.Runtime = v; return nil }},
 }
 
@@ -60,9 +61,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 
 func load(args []string, getenv func(string) string, root bool, out io.Writer) (Config, error) {
 	cfg := defaults(getenv, root)
-	fs, configFlag := newFlagSet(out)
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err // the flag package has already printed the problem and the usage
+	fs, configFlag := newFlagSet()
+	if err := checkFlags(fs, args); err != nil {
+		return Config{}, err
+	}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		printUsage(out)
+		return Config{}, err
+	} else if err != nil {
+		return Config{}, fmt.Errorf("serve: %v (podrun serve -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("serve: unexpected argument %q (see podrun serve -h)", fs.Arg(0))
@@ -71,9 +78,18 @@ func load(args []string, getenv func(string) string, root bool, out io.Writer) (
 	if visited(fs, "config") {
 		path = *configFlag
 	}
+	// where says, for each key set other than by default, where it was set.
+	where := map[string]source{}
+	var fileErr error
 	if path != "" {
-		if err := decodeFile(&cfg, path); err != nil {
-			return Config{}, err
+		lines, err := decodeFile(&cfg, path)
+		var p *Problem
+		if err != nil && !errors.As(err, &p) {
+			return Config{}, err // unreadable or not TOML at all
+		}
+		fileErr = err
+		for key, line := range lines {
+			where[key] = source{fileLine(path, line), line}
 		}
 	}
 	for _, s := range settings {
@@ -81,6 +97,7 @@ func load(args []string, getenv func(string) string, root bool, out io.Writer) (
 			if err := s.set(&cfg, v); err != nil {
 				return Config{}, fmt.Errorf("%s: %w", s.env, err)
 			}
+			where[s.key] = source{name: s.env, line: notInFile}
 		}
 	}
 	var flagErr error
@@ -90,22 +107,106 @@ func load(args []string, getenv func(string) string, root bool, out io.Writer) (
 				if err := s.set(&cfg, f.Value.String()); err != nil {
 					flagErr = fmt.Errorf("--%s: %w", s.flag, err)
 				}
+				where[s.key] = source{name: "--" + s.flag, line: notInFile}
 			}
 		}
 	})
 	if flagErr != nil {
 		return Config{}, flagErr
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := inFileOrder(fileErr, locate(cfg.Validate(), where)); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
 }
 
+// source is where a key's value came from: a line of the file, a variable or a flag.
+type source struct {
+	name string
+	line int // notInFile for a variable or flag
+}
+
+const notInFile = 1 << 30 // after every line: listed after the file's problems
+
+// inFileOrder joins the problems of errs, those of the file in line order first.
+func inFileOrder(errs ...error) error {
+	var all []error
+	for _, err := range errs {
+		if err != nil {
+			all = append(all, err.(interface{ Unwrap() []error }).Unwrap()...)
+		}
+	}
+	lineOf := func(e error) int {
+		var p *Problem
+		if errors.As(e, &p) && p.line > 0 {
+			return p.line
+		}
+		return notInFile
+	}
+	slices.SortStableFunc(all, func(a, b error) int { return cmp.Compare(lineOf(a), lineOf(b)) })
+	return errors.Join(all...)
+}
+
+// locate says where each Problem's value came from: the file's line, the
+// variable or the flag. A key a function's table leaves out points at the
+// table; other keys left out are defaults, from nowhere.
+func locate(err error, where map[string]source) error {
+	if err == nil {
+		return nil
+	}
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var p *Problem
+		if !errors.As(e, &p) {
+			continue
+		}
+		src, ok := where[p.Key]
+		if parts := strings.SplitN(p.Key, ".", 3); !ok && parts[0] == "functions" && len(parts) > 1 {
+			src = where["functions."+parts[1]]
+		}
+		p.Where, p.line = src.name, src.line
+	}
+	return err
+}
+
+// checkFlags refuses, in podrun's words, what the flag package would print
+// with one dash and then again through the caller: an unknown flag, a flag
+// missing its value, a boolean flag with another value.
+func checkFlags(fs *flag.FlagSet, args []string) error {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return nil // the flags end here
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case name == "h" || name == "help":
+		case f == nil:
+			return fmt.Errorf("serve: unknown flag --%s (podrun serve -h lists the flags)", name)
+		case isBoolFlag(f):
+			if _, err := strconv.ParseBool(value); hasValue && err != nil {
+				return fmt.Errorf("serve: --%s takes true or false, not %q", name, value)
+			}
+		case !hasValue:
+			if i++; i == len(args) {
+				return fmt.Errorf("serve: --%s needs a value (podrun serve -h lists the flags)", name)
+			}
+		}
+	}
+	return nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 // newFlagSet declares the flags of `podrun serve`; values are read back with Visit, so unset flags change nothing.
-func newFlagSet(out io.Writer) (*flag.FlagSet, *string) {
+// It prints nothing itself: load prints the usage for -h and reports errors once, in podrun's words.
+func newFlagSet() (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	config := fs.String("config", "", "TOML config file")
 	for _, s := range settings {
 		if s.isBool {
@@ -114,7 +215,6 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *string) {
 			fs.String(s.flag, "", s.usage)
 		}
 	}
-	fs.Usage = func() { printUsage(out) }
 	return fs, config
 }
 
@@ -138,41 +238,4 @@ func visited(fs *flag.FlagSet, name string) bool {
 	found := false
 	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
-}
-
-// decodeFile overlays the TOML file at path on cfg, refusing keys podrun does not know.
-func decodeFile(cfg *Config, path string) error {
-	md, err := toml.DecodeFile(path, cfg)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			if pe.LastKey != "" {
-				return fmt.Errorf("config file %s, line %d: %s: %s", path, pe.Position.Line, pe.LastKey, pe.Message)
-			}
-			return fmt.Errorf("config file %s, line %d: %s", path, pe.Position.Line, pe.Message)
-		}
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if unknown := unknownKeys(md); len(unknown) > 0 {
-		return fmt.Errorf("config file %s: unknown key(s): %s", path, strings.Join(unknown, ", "))
-	}
-	return nil
-}
-
-// unknownKeys lists the undecoded keys, leaving out those under an unknown table already listed.
-func unknownKeys(md toml.MetaData) []string {
-	var out []string
-	for _, k := range md.Undecoded() {
-		key := k.String()
-		covered := false
-		for _, parent := range out {
-			if strings.HasPrefix(key, parent+".") {
-				covered = true
-			}
-		}
-		if !covered {
-			out = append(out, key)
-		}
-	}
-	return out
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,11 +119,14 @@ func TestLoadErrors(t *testing.T) {
 		{"missing PODRUN_CONFIG file", nil, with("PODRUN_CONFIG", "/nonexistent/p.toml"),
 			[]string{"/nonexistent/p.toml", "no such file"}, nil},
 		{"unknown keys", []string{"--config", unknown}, userEnv,
-			[]string{"unknown key(s): bogus, sandbox.tmpfs, extra"}, []string{"extra.a"}},
+			[]string{"line 1: unknown key bogus", "line 3: unknown key sandbox.tmpfs", "line 4: unknown key extra "}, []string{"extra.a"}},
 		{"bad env bool", nil, with("PODRUN_ALLOW_UNENFORCED_LIMITS", "yes"),
 			[]string{"PODRUN_ALLOW_UNENFORCED_LIMITS", `"yes" is not a boolean`}, nil},
 		{"invalid value from a flag", []string{"--log-format", "xml"}, userEnv, []string{`log_format ("xml") must be one of text, json`}, nil},
-		{"undefined flag", []string{"--nope"}, userEnv, []string{"flag provided but not defined: -nope"}, nil},
+		{"undefined flag", []string{"--nope"}, userEnv, []string{"unknown flag --nope"}, []string{" -nope"}},
+		{"undefined flag with one dash", []string{"-nope=1"}, userEnv, []string{"unknown flag --nope"}, []string{" -nope"}},
+		{"flag without its value", []string{"--listen"}, userEnv, []string{"--listen needs a value"}, nil},
+		{"bad boolean flag", []string{"--allow-unenforced-limits=maybe"}, userEnv, []string{`--allow-unenforced-limits takes true or false, not "maybe"`}, nil},
 		{"positional argument", []string{"extra"}, userEnv, []string{`unexpected argument "extra"`}, nil},
 	}
 	for _, tt := range tests {
@@ -165,7 +169,7 @@ func TestFileValues(t *testing.T) {
 			func(c Config) bool { return c.TTL.Default.Duration == 90*time.Minute }, ""},
 		{"duration without unit", "[cleanup]\nretention = \"7\"", nil, `cleanup.retention: duration "7"`},
 		{"duration as a number", "[cleanup]\nretention = 7", nil, `cleanup.retention: duration "7"`},
-		{"wrong type", "listen = 8080", nil, `line 1 (last key "listen"): incompatible types`},
+		{"wrong type", "listen = 8080", nil, `line 1: listen must be a string in quotes, not the whole number 8080`},
 		{"syntax error", "listen = ", nil, "line 1"},
 		{"valid file, invalid value", "[limits.default]\nmemory = \"8Gi\"", nil,
 			"limits.default.memory (8Gi) exceeds limits.max.memory (4Gi)"},
@@ -203,7 +207,7 @@ cpus = 0.5
 		{"two functions", "[functions.a]\nimage = \"busybox\"\n[functions.b]\nimage = \"alpine\"",
 			func(c Config) bool { return len(c.Functions) == 2 && c.Functions["b"].Image == "alpine" }, ""},
 		{"unknown function key", "[functions.echo]\nimage = \"busybox\"\nmemory = \"1Gi\"", nil,
-			"unknown key(s): functions.echo.memory"},
+			"line 3: unknown key functions.echo.memory"},
 		{"function timeout without unit", "[functions.echo]\nimage = \"busybox\"\ntimeout = \"30\"", nil,
 			`functions.echo.timeout: duration "30"`},
 		{"invalid function", "[functions.echo]\nimage = \"busybox\"\nwarm = 100", nil,
@@ -257,5 +261,57 @@ func TestLoadUsesTheRealEnvironmentShape(t *testing.T) {
 	}
 	if c.Policy().Defaults != (runner.Limits{Memory: 256 << 20, CPUs: 1, PIDs: 128}) {
 		t.Errorf("policy %+v", c.Policy())
+	}
+}
+
+// TestFileReportsEveryProblemByKeyAndLine: one bad value must not hide the
+// next; each problem names its key and line, in podrun's words, and problems
+// Validate finds point at the line (or flag) that set the value.
+func TestFileReportsEveryProblemByKeyAndLine(t *testing.T) {
+	path := writeConfig(t, `log_level = "info"
+[limits.default]
+cpus = "two"
+pids = 1.5
+[limits.max]
+memory = "1Gi"
+[ttl]
+default = true
+[functions.echo]
+image = "busybox"
+command = "cat"
+colour = "blue"
+[functions.echo.limits]
+memory = "8Gi"
+[functions.noimage]
+max_output = true
+[sandbox]
+network = "host"
+`)
+	_, err := load([]string{"--config", path, "--log-format", "xml"}, userEnv.get, false, io.Discard)
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	got := strings.Split(err.Error(), "\n")
+	at := "config file " + path + ", "
+	want := []string{
+		"invalid configuration:",
+		at + `line 3: limits.default.cpus must be a number, like 1.5, not the string "two"`,
+		at + "line 4: limits.default.pids must be a whole number, not the number 1.5",
+		at + `line 8: ttl.default must be a duration in quotes, like "30s" or "5m", not true`,
+		at + `line 11: functions.echo.command must be a list of strings, like ["sh", "-c", "echo hi"], not the string "cat"`,
+		at + "line 12: unknown key functions.echo.colour (configs/podrun.toml lists every key)",
+		at + "line 14: functions.echo.limits.memory: must be at most 1Gi",
+		at + "line 15: functions.noimage.image: is required",
+		at + `line 16: functions.noimage.max_output must be a size, like "64Mi" or 1048576, not true`,
+		at + `line 18: sandbox.network ("host") is not allowed: it would share the host's network with every agent`,
+		`--log-format: log_format ("xml") must be one of text, json`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, library := range []string{"incompatible types", "TOML value has type", "destination has type", "toml:"} {
+		if strings.Contains(err.Error(), library) {
+			t.Errorf("error speaks the TOML library's words (%q): %v", library, err)
+		}
 	}
 }

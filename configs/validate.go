@@ -28,7 +28,7 @@ const (
 
 var runtimeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// Validate reports every problem at once, each named by its config key.
+// Validate reports every problem at once, each a *Problem named by its config key.
 func (c Config) Validate() error {
 	v := &validator{}
 	v.listen(c.Listen, c.Token)
@@ -54,12 +54,16 @@ func (c Config) Validate() error {
 	return errors.Join(v.problems...)
 }
 
-type validator struct{ problems []error }
+type validator struct{ problems []error } // each a *Problem
 
 func (v *validator) check(ok bool, key, msg string) {
 	if !ok {
-		v.problems = append(v.problems, fmt.Errorf("%s %s", key, msg))
+		v.add(key, key+" "+msg)
 	}
+}
+
+func (v *validator) add(key, text string) {
+	v.problems = append(v.problems, &Problem{Key: key, Text: text})
 }
 
 func (v *validator) oneOf(key, got string, allowed ...string) {
@@ -124,7 +128,7 @@ func (v *validator) limits(key string, l LimitsConfig) {
 // notAbove checks that a default limit fits under its maximum.
 func notAbove[T runner.ByteSize | float64 | int64](v *validator, name string, def, limit T) {
 	if def > limit {
-		v.problems = append(v.problems, fmt.Errorf("limits.default.%s (%v) exceeds limits.max.%s (%v)", name, def, name, limit))
+		v.add("limits.default."+name, fmt.Sprintf("limits.default.%s (%v) exceeds limits.max.%s (%v)", name, def, name, limit))
 	}
 }
 
@@ -200,17 +204,17 @@ func (v *validator) functions(c Config) {
 	for _, name := range slices.Sorted(maps.Keys(c.Functions)) {
 		key := "functions." + name
 		if !runner.ValidFunctionName(name) {
-			v.problems = append(v.problems, fmt.Errorf("%s: the name must be lowercase letters, digits and inner hyphens, "+
-				"at most 63 characters, like \"echo\" or \"resize-image\"", key))
+			v.add(key, key+": the name must be lowercase letters, digits and inner hyphens, "+
+				"at most 63 characters, like \"echo\" or \"resize-image\"")
 			continue
 		}
 		_, err := c.Functions[name].Request().Validate(name, c.Policy(), c.FunctionPolicy())
 		var fe *runner.FieldError
 		switch {
 		case errors.As(err, &fe):
-			v.problems = append(v.problems, fmt.Errorf("%s.%s: %s", key, fe.Field, fe.Message))
+			v.add(key+"."+fe.Field, fmt.Sprintf("%s.%s: %s", key, fe.Field, fe.Message))
 		case err != nil:
-			v.problems = append(v.problems, fmt.Errorf("%s: %w", key, err))
+			v.add(key, fmt.Sprintf("%s: %v", key, err))
 		}
 	}
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this machine for podrun: installs Podman and its helpers, gives the user "containers"
 # subordinate IDs for userns=auto, and starts a Podman API service. Every step is skipped when
-# already done, so running it again is quick. The last line of output is the service's URI.
+# already done, so running it again is quick. Progress goes to stderr; stdout is one line, the
+# service's URI.
 set -euo pipefail
 
 PROG=setup-host
@@ -68,8 +69,9 @@ install_packages() {
 			return 0
 		fi
 		log "installing ${PODRUN_PACKAGES[*]} (missing: $(tr '\n' ' ' <<<"${missing}"))"
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${PODRUN_PACKAGES[@]}"
+		# apt's progress goes to stderr: stdout carries only the URI, the last line.
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update >&2
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${PODRUN_PACKAGES[@]}" >&2
 		return 0
 	fi
 	local cmd missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a normal user for podrun's rootless smoke test: creates the user, gives it subordinate
 # IDs of its own, a runtime directory and a rootless Podman API service. Safe to run again.
-# The last line of output is the service's URI.
+# Progress goes to stderr; stdout is one line, the service's URI.
 set -euo pipefail
 
 PROG=setup-rootless-user
@@ -44,7 +44,7 @@ start_service "${user}" "${sock}" "${runtime_dir}/podman/podman-service.log" "${
 build_images=$(realpath "$(dirname "${BASH_SOURCE[0]}")/build-images.sh")
 if runuser -u "${user}" -- test -r "${build_images}"; then
 	home=$(getent passwd "${user}" | cut -d: -f6)
-	runuser -u "${user}" -- env --chdir="${home}" HOME="${home}" XDG_RUNTIME_DIR="${runtime_dir}" bash "${build_images}"
+	runuser -u "${user}" -- env --chdir="${home}" HOME="${home}" XDG_RUNTIME_DIR="${runtime_dir}" bash "${build_images}" >&2
 else
 	die "${user} cannot read ${build_images}; run it as ${user} to build the images in its storage"
 fi

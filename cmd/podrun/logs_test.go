@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,4 +193,41 @@ func TestFailedStartSaysEachThingOnce(t *testing.T) {
 		}
 	}
 	t.Logf("error: %s", detail)
+}
+
+// TestInvocationAccessLineNamesItsAgent: the daemon's access line of an
+// invocation names the agent the answer's X-Podrun-Agent-Id names.
+func TestInvocationAccessLineNamesItsAgent(t *testing.T) {
+	logs := &lockedBuilder{}
+	d := startDaemonLog(t, nil, slog.New(slog.NewJSONHandler(logWriter{logs}, nil)))
+	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}})
+	resp, out := d.invoke(t, "POST", "/v1/functions/echo/invoke", []byte("hi"), nil)
+	agent := resp.Header.Get("X-Podrun-Agent-Id")
+	if resp.StatusCode != http.StatusOK || string(out) != "hi" || agent == "" {
+		t.Fatalf("invoke = %d %q, agent %q", resp.StatusCode, out, agent)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == "http request" && m["route"] == "/v1/functions/:name/invoke" {
+			found = true
+			if m["agent"] != agent || m["function"] != "echo" {
+				t.Errorf("access line names agent %v, function %v; want %s, echo: %v", m["agent"], m["function"], agent, m)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no access line for the invocation in:\n%s", logs.String())
+	}
+}
+
+// logWriter lets a handler write into a lockedBuilder.
+type logWriter struct{ b *lockedBuilder }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.b.WriteString(string(p))
+	return len(p), nil
 }

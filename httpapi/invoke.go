@@ -55,7 +55,12 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, path string, asy
 		writeError(w, r, &http.MaxBytesError{Limit: s.maxInvokeBody})
 		return
 	}
-	inv := runner.Invocation{Function: name, Env: s.invocationEnv(r, path)}
+	env, err := s.invocationEnv(r, path)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	inv := runner.Invocation{Function: name, Env: env}
 	if async {
 		s.invokeAsync(w, r, inv)
 		return

@@ -70,7 +70,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	if final.ExitCode != nil {
 		code = *final.ExitCode
 	}
-	r.obs.Invoked(f.Name, a.Start, outcomeOf(final), time.Since(begin))
+	r.obs.Invoked(f.Name, a.Start, Outcome(final), time.Since(begin))
 	return InvokeResult{Agent: final, ExitCode: code}, nil
 }
 
@@ -145,18 +145,6 @@ func (r *Runner) admitBackground(ctx context.Context, function string) (func(), 
 			return nil, false
 		case <-time.After(100 * time.Millisecond):
 		}
-	}
-}
-
-// outcomeOf names how an invocation ended, for metrics.
-func outcomeOf(a Agent) string {
-	switch {
-	case a.State == StateSucceeded:
-		return string(StateSucceeded)
-	case a.Reason != "" && a.Reason != ReasonExit:
-		return a.Reason
-	default:
-		return string(a.State)
 	}
 }
 

@@ -52,6 +52,7 @@ func (ps *pools) set(f Function) {
 		ps.stopLocked(f.Name)
 	}
 	if f.Warm == 0 || ps.r.isClosed() {
+		ps.r.obs.PoolSize(f.Name, 0) // every function's pool series exist, warm or not
 		return
 	}
 	ctx, cancel := context.WithCancel(ps.r.ctx)
@@ -103,6 +104,7 @@ func (ps *pools) take(name string) (*warmContainer, bool) {
 	defer ps.mu.Unlock()
 	p := ps.m[name]
 	if p == nil {
+		ps.r.obs.PoolTaken(name, false) // a function without a pool misses every time
 		return nil, false
 	}
 	for len(p.ready) > 0 {

@@ -43,13 +43,17 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		inv.Started(a)
 	}
 	aio := &agentIO{
-		stdin:    inv.Body,
-		stdout:   newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
-		prepared: warm,
-		exited:   make(chan struct{}),
+		stdin:       inv.Body,
+		stdout:      newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
+		prepared:    warm,
+		exited:      make(chan struct{}),
+		outputEnded: inv.OutputEnded,
 	}
 	if aio.stdin == nil {
 		aio.stdin = eofReader{}
+	}
+	if inv.OutputEnded != nil {
+		aio.stderr = &exitLineWatcher{ended: aio.endOutput}
 	}
 	if !r.supervise(a, nil, aio) {
 		r.pools.discard(warm)

@@ -288,7 +288,7 @@ func (r *Runner) prepareWarm(ctx context.Context, f Function) (*warmContainer, e
 		return nil, err
 	}
 	h := newHandoff()
-	att, err := r.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Shim: true})
+	att, err := r.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Stderr: h.errs(), Shim: true})
 	if err != nil {
 		return nil, err // the sandbox removes a fresh container it could not attach
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -326,6 +327,50 @@ func TestMetricsFamiliesCoverTheLibrary(t *testing.T) {
 	for name := range families {
 		if strings.HasPrefix(name, "podrun_") && !written[name] {
 			t.Errorf("families describes %s, which podrun never writes", name)
+		}
+	}
+}
+
+// TestREADMEMetricsTableMatches keeps the README's metrics table and the
+// exposition in agreement: the same podrun families, with the same types,
+// and every invocation outcome listed.
+func TestREADMEMetricsTableMatches(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(raw), "\n## Metrics\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	documented := map[string]string{}
+	outcomes := ""
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`podrun_") {
+			continue
+		}
+		for _, name := range strings.Split(cells[1], ",") {
+			documented[strings.Trim(strings.TrimSpace(name), "`")] = strings.TrimSpace(cells[2])
+		}
+		if strings.Contains(cells[1], "podrun_invocations_total") {
+			outcomes = cells[3]
+		}
+	}
+	for name, f := range families {
+		if !strings.HasPrefix(name, "podrun_") {
+			continue
+		}
+		if typ, ok := documented[name]; !ok || typ != f.typ {
+			t.Errorf("README documents %s as %q (present %v), /metrics says %s", name, typ, ok, f.typ)
+		}
+	}
+	for name := range documented {
+		if _, ok := families[name]; !ok {
+			t.Errorf("README documents %s, which /metrics does not have", name)
+		}
+	}
+	for _, o := range runner.Outcomes {
+		if !strings.Contains(outcomes, "`"+o+"`") {
+			t.Errorf("README's podrun_invocations_total row does not list the outcome %s", o)
 		}
 	}
 }

@@ -27,15 +27,16 @@ var errAnswered = errors.New("the invocation's response is already finished")
 // invokeWriter is a synchronous invocation's Output. It holds the output back
 // until the first of:
 //
-//   - the process's output stream ends (it exited or was killed): the status then
-//     follows the outcome once it is recorded (outcomeStatus);
+//   - the process has exited (OutputEnded: the runner saw the shim's exit line,
+//     or the end of the stream of a killed process): the status then follows
+//     the outcome once it is recorded (outcomeStatus);
 //   - holdBytes have been written;
-//   - holdTime has passed since the first byte came, with the stream still open.
+//   - holdTime has passed since the first byte came, and the process has not exited.
 //
 // The clock starts at the first byte, not at the container's start, so a
-// function's startup, however slow under load, never counts; and it stops when
-// the stream ends, so podrun's own work after the exit (recording it, removing
-// the container) never counts either. A function that writes and exits within
+// function's startup, however slow under load, never counts; and it stops at
+// the exit, so podrun's own work after it (recording it, removing the
+// container) never counts either. A function that writes and exits within
 // holdTime of its first byte therefore always gets the status of its outcome.
 // Once released the answer is 200, every write is streamed with a flush, and
 // the exit code and reason come as trailers.
@@ -55,7 +56,7 @@ type invokeWriter struct {
 	holdFor   time.Duration
 	timer     *time.Timer // started by the first byte
 	begun     bool        // Started was called
-	ended     bool        // the output stream has ended: only finish releases now
+	ended     bool        // the process has exited: only holdBytes or finish release now
 	streaming bool        // the status is sent; writes go straight to the client
 	closed    bool        // finish has run
 }
@@ -75,8 +76,9 @@ func (o *invokeWriter) started(a runner.Agent) {
 	o.agentHeaders(a)
 }
 
-// outputEnded is the invocation's OutputEnded: the process has nothing more to
-// write, so the clock stops and the answer waits for the recorded outcome.
+// outputEnded is the invocation's OutputEnded: the process has exited, so the
+// clock stops and the answer waits for the recorded outcome. Output that is
+// still on its way is held with the rest.
 func (o *invokeWriter) outputEnded() {
 	o.mu.Lock()
 	defer o.mu.Unlock()

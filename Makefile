@@ -27,7 +27,7 @@ INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
 ROOTLESS_USER := podrun-smoke
 
-.PHONY: help setup images rootless build shim run test bench bench-go lint clean
+.PHONY: help setup images rootless promtool build shim run test bench bench-go lint clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -45,6 +45,9 @@ images: setup ## Build the local images (localhost/podrun/busybox, hello-go), sk
 rootless: setup ## Create the rootless smoke-test user, its Podman service and images
 	scripts/setup-rootless-user.sh $(ROOTLESS_USER) >/dev/null
 
+promtool: ## Make promtool available (bin/tools/promtool unless on PATH), for the /metrics check
+	scripts/install-promtool.sh >/dev/null
+
 build: shim ## Build bin/podrun and bin/podrun-shim
 	@test -x $(BIN) || echo "building $(BIN): a first build compiles about 400 packages (about 5 minutes on 2 cores), listed as they compile"
 	$(GO) build -v $(GO_FLAGS) -o $(BIN) ./cmd/podrun
@@ -56,10 +59,11 @@ run: setup images build ## Set up the host, build, and run podrun serve (SQLite 
 	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
 	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
 
-test: setup images rootless shim ## Vet, unit tests with -race, then the integration tests against Podman
+test: setup images rootless shim promtool ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
-	$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
+	PODRUN_PROMTOOL="$$(scripts/install-promtool.sh 2>/dev/null | tail -n 1)" \
+		$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
 # Flags for podrun bench, e.g. make bench BENCH_FLAGS="--json --scenarios cold,warm".
 BENCH_FLAGS ?=

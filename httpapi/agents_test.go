@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,5 +164,24 @@ func TestHealthAndReady(t *testing.T) {
 	h.fake.errs["Ready"] = nil
 	if rec := h.do(t, http.MethodGet, "/readyz", ""); rec.Code != 200 {
 		t.Errorf("readyz = %d, want 200", rec.Code)
+	}
+}
+
+// TestExecAnswerHasEveryField: the README lists exit_code, stdout, stderr and
+// truncated; a client must find truncated even when it is false.
+func TestExecAnswerHasEveryField(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := h.fake.add()
+	rec := h.do(t, http.MethodPost, "/v1/agents/"+id+"/exec", `{"command":["echo","hi"]}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d; body %s", rec.Code, rec.Body)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Sorted(maps.Keys(got))
+	if want := []string{"exit_code", "stderr", "stdout", "truncated"}; !slices.Equal(keys, want) || got["truncated"] != false {
+		t.Errorf("exec answer %s has keys %v, want %v with truncated false", rec.Body, keys, want)
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,21 +25,21 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 	}
 	// MaxBytesReader wants the server's own writer so it can close the connection on overflow.
-	body := http.MaxBytesReader(baseWriter(w), r.Body, s.maxBody)
-	dec := json.NewDecoder(body)
+	// The body is read whole: its text is checked as sent, before decoding changes it.
+	raw, err := io.ReadAll(http.MaxBytesReader(baseWriter(w), r.Body, s.maxBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
 	// Exactly one value: trailing data usually means a client bug we should not paper over.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
 		return apiErr(http.StatusBadRequest, "invalid", "request body must hold a single JSON object")
 	}
-	return nil
+	return invalidJSONText(raw)
 }
 
 // decodeError turns encoding/json's errors into client-facing ones.

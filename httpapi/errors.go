@@ -13,10 +13,12 @@ import (
 
 // apiError is an error that already knows its HTTP status and code.
 type apiError struct {
-	status  int
-	code    string
-	message string
-	field   string
+	status   int
+	code     string
+	message  string
+	field    string
+	reason   string // a failed invocation's outcome
+	exitCode *int   // a failed invocation's exit code
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -34,6 +36,9 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Reason and ExitCode say how a failed invocation ended, when it wrote nothing.
+	Reason   string `json:"reason,omitempty"`
+	ExitCode *int   `json:"exit_code,omitempty"`
 }
 
 // statusClientClosed follows nginx's convention for a client that went away;
@@ -79,6 +84,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(r, err)
 	log := infoFrom(r.Context()).log
 	switch {
+	case ae.reason != "":
+		// A function's own failure, not podrun's: the access log has the status.
 	case ae.status >= 500:
 		log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.Int("status", ae.status), slog.Any("err", err))
 	case ae.status == statusClientClosed:
@@ -87,7 +94,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, r, ae.status, errorBody{errorDetail{Code: ae.code, Message: ae.message, Field: ae.field}})
+	writeJSON(w, r, ae.status, errorBody{errorDetail{Code: ae.code, Message: ae.message, Field: ae.field, Reason: ae.reason, ExitCode: ae.exitCode}})
 }
 
 // writeJSON marshals before writing so an encoding failure can still become a clean 500.

@@ -308,13 +308,15 @@ func apiErrorOf(t testing.TB, rec *httptest.ResponseRecorder) errorDetail {
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("error Content-Type = %q, want application/json; body %s", ct, rec.Body)
 	}
-	var body map[string]map[string]string
+	var body map[string]json.RawMessage
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("error body %q: %v", rec.Body, err)
 	}
-	e, ok := body["error"]
-	if !ok || len(body) != 1 || e["code"] == "" || e["message"] == "" {
-		t.Fatalf("error body %s is not {\"error\":{\"code\",\"message\"}}", rec.Body)
+	var e errorDetail
+	dec := json.NewDecoder(bytes.NewReader(body["error"]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil || len(body) != 1 || e.Code == "" || e.Message == "" {
+		t.Fatalf("error body %s is not {\"error\":{\"code\",\"message\",...}}: %v", rec.Body, err)
 	}
-	return errorDetail{Code: e["code"], Message: e["message"], Field: e["field"]}
+	return e
 }

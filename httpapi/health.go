@@ -23,8 +23,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// serveMetrics writes the Prometheus text format. A failing store drops only the
-// podrun_agents gauges (an absent series is more honest than zeros), not the scrape.
+// serveMetrics writes the Prometheus text format, every family with its # TYPE
+// and # HELP (see families). A failing store drops only the podrun_agents
+// gauges (an absent series is more honest than zeros), not the scrape.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	s.metrics.set.WritePrometheus(&buf)
@@ -36,5 +37,5 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	metrics.WriteProcessMetrics(&buf)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
+	_ = writeWithMetadata(w, buf.Bytes()) // an error is the client's connection failing
 }

@@ -16,6 +16,7 @@ const (
 	headerAgentID        = "X-Podrun-Agent-Id"
 	headerStart          = "X-Podrun-Start"
 	headerExitCode       = "X-Podrun-Exit-Code"
+	headerReason         = "X-Podrun-Reason" // runner.Outcome: succeeded, failed, expired, oom, ...
 	headerTruncated      = "X-Podrun-Truncated"
 	headerCallbackStatus = "X-Podrun-Callback-Status"
 	headerFunction       = "X-Podrun-Function"
@@ -55,7 +56,12 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, path string, asy
 		writeError(w, r, &http.MaxBytesError{Limit: s.maxInvokeBody})
 		return
 	}
-	inv := runner.Invocation{Function: name, Env: s.invocationEnv(r, path)}
+	env, err := s.invocationEnv(r, path)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	inv := runner.Invocation{Function: name, Env: env}
 	if async {
 		s.invokeAsync(w, r, inv)
 		return
@@ -84,7 +90,7 @@ func (s *Server) invokeSync(w http.ResponseWriter, r *http.Request, inv runner.I
 	// A nil writer, not w: on overflow MaxBytesReader would touch w's headers
 	// from the goroutine feeding stdin, racing the one writing stdout.
 	inv.Body = http.MaxBytesReader(nil, r.Body, s.maxInvokeBody)
-	inv.Output, inv.Started = out, out.started
+	inv.Output, inv.Started, inv.OutputEnded = out, out.started, out.outputEnded
 	res, err := s.svc.Invoke(r.Context(), inv)
 	// Closing here, not after return, drains what the function left unread while
 	// the handler still owns the connection: in full duplex mode net/http would

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/podrun/podrun/runner"
 )
@@ -26,7 +27,12 @@ import (
 // Headers whose name would not make a portable variable name (letters, digits,
 // '_') are left out. The fixed variables are set last, so a header named
 // "Method" or "Path" cannot forge them.
-func (s *Server) invocationEnv(r *http.Request, path string) map[string]string {
+//
+// A value that is not valid UTF-8 (HTTP lets header values, and Go lets the
+// path and query, carry any byte) is refused with a FieldError naming it
+// ("headers.X-Name", "path", "query"): the shim's header is JSON, which would
+// change it silently.
+func (s *Server) invocationEnv(r *http.Request, path string) (map[string]string, error) {
 	env := make(map[string]string, len(r.Header)+4)
 	for name, values := range r.Header {
 		if s.hasToken && name == "Authorization" {
@@ -36,7 +42,17 @@ func (s *Server) invocationEnv(r *http.Request, path string) map[string]string {
 		if !portableEnvName(key) {
 			continue
 		}
-		env[key] = strings.Join(values, ", ")
+		v := strings.Join(values, ", ")
+		if !utf8.ValidString(v) {
+			return nil, &runner.FieldError{Field: "headers." + name, Message: "must be valid UTF-8"}
+		}
+		env[key] = v
+	}
+	if !utf8.ValidString(path) {
+		return nil, &runner.FieldError{Field: "path", Message: "must be valid UTF-8 once unescaped"}
+	}
+	if !utf8.ValidString(r.URL.RawQuery) {
+		return nil, &runner.FieldError{Field: "query", Message: "must be valid UTF-8"}
 	}
 	env["Http_Method"] = r.Method
 	env["Http_Path"] = path
@@ -48,7 +64,7 @@ func (s *Server) invocationEnv(r *http.Request, path string) map[string]string {
 	if r.ContentLength >= 0 {
 		env["Http_Content_Length"] = strconv.FormatInt(r.ContentLength, 10)
 	}
-	return env
+	return env, nil
 }
 
 // portableEnvName reports whether name uses only letters, digits and '_', which every shell accepts.

@@ -217,3 +217,53 @@ func TestInvokeStdinStreamsWhileOutputFlows(t *testing.T) {
 		t.Errorf("rest = %q (%v), trailer %q", rest, err, resp.Trailer.Get(headerExitCode))
 	}
 }
+
+// TestInvokeStreamedEndSaysWhy: a streamed answer is 200 whatever happens
+// next, and a timeout, an OOM kill and the output limit all exit 137; the
+// X-Podrun-Reason trailer tells them apart.
+func TestInvokeStreamedEndSaysWhy(t *testing.T) {
+	for _, tt := range []struct {
+		state  runner.State
+		reason string
+		want   string
+	}{
+		{runner.StateExpired, runner.ReasonTTL, "expired"},
+		{runner.StateFailed, runner.ReasonOOM, "oom"},
+		{runner.StateFailed, runner.ReasonOutputLimit, "output_limit"},
+		{runner.StateSucceeded, runner.ReasonExit, "succeeded"},
+	} {
+		h := newHarness(t, Options{})
+		h.fake.addFunction("fn")
+		proceed := make(chan struct{})
+		h.fake.onInvoke(func(ctx context.Context, inv runner.Invocation) (runner.InvokeResult, error) {
+			a := runner.Agent{ID: runner.NewID(time.Now()), Start: runner.StartCold}
+			inv.Started(a)
+			io.WriteString(inv.Output, "first\n")
+			if err := waitProceed(ctx, proceed); err != nil {
+				return runner.InvokeResult{}, err
+			}
+			inv.OutputEnded()
+			a.State, a.Reason = tt.state, tt.reason
+			code := 137
+			if tt.state == runner.StateSucceeded {
+				code = 0
+			}
+			return runner.InvokeResult{Agent: a, ExitCode: code}, nil
+		})
+		srv := streamingServer(t, h)
+		resp, err := http.Post(srv.URL+"/function/fn", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make([]byte, len("first\n"))
+		if _, err := io.ReadFull(resp.Body, first); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d, first part %q, %v", tt.want, resp.StatusCode, first, err)
+		}
+		close(proceed)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Trailer.Get(headerReason); got != tt.want {
+			t.Errorf("%s: trailer %s = %q (trailers %v)", tt.want, headerReason, got, resp.Trailer)
+		}
+	}
+}

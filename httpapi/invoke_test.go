@@ -16,6 +16,11 @@ import (
 
 // answer makes an invoke behaviour that starts, writes out and ends with state and code.
 func answer(out string, state runner.State, code int) func(context.Context, runner.Invocation) (runner.InvokeResult, error) {
+	return answerWithReason(out, state, "", code)
+}
+
+// answerWithReason is answer with the agent's reason too.
+func answerWithReason(out string, state runner.State, reason string, code int) func(context.Context, runner.Invocation) (runner.InvokeResult, error) {
 	return func(ctx context.Context, inv runner.Invocation) (runner.InvokeResult, error) {
 		a := runner.Agent{ID: runner.NewID(time.Now()), Function: inv.Function, Start: runner.StartWarm, State: runner.StateRunning}
 		inv.Started(a)
@@ -24,7 +29,8 @@ func answer(out string, state runner.State, code int) func(context.Context, runn
 				return runner.InvokeResult{}, err
 			}
 		}
-		a.State = state
+		inv.OutputEnded()
+		a.State, a.Reason = state, reason
 		return runner.InvokeResult{Agent: a, ExitCode: code}, nil
 	}
 }
@@ -41,20 +47,22 @@ func TestInvokeQuickAnswers(t *testing.T) {
 		name   string
 		out    string
 		state  runner.State
+		reason string
 		code   int
 		status int
 	}{
-		{"exit 0", "hello\n", runner.StateSucceeded, 0, 200},
-		{"exit 0, no output", "", runner.StateSucceeded, 0, 200},
-		{"exit 3", "oops\n", runner.StateFailed, 3, 500},
-		{"oom", "", runner.StateFailed, 137, 500},
-		{"timed out with output", "partial", runner.StateExpired, 137, 504},
+		{"exit 0", "hello\n", runner.StateSucceeded, runner.ReasonExit, 0, 200},
+		{"exit 0, no output", "", runner.StateSucceeded, runner.ReasonExit, 0, 200},
+		{"exit 3", "oops\n", runner.StateFailed, runner.ReasonExit, 3, 500},
+		{"oom with output", "partial", runner.StateFailed, runner.ReasonOOM, 137, 500},
+		{"output limit", "0123456789", runner.StateFailed, runner.ReasonOutputLimit, 137, 500},
+		{"timed out with output", "partial", runner.StateExpired, runner.ReasonTTL, 137, 504},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, Options{})
 			h.fake.addFunction("fn")
-			h.fake.onInvoke(answer(tt.out, tt.state, tt.code))
+			h.fake.onInvoke(answerWithReason(tt.out, tt.state, tt.reason, tt.code))
 			rec := h.doRaw(t, http.MethodPost, "/v1/functions/fn/invoke", "in")
 			if rec.Code != tt.status || rec.Body.String() != tt.out {
 				t.Fatalf("got %d %q, want %d %q", rec.Code, rec.Body, tt.status, tt.out)
@@ -62,6 +70,7 @@ func TestInvokeQuickAnswers(t *testing.T) {
 			hd := rec.Header()
 			want := map[string]string{
 				headerExitCode:           fmt.Sprint(tt.code),
+				headerReason:             runner.Outcome(runner.Agent{State: tt.state, Reason: tt.reason}),
 				"Content-Length":         fmt.Sprint(len(tt.out)),
 				"Content-Type":           "application/octet-stream",
 				"X-Content-Type-Options": "nosniff",
@@ -80,19 +89,87 @@ func TestInvokeQuickAnswers(t *testing.T) {
 	}
 }
 
-func TestInvokeTimeoutWithoutOutput(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.fake.addFunction("fn")
-	h.fake.onInvoke(answer("", runner.StateExpired, 137))
-	rec := h.doRaw(t, http.MethodPost, "/v1/functions/fn/invoke", "")
-	if rec.Code != http.StatusGatewayTimeout {
-		t.Fatalf("status = %d, want 504", rec.Code)
+// TestInvokeFailureWithoutOutputIsAJSONError: a function that ends badly
+// without writing gets the API's error shape naming its reason and exit code,
+// not an empty body.
+func TestInvokeFailureWithoutOutputIsAJSONError(t *testing.T) {
+	tests := []struct {
+		name           string
+		state          runner.State
+		reason         string
+		code           int
+		status         int
+		apiCode        string
+		outcome, words string
+	}{
+		{"timeout", runner.StateExpired, runner.ReasonTTL, 137, 504, "timeout", "expired", "did not finish within its timeout"},
+		{"exit 3", runner.StateFailed, runner.ReasonExit, 3, 500, "function_failed", "failed", "failed (exit code 3)"},
+		{"command not found", runner.StateFailed, runner.ReasonExit, 127, 500, "function_failed", "failed", "(exit code 127: the command was not found)"},
+		{"oom", runner.StateFailed, runner.ReasonOOM, 137, 500, "function_failed", "oom", "ran out of memory"},
+		{"container failed to start", runner.StateFailed, runner.ReasonError, -1, 500, "function_failed", "error", "its container failed to start"},
 	}
-	if got := apiErrorOf(t, rec); got.Code != "timeout" {
-		t.Errorf("code = %q, want timeout", got.Code)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.fake.addFunction("fn")
+			h.fake.onInvoke(answerWithReason("", tt.state, tt.reason, tt.code))
+			rec := h.doRaw(t, http.MethodPost, "/v1/functions/fn/invoke", "")
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d", rec.Code, tt.status)
+			}
+			got := apiErrorOf(t, rec)
+			id := rec.Header().Get(headerAgentID)
+			if got.Code != tt.apiCode || got.Reason != tt.outcome || !strings.Contains(got.Message, tt.words) ||
+				!strings.Contains(got.Message, "/v1/agents/"+id+"/logs") {
+				t.Errorf("error = %+v, want code %s, reason %s, a message with %q and the logs of %s", got, tt.apiCode, tt.outcome, tt.words, id)
+			}
+			if tt.code >= 0 && (got.ExitCode == nil || *got.ExitCode != tt.code) || tt.code < 0 && got.ExitCode != nil {
+				t.Errorf("exit_code = %v, want %d", got.ExitCode, tt.code)
+			}
+			if rec.Header().Get(headerExitCode) != fmt.Sprint(tt.code) || rec.Header().Get(headerReason) != tt.outcome || !runner.ValidID(id) {
+				t.Errorf("headers = %v", rec.Header())
+			}
+		})
 	}
-	if rec.Header().Get(headerExitCode) != "137" || rec.Header().Get(headerAgentID) == "" {
-		t.Errorf("headers = %v", rec.Header())
+}
+
+// slowAnswer makes an invoke behaviour whose container takes startDelay to
+// start, then writes out and exits at once; podrun then takes recordDelay to
+// record the exit. Neither delay is the function's: both stand for a loaded host.
+func slowAnswer(startDelay, recordDelay time.Duration, out string, code int) func(context.Context, runner.Invocation) (runner.InvokeResult, error) {
+	return func(ctx context.Context, inv runner.Invocation) (runner.InvokeResult, error) {
+		a := runner.Agent{ID: runner.NewID(time.Now()), Function: inv.Function, Start: runner.StartCold, State: runner.StatePending}
+		inv.Started(a)
+		time.Sleep(startDelay)
+		io.WriteString(inv.Output, out)
+		inv.OutputEnded()
+		time.Sleep(recordDelay)
+		a.State, a.Reason = runner.StateFailed, runner.ReasonExit
+		return runner.InvokeResult{Agent: a, ExitCode: code}, nil
+	}
+}
+
+// TestInvokeHoldIsIndependentOfLoad: a function that writes and exits at once
+// gets its outcome's status however long its container took to start, and
+// however long podrun took to record the exit: the hold clock starts at the
+// first byte and stops at the end of the output stream.
+func TestInvokeHoldIsIndependentOfLoad(t *testing.T) {
+	for _, tt := range []struct {
+		name               string
+		startDelay, record time.Duration
+	}{
+		{"slow start", 3 * holdTime / 2, 0},
+		{"slow recording of the exit", 0, 3 * holdTime / 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Options{})
+			h.fake.addFunction("fn")
+			h.fake.onInvoke(slowAnswer(tt.startDelay, tt.record, "error: bad input\n", 2))
+			rec := h.doRaw(t, http.MethodPost, "/function/fn", "")
+			if rec.Code != 500 || rec.Body.String() != "error: bad input\n" || rec.Header().Get(headerExitCode) != "2" || rec.Header().Get(headerReason) != "failed" {
+				t.Errorf("got %d %q, headers %v; want 500 with the output, exit code 2 and reason failed in headers", rec.Code, rec.Body, rec.Header())
+			}
+		})
 	}
 }
 

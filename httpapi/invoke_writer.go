@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -23,19 +24,29 @@ const (
 // errAnswered is what a write gets once the handler has finished the response.
 var errAnswered = errors.New("the invocation's response is already finished")
 
-// invokeWriter is a synchronous invocation's Output. It holds the start of the
-// output back until the process exits (the status then follows the outcome, see
-// outcomeStatus), holdBytes are written, or holdTime has passed since Started
-// and there is output, whichever comes first. Once released it commits to 200,
-// streams every write with a flush, and sends the exit code as a trailer.
+// invokeWriter is a synchronous invocation's Output. It holds the output back
+// until the first of:
 //
-// A silent function is never released by the clock alone: it keeps the
-// status open until its first byte, so a function that times out without
-// writing still gets its 504.
+//   - the process has exited (OutputEnded: the runner saw the shim's exit line,
+//     or the end of the stream of a killed process): the status then follows
+//     the outcome once it is recorded (outcomeStatus);
+//   - holdBytes have been written;
+//   - holdTime has passed since the first byte came, and the process has not exited.
 //
-// The runner's output copier, the hold timer and the handler all touch the
-// response, so every method takes mu; once finish has run, writes fail
-// instead of reaching a ResponseWriter whose handler has returned.
+// The clock starts at the first byte, not at the container's start, so a
+// function's startup, however slow under load, never counts; and it stops at
+// the exit, so podrun's own work after it (recording it, removing the
+// container) never counts either. A function that writes and exits within
+// holdTime of its first byte therefore always gets the status of its outcome.
+// Once released the answer is 200, every write is streamed with a flush, and
+// the exit code and reason come as trailers.
+//
+// A silent function is never released: it keeps the status open to the end,
+// so one that fails or times out without writing gets a JSON error.
+//
+// The runner's output copier, the hold timer, the end-of-stream notice and the
+// handler all touch the response, so every method takes mu; once finish has
+// run, writes fail instead of reaching a ResponseWriter whose handler has returned.
 type invokeWriter struct {
 	mu        sync.Mutex
 	w         http.ResponseWriter
@@ -43,18 +54,18 @@ type invokeWriter struct {
 	held      bytes.Buffer
 	maxHeld   int
 	holdFor   time.Duration
-	timer     *time.Timer
-	begun     bool // Started was called
-	late      bool // holdFor has passed: the next byte releases the answer
-	streaming bool // the status is sent; writes go straight to the client
-	closed    bool // finish has run
+	timer     *time.Timer // started by the first byte
+	begun     bool        // Started was called
+	ended     bool        // the process has exited: only holdBytes or finish release now
+	streaming bool        // the status is sent; writes go straight to the client
+	closed    bool        // finish has run
 }
 
 func newInvokeWriter(w http.ResponseWriter, rc *http.ResponseController) *invokeWriter {
 	return &invokeWriter{w: w, rc: rc, maxHeld: holdBytes, holdFor: holdTime}
 }
 
-// started is the invocation's Started: it names the agent in the headers and starts the hold clock.
+// started is the invocation's Started: it names the agent in the headers.
 func (o *invokeWriter) started(a runner.Agent) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -63,7 +74,18 @@ func (o *invokeWriter) started(a runner.Agent) {
 	}
 	o.begun = true
 	o.agentHeaders(a)
-	o.timer = time.AfterFunc(o.holdFor, o.holdOver)
+}
+
+// outputEnded is the invocation's OutputEnded: the process has exited, so the
+// clock stops and the answer waits for the recorded outcome. Output that is
+// still on its way is held with the rest.
+func (o *invokeWriter) outputEnded() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ended = true
+	if o.timer != nil {
+		o.timer.Stop()
+	}
 }
 
 func (o *invokeWriter) agentHeaders(a runner.Agent) {
@@ -86,8 +108,11 @@ func (o *invokeWriter) Write(p []byte) (int, error) {
 	case o.streaming:
 		return o.send(p)
 	}
+	if o.timer == nil && len(p) > 0 && !o.ended {
+		o.timer = time.AfterFunc(o.holdFor, o.holdOver)
+	}
 	o.held.Write(p)
-	if o.late || o.held.Len() >= o.maxHeld {
+	if o.held.Len() >= o.maxHeld {
 		if err := o.release(); err != nil {
 			return 0, err
 		}
@@ -95,25 +120,22 @@ func (o *invokeWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// holdOver runs when holdFor has passed since Started.
+// holdOver runs when holdFor has passed since the first byte.
 func (o *invokeWriter) holdOver() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed || o.streaming {
+	if o.closed || o.streaming || o.ended {
 		return
 	}
-	o.late = true
-	if o.held.Len() > 0 {
-		// An error here is the client's connection failing; the next Write reports it.
-		_ = o.release()
-	}
+	// An error here is the client's connection failing; the next Write reports it.
+	_ = o.release()
 }
 
-// release commits to 200 with the exit code to come as a trailer, and sends what is held.
+// release commits to 200 with the exit code and reason to come as trailers, and sends what is held.
 func (o *invokeWriter) release() error {
 	h := o.w.Header()
 	setOutputHeaders(h)
-	h.Set("Trailer", headerExitCode)
+	h.Set("Trailer", headerExitCode+", "+headerReason)
 	o.w.WriteHeader(http.StatusOK)
 	o.streaming = true
 	held := o.held.Bytes()
@@ -135,7 +157,7 @@ func (o *invokeWriter) send(p []byte) (int, error) {
 
 // finish ends the answer once Invoke has returned. It returns an error when the
 // answer is still to be written by writeError: Invoke failed before the answer
-// began, or the function timed out without writing anything.
+// began, or the function ended badly without writing anything (functionError).
 func (o *invokeWriter) finish(r *http.Request, res runner.InvokeResult, err error) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -146,10 +168,10 @@ func (o *invokeWriter) finish(r *http.Request, res runner.InvokeResult, err erro
 	if err == nil && !o.begun {
 		o.agentHeaders(res.Agent)
 	}
-	code := strconv.Itoa(res.ExitCode)
+	code, reason := strconv.Itoa(res.ExitCode), runner.Outcome(res.Agent)
 	switch {
 	case o.streaming && err != nil:
-		// Too late for a status; the missing trailer tells the client the answer is incomplete.
+		// Too late for a status; the missing trailers tell the client the answer is incomplete.
 		level := slog.LevelWarn
 		if r.Context().Err() != nil {
 			level = slog.LevelDebug
@@ -158,16 +180,19 @@ func (o *invokeWriter) finish(r *http.Request, res runner.InvokeResult, err erro
 			slog.String("agent", res.Agent.ID), slog.Any("err", err))
 		return nil
 	case o.streaming:
-		o.w.Header().Set(headerExitCode, code) // declared as a trailer by release
+		h := o.w.Header() // both declared as trailers by release
+		h.Set(headerExitCode, code)
+		h.Set(headerReason, reason)
 		return nil
 	case err != nil:
 		return err
 	}
 	h := o.w.Header()
 	h.Set(headerExitCode, code)
+	h.Set(headerReason, reason)
 	status := outcomeStatus(res)
-	if status == http.StatusGatewayTimeout && o.held.Len() == 0 {
-		return apiErr(http.StatusGatewayTimeout, "timeout", "the function did not finish within its timeout")
+	if status != http.StatusOK && o.held.Len() == 0 {
+		return functionError(status, res)
 	}
 	setOutputHeaders(h)
 	h.Set("Content-Length", strconv.Itoa(o.held.Len()))
@@ -187,4 +212,58 @@ func outcomeStatus(res runner.InvokeResult) int {
 		return http.StatusOK
 	}
 	return http.StatusInternalServerError
+}
+
+// functionError is the JSON answer of an invocation that ended badly without
+// writing anything: code "timeout" (504) or "function_failed" (500), a message
+// naming the reason and exit code, and both as fields of their own.
+func functionError(status int, res runner.InvokeResult) *apiError {
+	a, code := res.Agent, res.ExitCode
+	var what string
+	switch runner.Outcome(a) {
+	case runner.OutcomeExpired:
+		what = "did not finish within its timeout and was killed"
+	case runner.OutcomeOOM:
+		what = "ran out of memory and was killed"
+	case runner.OutcomeOutputLimit:
+		what = "wrote more than its max_output and was killed"
+	case runner.OutcomeError:
+		what = "could not be run: its container failed to start or vanished"
+	case runner.OutcomeDeleted:
+		what = "was stopped by a DELETE of its agent"
+	case runner.OutcomeClientGone:
+		what = "was killed because the client went away"
+	default:
+		what = "failed"
+	}
+	msg := "the function " + what
+	if code >= 0 {
+		msg += fmt.Sprintf(" (exit code %d%s)", code, exitHint(code))
+	}
+	if a.ID != "" {
+		msg += "; its stderr is in /v1/agents/" + a.ID + "/logs?stream=stderr"
+	}
+	apiCode := "function_failed"
+	if status == http.StatusGatewayTimeout {
+		apiCode = "timeout"
+	}
+	e := apiErr(status, apiCode, msg)
+	e.reason = runner.Outcome(a)
+	if code >= 0 {
+		e.exitCode = &code
+	}
+	return e
+}
+
+// exitHint says what the exit codes of shells and the shim conventionally mean.
+func exitHint(code int) string {
+	switch code {
+	case 125:
+		return ": podrun's shim could not start the command"
+	case 126:
+		return ": the command is not executable"
+	case 127:
+		return ": the command was not found"
+	}
+	return ""
 }

@@ -47,36 +47,58 @@ func TestInvokeWriterReleasesAtHoldBytes(t *testing.T) {
 
 func TestInvokeWriterHoldTime(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/function/fn", nil)
+	failed := runner.InvokeResult{Agent: runner.Agent{ID: "agent-1", State: runner.StateFailed, Reason: runner.ReasonExit}, ExitCode: 3}
 
-	// Output held when the time is up goes out then.
+	// The clock starts at the first byte, not at Started...
 	o, rec := newTestWriter()
+	if o.timer != nil {
+		t.Fatal("the hold clock runs before any output")
+	}
+	o.Write(nil)
+	if o.timer != nil {
+		t.Fatal("an empty write started the hold clock")
+	}
 	o.Write([]byte("abc"))
+	if o.timer == nil || rec.Flushed {
+		t.Fatalf("after the first byte: clock running %v, flushed %v; want running and held", o.timer != nil, rec.Flushed)
+	}
+	// ...and output held when the time is up goes out then.
 	o.holdOver()
-	if rec.Body.String() != "abc" || !rec.Flushed {
-		t.Errorf("after the hold time: body %q flushed %v, want abc sent", rec.Body, rec.Flushed)
+	if rec.Body.String() != "abc" || !rec.Flushed || rec.Code != 200 {
+		t.Errorf("after the hold time: %d %q flushed %v, want 200 abc sent", rec.Code, rec.Body, rec.Flushed)
+	}
+	o.finish(req, failed, nil)
+	if got := rec.Result().Trailer; got.Get(headerExitCode) != "3" || got.Get(headerReason) != "failed" {
+		t.Errorf("trailers = %v, want exit code 3 and reason failed", got)
 	}
 
-	// A silent function keeps its status open until its first byte...
+	// Once the output stream has ended the clock is stopped: a timer that
+	// fires late (podrun busy recording the exit) releases nothing.
 	o, rec = newTestWriter()
+	o.Write([]byte("out\n"))
+	o.outputEnded()
 	o.holdOver()
 	if rec.Flushed {
-		t.Fatal("released with nothing to send")
+		t.Fatal("released after the output ended")
 	}
-	o.Write([]byte("x"))
-	if rec.Body.String() != "x" || !rec.Flushed {
-		t.Errorf("first byte after the hold time: body %q flushed %v, want it sent at once", rec.Body, rec.Flushed)
+	if err := o.finish(req, failed, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != 500 || rec.Body.String() != "out\n" || rec.Header().Get(headerReason) != "failed" {
+		t.Errorf("got %d %q reason %q, want 500 with the output", rec.Code, rec.Body, rec.Header().Get(headerReason))
 	}
 
-	// ...so one that times out without writing still gets its 504.
+	// A silent function keeps its status open to the end, so one that times
+	// out without writing gets its 504.
 	o, rec = newTestWriter()
-	o.holdOver()
-	err := o.finish(req, runner.InvokeResult{Agent: runner.Agent{State: runner.StateExpired}, ExitCode: 137}, nil)
+	o.outputEnded()
+	err := o.finish(req, runner.InvokeResult{Agent: runner.Agent{State: runner.StateExpired, Reason: runner.ReasonTTL}, ExitCode: 137}, nil)
 	var ae *apiError
-	if !errors.As(err, &ae) || ae.status != http.StatusGatewayTimeout || ae.code != "timeout" {
+	if !errors.As(err, &ae) || ae.status != http.StatusGatewayTimeout || ae.code != "timeout" || ae.reason != "expired" {
 		t.Errorf("finish = %v, want a 504 timeout error for writeError", err)
 	}
-	if rec.Flushed || rec.Header().Get(headerExitCode) != "137" {
-		t.Errorf("flushed %v, exit code header %q", rec.Flushed, rec.Header().Get(headerExitCode))
+	if rec.Flushed || rec.Header().Get(headerExitCode) != "137" || rec.Header().Get(headerReason) != "expired" {
+		t.Errorf("flushed %v, headers %v", rec.Flushed, rec.Header())
 	}
 }
 

@@ -51,7 +51,8 @@ func (m *Metrics) Expired() { m.expired.Inc() }
 // Removed counts one container removed by cleanup.
 func (m *Metrics) Removed(kind string) { m.removed(kind).Inc() }
 
-// Invoked counts one finished invocation and records its duration by start kind.
+// Invoked counts one finished invocation and records its duration by start
+// kind; outcome is one of runner.Outcomes.
 func (m *Metrics) Invoked(function, start, outcome string, d time.Duration) {
 	m.set.GetOrCreateCounter(`podrun_invocations_total{function="` + labelValue(function) + `",start="` + labelValue(start) + `",outcome="` + labelValue(outcome) + `"}`).Inc()
 	m.set.GetOrCreatePrometheusHistogram(`podrun_invocation_duration_seconds{start="` + labelValue(start) + `"}`).Update(d.Seconds())
@@ -67,8 +68,13 @@ func (m *Metrics) PoolTaken(function string, hit bool) {
 }
 
 // PoolSize records how many prepared containers a function's pool holds now.
+// The runner reports it for every function when it is set up, warm or not, so
+// the function's hit and miss counters are created here too, at zero.
 func (m *Metrics) PoolSize(function string, n int) {
-	m.set.GetOrCreateGauge(`podrun_pool_size{function="`+labelValue(function)+`"}`, nil).Set(float64(n))
+	f := labelValue(function)
+	m.set.GetOrCreateGauge(`podrun_pool_size{function="`+f+`"}`, nil).Set(float64(n))
+	m.set.GetOrCreateCounter(`podrun_pool_hits_total{function="` + f + `"}`)
+	m.set.GetOrCreateCounter(`podrun_pool_misses_total{function="` + f + `"}`)
 }
 
 // ObservePodman records how long one Podman API call took.
@@ -91,10 +97,13 @@ func (m *Metrics) observeHTTP(route string, code int, d time.Duration) {
 	m.set.GetOrCreatePrometheusHistogram(`podrun_http_request_duration_seconds{route="` + r + `"}`).Update(d.Seconds())
 }
 
-// writeAgents writes the podrun_agents gauge for every state, zero included.
+// writeAgents writes the podrun_agents gauge for every live state, zero
+// included. Finished agents are left out: their rows stay for
+// cleanup.retention (days), so their count says how long podrun keeps history,
+// not what it is doing; podrun_agent_transitions_total counts how agents end.
 func writeAgents(w io.Writer, counts map[runner.State]int) {
 	metrics.WriteMetadataIfNeeded(w, "podrun_agents", "gauge")
-	for _, st := range runner.States {
+	for _, st := range runner.LiveStates {
 		fmt.Fprintf(w, "podrun_agents{state=\"%s\"} %d\n", labelValue(string(st)), counts[st])
 	}
 }

@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/podrun/podrun/runner"
 )
@@ -117,8 +121,8 @@ func family(name string) string {
 	return name
 }
 
-// scrape fetches /metrics and checks every line is valid, every series unique
-// and every family written in one block.
+// scrape fetches /metrics and checks every line is valid, every series unique,
+// every family written in one block after its # HELP (with a text) and # TYPE.
 func scrape(t *testing.T, h *harness) []sample {
 	t.Helper()
 	rec := h.do(t, http.MethodGet, "/metrics", "")
@@ -135,8 +139,22 @@ func scrape(t *testing.T, h *harness) []sample {
 	var out []sample
 	seen := map[string]bool{}
 	done := map[string]bool{} // families whose block has ended
+	help, typ := map[string]string{}, map[string]string{}
 	prev := ""
 	for n, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		if meta, ok := strings.CutPrefix(line, "# HELP "); ok {
+			name, text, _ := strings.Cut(meta, " ")
+			help[name] = text
+			continue
+		}
+		if meta, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, text, _ := strings.Cut(meta, " ")
+			if help[name] == "" {
+				t.Errorf("line %d: # TYPE of %s before a # HELP with a text", n+1, name)
+			}
+			typ[name] = text
+			continue
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -151,6 +169,9 @@ func scrape(t *testing.T, h *harness) []sample {
 			t.Errorf("line %d: series repeated: %q", n+1, line)
 		}
 		seen[line[:strings.LastIndexByte(line, ' ')]] = true
+		if f := family(s.name); typ[f] == "" && typ[s.name] == "" {
+			t.Errorf("line %d %q: no # TYPE for its family", n+1, line)
+		}
 		if f := family(s.name); f != prev {
 			if done[f] {
 				t.Errorf("line %d: family %s is split into several blocks", n+1, f)
@@ -231,8 +252,8 @@ func TestMetricsExposition(t *testing.T) {
 		{"podrun_http_requests_total", map[string]string{"route": unmatchedRoute, "code": "404"}, 1},
 		{"podrun_http_request_duration_seconds_count", map[string]string{"route": "/v1/agents/:id"}, 2},
 		{"podrun_agents", map[string]string{"state": "running"}, 3},
-		{"podrun_agents", map[string]string{"state": "failed"}, 1},
 		{"podrun_agents", map[string]string{"state": "pending"}, 0},
+		{"podrun_agents", map[string]string{"state": "terminating"}, 0},
 	}
 	for _, c := range checks {
 		got, ok := find(c.name, c.labels)
@@ -251,8 +272,8 @@ func TestMetricsExposition(t *testing.T) {
 			states++
 		}
 	}
-	if states != len(runner.States) {
-		t.Errorf("podrun_agents has %d series, want one per state (%d)", states, len(runner.States))
+	if states != len(runner.LiveStates) {
+		t.Errorf("podrun_agents has %d series, want one per live state (%d): finished agents are history, not load", states, len(runner.LiveStates))
 	}
 	if n := h.fake.called("CountByState"); n != 1 {
 		t.Errorf("CountByState called %d times per scrape, want 1", n)
@@ -274,5 +295,82 @@ func TestMetricsSetsAreIndependent(t *testing.T) {
 	a.AgentCreated()
 	if a.created.Get() != 1 || b.created.Get() != 0 {
 		t.Errorf("created: a=%d b=%d, want 1 and 0", a.created.Get(), b.created.Get())
+	}
+}
+
+// TestMetricsFamiliesCoverTheLibrary: every family the library can write is
+// documented in families or deliberately left out, so a new one in a library
+// upgrade is noticed here rather than exposed without help.
+func TestMetricsFamiliesCoverTheLibrary(t *testing.T) {
+	m := NewMetrics()
+	m.AgentCreated()
+	m.Invoked("fn", runner.StartCold, runner.OutcomeSucceeded, time.Second)
+	m.PoolSize("fn", 1)
+	m.PoolTaken("fn", true)
+	m.ObservePodman("create", time.Millisecond)
+	m.observeHTTP("/v1/agents", 200, time.Millisecond)
+	var buf bytes.Buffer
+	m.set.WritePrometheus(&buf)
+	writeAgents(&buf, nil)
+	metrics.WriteProcessMetrics(&buf)
+	metrics.WriteFDMetrics(&buf)
+	written := map[string]bool{}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if meta, ok := strings.CutPrefix(line, "# HELP "); ok {
+			name, _, _ := strings.Cut(meta, " ")
+			written[name] = true
+			if _, ok := families[name]; !ok && !leftOut[name] {
+				t.Errorf("the library writes %s, which families does not describe", name)
+			}
+		}
+	}
+	for name := range families {
+		if strings.HasPrefix(name, "podrun_") && !written[name] {
+			t.Errorf("families describes %s, which podrun never writes", name)
+		}
+	}
+}
+
+// TestREADMEMetricsTableMatches keeps the README's metrics table and the
+// exposition in agreement: the same podrun families, with the same types,
+// and every invocation outcome listed.
+func TestREADMEMetricsTableMatches(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(raw), "\n## Metrics\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	documented := map[string]string{}
+	outcomes := ""
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`podrun_") {
+			continue
+		}
+		for _, name := range strings.Split(cells[1], ",") {
+			documented[strings.Trim(strings.TrimSpace(name), "`")] = strings.TrimSpace(cells[2])
+		}
+		if strings.Contains(cells[1], "podrun_invocations_total") {
+			outcomes = cells[3]
+		}
+	}
+	for name, f := range families {
+		if !strings.HasPrefix(name, "podrun_") {
+			continue
+		}
+		if typ, ok := documented[name]; !ok || typ != f.typ {
+			t.Errorf("README documents %s as %q (present %v), /metrics says %s", name, typ, ok, f.typ)
+		}
+	}
+	for name := range documented {
+		if _, ok := families[name]; !ok {
+			t.Errorf("README documents %s, which /metrics does not have", name)
+		}
+	}
+	for _, o := range runner.Outcomes {
+		if !strings.Contains(outcomes, "`"+o+"`") {
+			t.Errorf("README's podrun_invocations_total row does not list the outcome %s", o)
+		}
 	}
 }

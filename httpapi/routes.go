@@ -26,6 +26,10 @@ func (s *Server) routes() *httprouter.Router {
 
 	add := func(method, pattern string, h http.HandlerFunc) {
 		var next http.Handler = h
+		if !isInvocation(pattern) {
+			// An invocation passes its query on raw; invocationEnv checks it.
+			next = checkQueryText(next)
+		}
 		if isGuarded(pattern) {
 			next = s.requireToken(next)
 		}
@@ -73,6 +77,11 @@ func isGuarded(path string) bool {
 		}
 	}
 	return false
+}
+
+// isInvocation reports whether pattern is a route that runs a function.
+func isInvocation(pattern string) bool {
+	return strings.HasSuffix(pattern, "/invoke") || strings.HasPrefix(pattern, "/function/") || strings.HasPrefix(pattern, "/async-function/")
 }
 
 // withRoute records the matched pattern, and the agent or function it names, for the access log and metrics.

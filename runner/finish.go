@@ -124,7 +124,9 @@ func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) erro
 		r.log.Error("mark container removed", "agent", a.ID, "err", err)
 	}
 	r.event(ctx, a.ID, PhaseRemoved, "")
-	r.obs.Removed(kind)
+	if err == nil { // ErrNoContainer: something else removed it, which is not a removal of podrun's
+		r.obs.Removed(kind)
+	}
 	return nil
 }
 

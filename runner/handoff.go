@@ -14,14 +14,15 @@ type handoff struct {
 	once   sync.Once
 	stdin  io.Reader // nil once abandoned
 	stdout io.Writer // nil: dropped
+	stderr io.Writer // nil: dropped
 }
 
 func newHandoff() *handoff { return &handoff{ready: make(chan struct{})} }
 
-// connect hands the container to an invocation.
-func (h *handoff) connect(stdin io.Reader, stdout io.Writer) {
+// connect hands the container to an invocation; stderr may be nil.
+func (h *handoff) connect(stdin io.Reader, stdout, stderr io.Writer) {
 	h.once.Do(func() {
-		h.stdin, h.stdout = stdin, stdout
+		h.stdin, h.stdout, h.stderr = stdin, stdout, stderr
 		close(h.ready)
 	})
 }
@@ -43,4 +44,23 @@ func (h *handoff) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return h.stdout.Write(p)
+}
+
+// errs is the container's stderr as the handoff passes it on. Unlike stdout it
+// never blocks: what the shim writes before a connect (it failed while
+// waiting) belongs to no invocation and is dropped.
+func (h *handoff) errs() io.Writer { return handoffStderr{h} }
+
+type handoffStderr struct{ h *handoff }
+
+func (e handoffStderr) Write(p []byte) (int, error) {
+	select {
+	case <-e.h.ready:
+	default:
+		return len(p), nil
+	}
+	if e.h.stderr == nil {
+		return len(p), nil
+	}
+	return e.h.stderr.Write(p)
 }

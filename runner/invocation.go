@@ -20,6 +20,11 @@ type Invocation struct {
 	Output io.Writer
 	// Started is called once the agent exists, before the first write to Output (synchronous only).
 	Started func(a Agent)
+	// OutputEnded is called once the process's output has ended: its stream
+	// closed because it exited or was killed. It comes before the exit is
+	// recorded and Invoke returns, so a caller can tell "the process is done"
+	// apart from podrun's own work after it (synchronous only; nil: not called).
+	OutputEnded func()
 }
 
 // InvokeResult is how an invocation ended (synchronous), or the accepted agent (asynchronous).

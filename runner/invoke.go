@@ -43,13 +43,17 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		inv.Started(a)
 	}
 	aio := &agentIO{
-		stdin:    inv.Body,
-		stdout:   newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
-		prepared: warm,
-		exited:   make(chan struct{}),
+		stdin:       inv.Body,
+		stdout:      newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
+		prepared:    warm,
+		exited:      make(chan struct{}),
+		outputEnded: inv.OutputEnded,
 	}
 	if aio.stdin == nil {
 		aio.stdin = eofReader{}
+	}
+	if inv.OutputEnded != nil {
+		aio.stderr = &exitLineWatcher{ended: aio.endOutput}
 	}
 	if !r.supervise(a, nil, aio) {
 		r.pools.discard(warm)
@@ -70,7 +74,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	if final.ExitCode != nil {
 		code = *final.ExitCode
 	}
-	r.obs.Invoked(f.Name, a.Start, outcomeOf(final), time.Since(begin))
+	r.obs.Invoked(f.Name, a.Start, Outcome(final), time.Since(begin))
 	return InvokeResult{Agent: final, ExitCode: code}, nil
 }
 
@@ -145,18 +149,6 @@ func (r *Runner) admitBackground(ctx context.Context, function string) (func(), 
 			return nil, false
 		case <-time.After(100 * time.Millisecond):
 		}
-	}
-}
-
-// outcomeOf names how an invocation ended, for metrics.
-func outcomeOf(a Agent) string {
-	switch {
-	case a.State == StateSucceeded:
-		return string(StateSucceeded)
-	case a.Reason != "" && a.Reason != ReasonExit:
-		return a.Reason
-	default:
-		return string(a.State)
 	}
 }
 

@@ -12,13 +12,15 @@ type Observer interface {
 	Expired()
 	// Removed counts one container removed by cleanup; kind is "expired", "terminated", "succeeded", "failed" or "orphan".
 	Removed(kind string)
-	// Invoked counts one finished synchronous or asynchronous invocation; start is StartCold or
-	// StartWarm, outcome the agent's final state or reason ("succeeded", "failed", "expired",
-	// "oom", "output_limit", "client_gone", ...), d the time from request to exit.
+	// Invoked counts one finished synchronous or asynchronous invocation, once; start is
+	// StartCold or StartWarm, outcome one of Outcomes (see Outcome), d the time from the
+	// request (an asynchronous invocation's acceptance) to the end.
 	Invoked(function, start, outcome string, d time.Duration)
-	// PoolTaken counts one invocation served by a warm container (hit) or not (miss).
+	// PoolTaken counts one synchronous invocation served by a warm container (hit) or
+	// not (miss, also every one of a function without a pool).
 	PoolTaken(function string, hit bool)
-	// PoolSize reports how many prepared containers a function's pool holds now.
+	// PoolSize reports how many prepared containers a function's pool holds now; it is
+	// reported for every function when it is set up, 0 for one without a pool.
 	PoolSize(function string, n int)
 }
 

@@ -3,6 +3,8 @@ package runner
 import (
 	"io"
 	"sync"
+
+	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // agentIO is how a supervisor connects an invocation's process to its caller.
@@ -15,6 +17,20 @@ type agentIO struct {
 	// removal, so the caller's answer does not wait for cleanup.
 	exited     chan struct{}
 	exitedOnce sync.Once
+	// outputEnded, if set, is called once the process's output has ended,
+	// before its exit is recorded (see Invocation.OutputEnded): at the shim's
+	// exit line on stderr (watched by stderr), or at the end of the stream.
+	outputEnded     func()
+	outputEndedOnce sync.Once
+	stderr          io.Writer // an exitLineWatcher when outputEnded is set; nil: stderr not attached
+}
+
+// endOutput calls outputEnded, once; safe on a nil agentIO.
+func (aio *agentIO) endOutput() {
+	if aio == nil || aio.outputEnded == nil {
+		return
+	}
+	aio.outputEndedOnce.Do(aio.outputEnded)
 }
 
 // markExited closes exited once; safe on a nil agentIO or channel.
@@ -23,6 +39,44 @@ func (aio *agentIO) markExited() {
 		return
 	}
 	aio.exitedOnce.Do(func() { close(aio.exited) })
+}
+
+// notifyOutputEnd calls outputEnded once att's stream has ended, if nothing
+// did before; call it as soon as the streams are connected, so a process that
+// exits at once is noticed however long the runner takes to record its start.
+// Safe on a nil agentIO.
+func (aio *agentIO) notifyOutputEnd(att Attachment) {
+	if aio == nil || aio.outputEnded == nil {
+		return
+	}
+	go func() {
+		<-att.Done() // closed at the end of the stream, and when a shutdown closes it
+		aio.endOutput()
+	}()
+}
+
+// exitLineWatcher is a shim'd process's stderr as the runner sees it: it keeps
+// the last bytes and calls ended once they end with the shim's exit line,
+// which the shim writes after its command has exited. That comes a little
+// before the end of the stream, which waits for the container's exit.
+type exitLineWatcher struct {
+	mu    sync.Mutex
+	tail  []byte
+	ended func()
+}
+
+func (e *exitLineWatcher) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	e.tail = append(e.tail, p[max(0, len(p)-shimproto.ExitTail):]...)
+	if n := len(e.tail); n > shimproto.ExitTail {
+		e.tail = append(e.tail[:0], e.tail[n-shimproto.ExitTail:]...)
+	}
+	_, exited := shimproto.DecodeExit(e.tail)
+	e.mu.Unlock()
+	if exited {
+		e.ended()
+	}
+	return len(p), nil
 }
 
 // cappedWriter passes through at most max bytes, then calls over once and drops the rest.

@@ -52,6 +52,7 @@ func (ps *pools) set(f Function) {
 		ps.stopLocked(f.Name)
 	}
 	if f.Warm == 0 || ps.r.isClosed() {
+		ps.r.obs.PoolSize(f.Name, 0) // every function's pool series exist, warm or not
 		return
 	}
 	ctx, cancel := context.WithCancel(ps.r.ctx)
@@ -106,6 +107,7 @@ func (ps *pools) take(name string) (*warmContainer, bool) {
 	defer ps.mu.Unlock()
 	p := ps.m[name]
 	if p == nil {
+		ps.r.obs.PoolTaken(name, false) // a function without a pool misses every time
 		return nil, false
 	}
 	for len(p.ready) > 0 {
@@ -289,7 +291,7 @@ func (r *Runner) prepareWarm(ctx context.Context, f Function) (*warmContainer, e
 		return nil, err
 	}
 	h := newHandoff()
-	att, err := r.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Shim: true})
+	att, err := r.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Stderr: h.errs(), Shim: true})
 	if err != nil {
 		return nil, err // the sandbox removes a fresh container it could not attach
 	}

@@ -149,7 +149,11 @@ func (r *Runner) removeIfOrphan(ctx context.Context, agentID string, c Container
 	}
 	callCtx, cancel := r.bounded(ctx)
 	defer cancel()
-	if err := r.sb.Remove(callCtx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
+	err = r.sb.Remove(callCtx, c.ID)
+	switch {
+	case errors.Is(err, ErrNoContainer):
+		return // removed since the listing, by its agent's own cleanup: not an orphan
+	case err != nil:
 		r.log.Warn("remove orphan container", "container", c.ID, "err", err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AgentRequest is what a client asks for when creating an agent; zero fields take defaults.
@@ -40,19 +41,19 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 	if err := ValidateImage(req.Image); err != nil {
 		return Agent{}, err
 	}
-	for i, c := range req.Command {
-		if c == "" {
-			return Agent{}, invalid(fmt.Sprintf("command[%d]", i), "must not be empty")
-		}
-		if strings.IndexByte(c, 0) >= 0 {
-			return Agent{}, invalid(fmt.Sprintf("command[%d]", i), "must not contain NUL")
-		}
+	if err := validateCommand(req.Command); err != nil {
+		return Agent{}, err
 	}
 	if err := validateEnv(req.Env); err != nil {
 		return Agent{}, err
 	}
 	if err := validateLabels(req.Labels); err != nil {
 		return Agent{}, err
+	}
+	if req.Stdin != nil {
+		if err := validText("stdin", *req.Stdin); err != nil {
+			return Agent{}, err
+		}
 	}
 	limits, err := req.Limits.resolve(p)
 	if err != nil {
@@ -81,6 +82,9 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 func ParseTTL(field, s string, p Policy) (time.Duration, error) {
 	if s == "" {
 		return p.DefaultTTL, nil
+	}
+	if err := validText(field, s); err != nil {
+		return 0, err
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
@@ -136,11 +140,42 @@ func (l LimitsRequest) resolve(p Policy) (Limits, error) {
 // MinMemory is the smallest memory limit a container runtime accepts.
 const MinMemory = 6 << 20
 
+// validText refuses a string that is not valid UTF-8. JSON strings are UTF-8,
+// and podrun passes text on through JSON (the shim header, the store, answers),
+// where an invalid byte would silently become U+FFFD: better refused than changed.
+func validText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return invalid(field, "must be valid UTF-8")
+	}
+	return nil
+}
+
+// validateCommand checks an argv: every element non-empty, valid UTF-8 and free of NUL.
+func validateCommand(argv []string) error {
+	for i, c := range argv {
+		field := fmt.Sprintf("command[%d]", i)
+		switch {
+		case c == "":
+			return invalid(field, "must not be empty")
+		case strings.IndexByte(c, 0) >= 0:
+			return invalid(field, "must not contain NUL")
+		}
+		if err := validText(field, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func validateEnv(env map[string]string) error {
 	for k, v := range env {
 		switch {
 		case k == "":
 			return invalid("env", "keys must not be empty")
+		case !utf8.ValidString(k):
+			return invalid("env", "keys must be valid UTF-8")
+		case !utf8.ValidString(v):
+			return invalid("env."+k, "value must be valid UTF-8")
 		case strings.ContainsAny(k, "=\x00"):
 			return invalid("env."+k, "key must not contain '=' or NUL")
 		case strings.IndexByte(v, 0) >= 0:
@@ -155,6 +190,10 @@ func validateLabels(labels map[string]string) error {
 		switch {
 		case k == "":
 			return invalid("labels", "keys must not be empty")
+		case !utf8.ValidString(k):
+			return invalid("labels", "keys must be valid UTF-8")
+		case !utf8.ValidString(v):
+			return invalid("labels."+k, "value must be valid UTF-8")
 		case strings.HasPrefix(k, LabelPrefix):
 			return invalid("labels."+k, "the prefix %q is reserved", LabelPrefix)
 		case strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0:
@@ -182,10 +221,11 @@ func (req ExecRequest) Validate() (ExecSpec, error) {
 	if len(req.Command) == 0 {
 		return ExecSpec{}, invalid("command", "is required")
 	}
-	for i, c := range req.Command {
-		if c == "" || strings.IndexByte(c, 0) >= 0 {
-			return ExecSpec{}, invalid(fmt.Sprintf("command[%d]", i), "must be non-empty and free of NUL")
-		}
+	if err := validateCommand(req.Command); err != nil {
+		return ExecSpec{}, err
+	}
+	if err := validText("stdin", req.Stdin); err != nil {
+		return ExecSpec{}, err
 	}
 	timeout, err := ParseTTL("timeout", req.Timeout, Policy{DefaultTTL: DefaultExecTimeout, MaxTTL: MaxExecTimeout})
 	if err != nil {

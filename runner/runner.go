@@ -221,6 +221,11 @@ func (r *Runner) transition(ctx context.Context, id string, c Change) (Agent, er
 	if err == nil {
 		r.obs.Transitioned(c.To)
 		r.log.Debug("agent transition", "agent", id, "state", c.To, "reason", c.Reason)
+		// A final state is reached once, so this counts each asynchronous
+		// invocation once, however it ends; Invoke counts synchronous ones.
+		if a.Async && a.Function != "" && !a.State.Live() {
+			r.obs.Invoked(a.Function, a.Start, Outcome(a), c.At.Sub(a.CreatedAt))
+		}
 	}
 	return a, err
 }

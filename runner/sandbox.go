@@ -132,5 +132,5 @@ type ExecResult struct {
 	ExitCode  int    `json:"exit_code"`
 	Stdout    string `json:"stdout"`
 	Stderr    string `json:"stderr"`
-	Truncated bool   `json:"truncated,omitempty"`
+	Truncated bool   `json:"truncated"` // some output was dropped past MaxOutput; always sent, false included
 }

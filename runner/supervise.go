@@ -138,7 +138,8 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 			return
 		}
 		r.event(ctx, a.ID, PhaseStarting, a.Start)
-		w.io.connect(aio.stdin, stdout)
+		w.io.connect(aio.stdin, stdout, aio.stderr)
+		aio.notifyOutputEnd(w.att)
 		r.markRunning(ctx, s, a.ID, w.id)
 		r.watch(ctx, s, a, w.id, w.att, aio)
 		return
@@ -160,11 +161,12 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 		r.finishUnstarted(ctx, a.ID, id)
 		return
 	}
-	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout, Shim: a.Function != ""})
+	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout, Stderr: aio.stderr, Shim: a.Function != ""})
 	if err != nil {
 		r.failStart(ctx, a.ID, id, err)
 		return
 	}
+	aio.notifyOutputEnd(att)
 	r.event(ctx, a.ID, PhaseStarting, a.Start)
 	if err := r.sb.Start(callCtx, id); err != nil {
 		r.failStart(ctx, a.ID, id, err)

@@ -46,7 +46,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	body := readAll(resp)
 	for _, want := range []string{
 		"podrun_agents_created_total 1\n",
-		`podrun_agents{state="succeeded"} 1` + "\n",
+		`podrun_agents{state="running"} 0` + "\n",
 		`podrun_agent_transitions_total{to="running"} 1` + "\n",
 		`podrun_podman_request_duration_seconds_count{op="create"} 1` + "\n",
 		`podrun_http_requests_total{route="/v1/agents",code="201"} 1` + "\n",

@@ -124,8 +124,9 @@ type Podman struct {
 	// attach to them needs no state check (see Attach).
 	fresh sync.Map
 
-	slots  chan struct{} // one token per API call in flight; see acquire
-	images imageCache    // image entrypoints and commands, for the shim
+	slots   chan struct{} // one token per API call in flight; see acquire
+	images  imageCache    // image entrypoints and commands, for the shim
+	cgroups memoryCgroups // where the kernel counts containers' OOM kills
 }
 
 var _ runner.Sandbox = (*Podman)(nil)
@@ -146,7 +147,7 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 			return nil, err
 		}
 	}
-	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls)}
+	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls), cgroups: hostMemoryCgroups()}
 	start := time.Now()
 	// The bindings keep the context for every later call: detach it from ctx's cancellation.
 	conn, err := bindings.NewConnection(context.WithoutCancel(ctx), cfg.URI)

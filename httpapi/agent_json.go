@@ -19,6 +19,7 @@ type agentJSON struct {
 	Env            map[string]string `json:"env"`
 	State          runner.State      `json:"state"`
 	Reason         string            `json:"reason"`
+	Message        string            `json:"message,omitempty"`
 	ExitCode       *int              `json:"exit_code"`
 	ContainerID    string            `json:"container_id"`
 	Limits         runner.Limits     `json:"limits"`
@@ -37,7 +38,7 @@ type agentJSON struct {
 func agentView(a runner.Agent) agentJSON {
 	return agentJSON{
 		ID: a.ID, Function: a.Function, Image: a.Image, Command: a.Command, Env: a.Env,
-		State: a.State, Reason: a.Reason, ExitCode: a.ExitCode, ContainerID: a.ContainerID,
+		State: a.State, Reason: a.Reason, Message: a.Message, ExitCode: a.ExitCode, ContainerID: a.ContainerID,
 		Limits: a.Limits, LimitsEnforced: a.LimitsEnforced, Labels: a.Labels, CreatedAt: formatTime(a.CreatedAt),
 		Async: a.Async, CallbackURL: a.CallbackURL, Start: a.Start,
 		StartedAt: timeOrNil(a.StartedAt), FinishedAt: timeOrNil(a.FinishedAt), ExpiresAt: timeOrNil(a.ExpiresAt),

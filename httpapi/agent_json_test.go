@@ -19,9 +19,10 @@ func TestAgentJSONShape(t *testing.T) {
 		{"pending", runner.Agent{ID: "a", State: runner.StatePending, CreatedAt: at, ExpiresAt: at},
 			map[string]string{"started_at": "null", "finished_at": "null", "expires_at": `"2026-01-02T02:04:05.000000006Z"`,
 				"exit_code": "null", "container_removed": "false", "command": "null"}},
-		{"finished", runner.Agent{ID: "b", State: runner.StateFailed, ExitCode: &code, StartedAt: at, FinishedAt: at, RemovedAt: at, Command: []string{"x"}},
+		{"finished", runner.Agent{ID: "b", State: runner.StateFailed, Reason: runner.ReasonExit, Message: "exited with code 3",
+			ExitCode: &code, StartedAt: at, FinishedAt: at, RemovedAt: at, Command: []string{"x"}},
 			map[string]string{"started_at": `"2026-01-02T02:04:05.000000006Z"`, "exit_code": "3", "container_removed": "true",
-				"expires_at": "null", "command": `["x"]`, "state": `"failed"`}},
+				"expires_at": "null", "command": `["x"]`, "state": `"failed"`, "message": `"exited with code 3"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := json.Marshal(agentView(tt.a))

@@ -119,6 +119,8 @@ func TestServiceErrorsMapToStatuses(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", &runner.FieldError{Field: "ttl", Message: "bad"}), 400, "invalid", "ttl", "bad"},
 		{fmt.Errorf("odd: %w", runner.ErrInvalid), 400, "invalid", "", ""},
 		{fmt.Errorf("podman: %w", context.DeadlineExceeded), 504, "timeout", "", "the operation timed out"},
+		{fmt.Errorf("exec: %w: dial unix /run/podman/podman.sock: secret detail", runner.ErrUnavailable), 503, "unavailable", "",
+			"the container service does not answer; try again"},
 		{errors.New("dial unix /run/podman/podman.sock: secret detail"), 500, "internal", "", "internal error"},
 	}
 	for _, tt := range tests {

@@ -69,6 +69,8 @@ func classify(r *http.Request, err error) *apiError {
 		return apiErr(http.StatusTooManyRequests, "busy", err.Error())
 	case errors.Is(err, runner.ErrImageUnavailable):
 		return apiErr(http.StatusUnprocessableEntity, "image_unavailable", err.Error())
+	case errors.Is(err, runner.ErrUnavailable):
+		return apiErr(http.StatusServiceUnavailable, "unavailable", "the container service does not answer; try again")
 	case errors.Is(err, context.DeadlineExceeded):
 		return apiErr(http.StatusGatewayTimeout, "timeout", "the operation timed out")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

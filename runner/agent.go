@@ -42,8 +42,9 @@ func (s State) Valid() bool {
 // Reasons say why an agent ended where it did.
 const (
 	ReasonExit    = "exit"
-	ReasonOOM     = "oom"
+	ReasonOOM     = "oom" // the kernel's OOM killer killed it (at its memory limit)
 	ReasonError   = "error"
+	ReasonKilled  = "killed" // SIGKILL (137) not sent for memory: podman kill, podman rm -f, ...
 	ReasonLost    = "lost"
 	ReasonTTL     = "ttl"
 	ReasonDeleted = "deleted"
@@ -66,6 +67,7 @@ type Agent struct {
 	Stdin          []byte            `json:"-"`
 	State          State             `json:"state"`
 	Reason         string            `json:"reason"`
+	Message        string            `json:"message,omitempty"` // why a failed, expired or terminated agent ended, in words
 	ExitCode       *int              `json:"exit_code"`
 	ContainerID    string            `json:"container_id"`
 	Limits         Limits            `json:"limits"`

@@ -15,6 +15,10 @@ var (
 	ErrUnenforced       = errors.New("resource limits cannot be enforced on this host")
 	// ErrNoContainer is returned by a Sandbox when the container does not exist.
 	ErrNoContainer = errors.New("no such container")
+	// ErrUnavailable is returned by a Sandbox when the container service does
+	// not answer (restarting, say): unlike ErrNoContainer it says nothing
+	// about the container, which may well run on.
+	ErrUnavailable = errors.New("container service unavailable")
 )
 
 // FieldError is an ErrInvalid that names the offending input field.

@@ -7,35 +7,20 @@ import (
 	"time"
 )
 
-// finish records how the agent's process ended and cleans up what is due now.
-// aio is nil for a container taken back after a restart.
-func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult, aio *agentIO) {
-	exit := res.exit
-	if res.err != nil {
-		callCtx, cancel := r.bounded(ctx)
-		c, err := r.sb.Inspect(callCtx, id)
-		cancel()
-		switch {
-		case errors.Is(err, ErrNoContainer):
-			r.lose(ctx, a.ID, "container disappeared: "+res.err.Error())
-			return
-		case err != nil:
-			r.log.Error("agent exit unknown", "agent", a.ID, "container", id, "wait", res.err, "inspect", err)
-			r.lose(ctx, a.ID, fmt.Sprintf("exit unknown: %v; inspect: %v", res.err, err))
-			return
-		}
-		exit = Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt}
-	}
+// finish records how s's process ended and cleans up what is due now.
+func (r *Runner) finish(ctx context.Context, s *supervisor, exit Exit) {
+	a, id := s.agent, s.container
 	r.event(ctx, a.ID, PhaseStopped, fmt.Sprintf("exit code %d", exit.Code))
-	to, reason := outcome(exit)
+	end := outcome(exit)
 	code := exit.Code
 	var kept Result
 	if a.Async { // durable before any state says the agent is done
 		a.ContainerID = id
-		kept = r.saveResult(ctx, a, code, aio)
+		kept = r.saveResult(ctx, a, code, s.io)
 	}
 	cur, err := r.transition(ctx, a.ID, Change{
-		From: []State{StateRunning}, To: to, Reason: reason, ExitCode: &code, Detail: fmt.Sprintf("exit code %d", code),
+		From: []State{StateRunning}, To: end.state, Reason: end.reason, Message: end.message, ExitCode: &code,
+		Detail: fmt.Sprintf("exit code %d", code),
 	})
 	if errors.Is(err, ErrConflict) {
 		// podrun stopped it (TTL or DELETE): the state already says why; keep the code too.
@@ -46,7 +31,7 @@ func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult,
 		r.log.Error("record agent exit", "agent", a.ID, "err", err)
 		return
 	}
-	aio.markExited()
+	s.io.markExited()
 	cur.ContainerID = id
 	if kept.CallbackStatus == CallbackPending {
 		r.goDeliver(cur, kept)
@@ -57,30 +42,43 @@ func (r *Runner) finish(ctx context.Context, a Agent, id string, res waitResult,
 	}
 }
 
-// outcome maps an exit the runner did not cause to a final state and reason.
-// Podman 4 never reports OOM kills, so SIGKILL's 137 under a memory limit is taken as OOM.
-func outcome(e Exit) (State, string) {
+// ending is a final state with its reason and message.
+type ending struct {
+	state           State
+	reason, message string
+}
+
+// outcome maps an exit the runner did not cause to how the agent ended. Exit
+// code 137 is a SIGKILL, and only the kernel's word (Exit.OOMKilled, which
+// the sandbox reads from the memory cgroup) makes it an OOM kill: podman kill,
+// podman rm -f and any other SIGKILL give 137 too.
+func outcome(e Exit) ending {
 	switch {
 	case e.Code == 0:
-		return StateSucceeded, ReasonExit
-	case e.OOMKilled || e.Code == 137:
-		return StateFailed, ReasonOOM
+		return ending{StateSucceeded, ReasonExit, ""}
+	case e.OOMKilled:
+		return ending{StateFailed, ReasonOOM, fmt.Sprintf("killed by the kernel's OOM killer at its memory limit (exit code %d)", e.Code)}
+	case e.Code == 137:
+		return ending{StateFailed, ReasonKilled, "killed by SIGKILL from outside podrun, not for memory (exit code 137)"}
+	case e.Code > 128 && e.Code <= 128+64:
+		return ending{StateFailed, ReasonExit, fmt.Sprintf("exited with code %d (128+%d: ended by signal %d)", e.Code, e.Code-128, e.Code-128)}
 	default:
-		return StateFailed, ReasonExit
+		return ending{StateFailed, ReasonExit, fmt.Sprintf("exited with code %d", e.Code)}
 	}
 }
 
-// lose marks a live agent whose container is gone.
-func (r *Runner) lose(ctx context.Context, agentID, detail string) {
-	r.event(ctx, agentID, PhaseError, detail)
+// fail ends a live agent whose exit podrun could not see, for reason: a
+// pending or running one becomes failed, one being deleted terminated.
+func (r *Runner) fail(ctx context.Context, agentID, reason, message string) {
+	r.event(ctx, agentID, PhaseError, message)
 	cur, err := r.transition(ctx, agentID, Change{
-		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: ReasonLost, Detail: detail,
+		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Message: message, Detail: message,
 	})
 	if errors.Is(err, ErrConflict) && cur.State == StateTerminating {
-		_, err = r.transition(ctx, agentID, Change{From: []State{StateTerminating}, To: StateTerminated, Detail: detail})
+		_, err = r.transition(ctx, agentID, Change{From: []State{StateTerminating}, To: StateTerminated, Detail: message})
 	}
 	if err != nil && !errors.Is(err, ErrConflict) {
-		r.log.Error("mark agent lost", "agent", agentID, "err", err)
+		r.log.Error("mark agent failed", "agent", agentID, "reason", reason, "err", err)
 	}
 }
 
@@ -111,7 +109,9 @@ func removalKind(s State) string {
 func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) error {
 	id := a.ContainerID
 	r.event(ctx, a.ID, PhaseRemoving, kind)
-	r.saveLogs(ctx, a.ID, id)
+	if err := r.saveLogs(ctx, a.ID, id); err != nil {
+		return err // keep the container (and its log) until the service answers again
+	}
 	callCtx, cancel := r.bounded(ctx)
 	defer cancel()
 	err := r.sb.Remove(callCtx, id)
@@ -130,19 +130,24 @@ func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) erro
 	return nil
 }
 
-// saveLogs keeps the last LogTail bytes of each stream for after the container is gone.
-func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) {
+// saveLogs keeps the last LogTail bytes of each stream for after the
+// container is gone. It fails only if the container service is away.
+func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, errOut := newTailBuffer(r.cfg.LogTail), newTailBuffer(r.cfg.LogTail)
 	err := r.sb.Logs(ctx, containerID, LogOptions{}, out, errOut)
-	if errors.Is(err, ErrNoContainer) {
-		return
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoContainer):
+		return nil
+	case err != nil:
 		r.log.Warn("read logs before removal", "agent", agentID, "container", containerID, "err", err)
+		if errors.Is(err, ErrUnavailable) {
+			return err
+		}
 	}
 	if err := r.store.SaveLogs(ctx, agentID, out.Bytes(), errOut.Bytes()); err != nil {
 		r.log.Warn("save logs", "agent", agentID, "err", err)
 	}
+	return nil
 }

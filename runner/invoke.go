@@ -42,9 +42,10 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	if inv.Started != nil {
 		inv.Started(a)
 	}
+	overflow := fmt.Sprintf("it wrote more than its max_output of %d bytes", f.MaxOutput)
 	aio := &agentIO{
 		stdin:       inv.Body,
-		stdout:      newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit) }),
+		stdout:      newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit, overflow) }),
 		prepared:    warm,
 		exited:      make(chan struct{}),
 		outputEnded: inv.OutputEnded,
@@ -62,7 +63,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	select {
 	case <-aio.exited:
 	case <-ctx.Done():
-		r.endInvocation(a.ID, ReasonClientGone)
+		r.endInvocation(a.ID, ReasonClientGone, "the client went away before the answer")
 		<-aio.exited
 	}
 	r.pools.refill(f.Name) // now, not at the take: a refill's create would compete with this request
@@ -115,9 +116,9 @@ func (r *Runner) newInvocation(f Function, reqEnv map[string]string) Agent {
 }
 
 // endInvocation fails a live invocation for reason (the client left, too much output) and kills it.
-func (r *Runner) endInvocation(id, reason string) {
+func (r *Runner) endInvocation(id, reason, message string) {
 	cur, err := r.transition(r.ctx, id, Change{
-		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Detail: reason,
+		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Message: message, Detail: reason,
 	})
 	if err != nil {
 		return // already final: nothing to end
@@ -131,6 +132,14 @@ func (r *Runner) admit(ctx context.Context, function string, max int) (func(), e
 		return func() {}, nil
 	}
 	return r.cfg.Limiter.Acquire(ctx, function, max)
+}
+
+// hold counts a taken-back invocation against the caps until release; without a limiter it does nothing.
+func (r *Runner) hold(function string) (release func()) {
+	if r.cfg.Limiter == nil {
+		return func() {}
+	}
+	return r.cfg.Limiter.Hold(function)
 }
 
 // admitBackground waits as long as it takes for an asynchronous invocation's slot.

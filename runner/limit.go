@@ -119,6 +119,16 @@ func (l *Limiter) wait(ctx context.Context, w *waiter) (func(), error) {
 	return nil, err
 }
 
+// Hold takes a slot of key at once, past the caps if need be, for work that
+// already runs: an invocation taken back after a restart counts against the
+// caps until it ends, as it did before. release is as Acquire's.
+func (l *Limiter) Hold(key string) (release func()) {
+	l.mu.Lock()
+	l.take(key)
+	l.mu.Unlock()
+	return l.releaser(key)
+}
+
 // releaser returns the release function of one slot of key; only its first call frees the slot.
 func (l *Limiter) releaser(key string) func() {
 	var done atomic.Bool

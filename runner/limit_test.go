@@ -455,3 +455,34 @@ func BenchmarkLimiterUncontended(b *testing.B) {
 		release()
 	}
 }
+
+func TestLimiterHoldCountsAgainstBothCaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(2, 8, 0)
+		held := l.Hold("f")
+		// Past the cap: work that already runs is counted, never refused.
+		heldToo := l.Hold("f")
+		checkLimiter(t, l, 2, 0)
+		sameKey := acquireLater(t.Context(), l, "f", 1)
+		otherKey := acquireLater(t.Context(), l, "g", 1)
+		synctest.Wait()
+		stillWaiting(t, sameKey)
+		stillWaiting(t, otherKey) // the global cap of 2 is taken by the holds
+		held()
+		held() // a second call does nothing
+		synctest.Wait()
+		if r := <-otherKey; r.err != nil {
+			t.Fatalf("Acquire(g) after a hold's release: %v", r.err)
+		} else {
+			defer r.release()
+		}
+		stillWaiting(t, sameKey) // f still holds one slot, its cap
+		heldToo()
+		synctest.Wait()
+		if r := <-sameKey; r.err != nil {
+			t.Fatalf("Acquire(f) after the holds' release: %v", r.err)
+		} else {
+			r.release()
+		}
+	})
+}

@@ -33,6 +33,29 @@ func (aio *agentIO) endOutput() {
 	aio.outputEndedOnce.Do(aio.outputEnded)
 }
 
+// output is where the process's stdout goes: an asynchronous invocation's
+// result buffer, else the caller's writer; nil (discarded) on a nil agentIO.
+func (aio *agentIO) output() io.Writer {
+	switch {
+	case aio == nil:
+		return nil
+	case aio.result != nil:
+		return aio.result
+	case aio.stdout != nil:
+		return aio.stdout
+	}
+	return nil
+}
+
+// streamBroke drops the result buffer of a stream that broke before the end:
+// it misses what the process wrote meanwhile, so the result is read from the
+// container's log instead. Safe on a nil agentIO.
+func (aio *agentIO) streamBroke() {
+	if aio != nil {
+		aio.result = nil
+	}
+}
+
 // markExited closes exited once; safe on a nil agentIO or channel.
 func (aio *agentIO) markExited() {
 	if aio == nil || aio.exited == nil {

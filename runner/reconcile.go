@@ -1,40 +1,32 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // adopt takes back a container after a restart: it watches a running one and
 // finishes one that ended while podrun was away.
-func (r *Runner) adopt(s *supervisor, a Agent, c Container) {
+func (r *Runner) adopt(s *supervisor, c Container) {
 	ctx := r.ctx
-	if a.State == StateExpired || a.State == StateTerminating || a.State == StateFailed {
-		s.request(stopReason(a))
+	s.container = c.ID
+	if mustStop(s.agent) {
+		s.request(stopReason(s.agent))
 	}
-	if c.Running {
-		callCtx, cancel := r.bounded(ctx)
-		att, err := r.sb.Attach(callCtx, c.ID, Streams{})
-		cancel()
-		if err == nil {
-			r.event(ctx, a.ID, PhaseRunning, "taken back after restart")
-			r.watch(ctx, s, a, c.ID, att, nil)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		callCtx, cancel = r.bounded(ctx)
-		c, err = r.sb.Inspect(callCtx, c.ID)
-		cancel()
-		if err != nil {
-			r.finish(ctx, a, c.ID, waitResult{err: err}, nil)
-			return
-		}
+	if !c.Running {
+		r.finish(ctx, s, Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt})
+		return
 	}
-	r.finish(ctx, a, c.ID, waitResult{exit: Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt}}, nil)
+	att, ok := r.reattach(ctx, s)
+	if !ok {
+		return
+	}
+	r.event(ctx, s.agent.ID, PhaseRunning, "taken back after restart")
+	r.watch(ctx, s, att)
 }
 
 // stopAndCleanup stops and removes the container of an agent that has no supervisor.
@@ -72,6 +64,11 @@ func (r *Runner) reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list live agents: %w", err)
 	}
+	// Pending agents last: a container taken back holds its admission slot
+	// before a queued invocation is relaunched to compete for it.
+	slices.SortStableFunc(live, func(x, y Agent) int {
+		return cmp.Compare(boolInt(x.State == StatePending), boolInt(y.State == StatePending))
+	})
 	for _, a := range live {
 		c, ok := byAgent[a.ID]
 		if !ok && a.ContainerID != "" { // a warm container carries no agent label
@@ -116,7 +113,7 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 		r.supervise(a, nil, nil)
 	case !exists:
 		r.log.Warn("agent's container is gone", "agent", a.ID, "container", a.ContainerID)
-		r.lose(ctx, a.ID, "container not found during reconciliation")
+		r.fail(ctx, a.ID, ReasonLost, "its container is gone: the container service no longer lists it")
 	default:
 		if a.ContainerID == "" {
 			if err := r.store.SetContainer(ctx, a.ID, c.ID); err != nil {
@@ -126,7 +123,8 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 		if a.Function != "" && !a.Async && a.State == StateRunning && c.Running {
 			// A synchronous invocation's client left with the previous run.
 			if cur, err := r.transition(ctx, a.ID, Change{
-				From: []State{StateRunning}, To: StateFailed, Reason: ReasonClientGone, Detail: "podrun restarted",
+				From: []State{StateRunning}, To: StateFailed, Reason: ReasonClientGone,
+				Message: "podrun restarted while the client waited for the answer", Detail: "podrun restarted",
 			}); err == nil {
 				a = cur
 			}
@@ -159,4 +157,11 @@ func (r *Runner) removeIfOrphan(ctx context.Context, agentID string, c Container
 	}
 	r.log.Info("removed orphan container", "container", c.ID, "agent", agentID)
 	r.obs.Removed("orphan")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -83,6 +83,7 @@ type Change struct {
 	From     []State
 	To       State
 	Reason   string    // set when non-empty
+	Message  string    // the agent's message; set when non-empty
 	ExitCode *int      // set when non-nil
 	At       time.Time // started_at for running; finished_at for final states
 	Detail   string    // the event's detail

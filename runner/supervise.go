@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // supervisor is the one goroutine that owns an agent's container: it creates,
 // starts and watches it, and acts on stop requests from DELETE and the reaper.
+// Only that goroutine touches its fields, but stopReq.
 type supervisor struct {
-	stopReq chan string // ReasonDeleted or ReasonTTL; buffered so senders never block
+	stopReq   chan string // ReasonDeleted or ReasonTTL; buffered so senders never block
+	agent     Agent       // as supervision began; the store has its current state
+	io        *agentIO    // the caller's streams; nil for a container taken back after a restart
+	container string      // the container's ID, once there is one
 }
 
 func (s *supervisor) request(reason string) {
@@ -43,19 +46,28 @@ func (r *Runner) supervise(a Agent, c *Container, aio *agentIO) bool {
 		r.mu.Unlock()
 		return false
 	}
-	s := &supervisor{stopReq: make(chan string, 1)}
+	s := &supervisor{stopReq: make(chan string, 1), agent: a, io: aio}
 	r.active[a.ID] = s
 	r.wg.Add(1)
 	r.mu.Unlock()
+	free := func() {}
+	if c != nil && a.Function != "" {
+		// Taken back still running, it keeps counting against the concurrency
+		// caps until it ends, as it did before the restart; taken now, before
+		// any queued invocation is relaunched to compete for its slot.
+		free = r.hold(a.Function)
+	}
 	go func() {
 		defer r.wg.Done()
 		defer r.release(a.ID)
+		defer free()
 		defer aio.markExited() // on every path, also those that never started
 		switch {
 		case c != nil:
-			r.adopt(s, a, *c)
+			r.adopt(s, *c)
 		case a.State == StatePending:
-			r.run(s, a, r.ioFor(a, aio))
+			s.io = r.ioFor(a, aio)
+			r.run(s)
 		default:
 			r.stopAndCleanup(r.ctx, a)
 		}
@@ -115,8 +127,8 @@ func (r *Runner) spec(a Agent) Spec {
 
 // run creates (or takes a prepared) container for a pending agent, starts it,
 // then watches it to the end.
-func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
-	ctx := r.ctx
+func (r *Runner) run(s *supervisor) {
+	ctx, a, aio := r.ctx, s.agent, s.io
 	if a.Async {
 		release, ok := r.admitBackground(ctx, a.Function)
 		if !ok {
@@ -126,22 +138,19 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 	}
 	callCtx, cancel := r.bounded(ctx)
 	defer cancel()
-	stdout := aio.stdout
-	if aio.result != nil {
-		stdout = aio.result
-	}
 	if w := aio.prepared; w != nil { // created, attached and started ahead: hand it the streams
 		defer w.io.abandon() // a no-op once connected
+		s.container = w.id
 		r.event(ctx, a.ID, PhaseCreated, w.id)
 		if _, ok := s.pendingStop(); ok {
 			r.finishUnstarted(ctx, a.ID, w.id)
 			return
 		}
 		r.event(ctx, a.ID, PhaseStarting, a.Start)
-		w.io.connect(aio.stdin, stdout, aio.stderr)
+		w.io.connect(aio.stdin, aio.output(), aio.stderr)
 		aio.notifyOutputEnd(w.att)
 		r.markRunning(ctx, s, a.ID, w.id)
-		r.watch(ctx, s, a, w.id, w.att, aio)
+		r.watch(ctx, s, w.att)
 		return
 	}
 	r.event(ctx, a.ID, PhaseCreating, "")
@@ -152,6 +161,7 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 		}
 		return
 	}
+	s.container = id
 	if err := r.store.SetContainer(ctx, a.ID, id); err != nil {
 		r.failStart(ctx, a.ID, id, fmt.Errorf("record container: %w", err))
 		return
@@ -161,7 +171,7 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 		r.finishUnstarted(ctx, a.ID, id)
 		return
 	}
-	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: stdout, Stderr: aio.stderr, Shim: a.Function != ""})
+	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: aio.output(), Stderr: aio.stderr, Shim: a.Function != ""})
 	if err != nil {
 		r.failStart(ctx, a.ID, id, err)
 		return
@@ -173,7 +183,7 @@ func (r *Runner) run(s *supervisor, a Agent, aio *agentIO) {
 		return
 	}
 	r.markRunning(ctx, s, a.ID, id)
-	r.watch(ctx, s, a, id, att, aio)
+	r.watch(ctx, s, att)
 }
 
 // markRunning records that the agent's process runs; a stop that came first is acted on.
@@ -185,6 +195,12 @@ func (r *Runner) markRunning(ctx context.Context, s *supervisor, agentID, id str
 		r.log.Error("mark agent running", "agent", agentID, "err", err)
 	}
 	r.event(ctx, agentID, PhaseRunning, "")
+}
+
+// mustStop reports whether a's state says its container must be stopped:
+// it was deleted, expired or ended by podrun (client_gone, output_limit).
+func mustStop(a Agent) bool {
+	return a.State == StateExpired || a.State == StateTerminating || a.State == StateFailed
 }
 
 // stopReason is what a supervisor must do for an agent whose state changed under it.
@@ -226,7 +242,7 @@ func (r *Runner) failStart(ctx context.Context, agentID, containerID string, cau
 	r.log.Warn("agent failed to start", "agent", agentID, "container", containerID, "err", cause)
 	r.event(ctx, agentID, PhaseError, cause.Error())
 	cur, err := r.transition(ctx, agentID, Change{
-		From: []State{StatePending}, To: StateFailed, Reason: ReasonError, Detail: cause.Error(),
+		From: []State{StatePending}, To: StateFailed, Reason: ReasonError, Message: cause.Error(), Detail: cause.Error(),
 	})
 	if errors.Is(err, ErrConflict) && cur.State == StateTerminating {
 		_, err = r.transition(ctx, agentID, Change{From: []State{StateTerminating}, To: StateTerminated, Detail: cause.Error()})
@@ -249,52 +265,4 @@ func (r *Runner) finishUnstarted(ctx context.Context, agentID, containerID strin
 	}
 	a.ContainerID = containerID
 	r.cleanup(ctx, a)
-}
-
-type waitResult struct {
-	exit Exit
-	err  error
-}
-
-// watch waits for the container's process to end, acting on stop requests meanwhile.
-func (r *Runner) watch(ctx context.Context, s *supervisor, a Agent, id string, att Attachment, aio *agentIO) {
-	exited := make(chan waitResult, 1)
-	go func() {
-		ex, err := att.Wait(ctx)
-		exited <- waitResult{ex, err}
-	}()
-	for {
-		select {
-		case reason := <-s.stopReq:
-			r.signal(ctx, a.ID, id, reason)
-		case res := <-exited:
-			if ctx.Err() != nil {
-				return // shutting down: the container lives on and the next Open takes it back
-			}
-			r.finish(ctx, a, id, res, aio)
-			return
-		}
-	}
-}
-
-// signal stops the container gracefully on DELETE, and kills it for every other reason.
-func (r *Runner) signal(ctx context.Context, agentID, id, reason string) {
-	r.event(ctx, agentID, PhaseStopping, reason)
-	if reason != ReasonDeleted {
-		ctx, cancel := r.bounded(ctx)
-		defer cancel()
-		if err := r.sb.Kill(ctx, id); err != nil && !errors.Is(err, ErrNoContainer) {
-			r.log.Warn("kill container", "agent", agentID, "container", id, "err", err)
-		}
-		return
-	}
-	r.wg.Add(1)
-	go func() { // Stop blocks for up to the stop timeout; keep watching meanwhile
-		defer r.wg.Done()
-		ctx, cancel := context.WithTimeout(ctx, r.cfg.StopTimeout+30*time.Second)
-		defer cancel()
-		if err := r.sb.Stop(ctx, id, r.cfg.StopTimeout); err != nil && !errors.Is(err, ErrNoContainer) && ctx.Err() == nil {
-			r.log.Warn("stop container", "agent", agentID, "container", id, "err", err)
-		}
-	}()
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/containers/podman/v5/libpod/define"
-	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/runner/shimproto"
 )
@@ -29,7 +28,7 @@ func (p *Podman) Attach(ctx context.Context, id string, s runner.Streams) (runne
 			return nil, fmt.Errorf("attach: %w", err)
 		}
 		if finished(data.State) {
-			return exited(exitOf(data)), nil
+			return exited(p.exitOf(data)), nil
 		}
 	}
 	q := url.Values{
@@ -62,6 +61,9 @@ func (p *Podman) Attach(ctx context.Context, id string, s runner.Streams) (runne
 		defer close(a.done)
 		a.err = st.demux(s.Stdout, stderr)
 		st.Close()
+		// The stream ends when the process does (or the service goes away):
+		// read the OOM evidence now, before Podman's cleanup removes the cgroup.
+		a.oomKilled = p.cgroups.oomKilled(id)
 	}()
 	if s.Stdin != nil {
 		go func() {
@@ -80,6 +82,9 @@ type attachment struct {
 	tail *tailWriter // the end of stderr, for a shim'd process
 	done chan struct{}
 	err  error // set before done is closed
+	// oomKilled is the kernel's word, read as the stream ended, that it
+	// OOM-killed a process in the container; set before done is closed.
+	oomKilled bool
 }
 
 // Wait waits for the end of the stream. A shim'd process's exit status is the
@@ -87,6 +92,11 @@ type attachment struct {
 // (containers.Wait would be 115-350 ms slower than exitStatus, and an inspect
 // right after the stream ends waits 5-10 ms for Podman's own cleanup). If ctx
 // ends first the stream is closed and the container keeps running.
+//
+// A stream that ends while the container runs on (the service went away)
+// fails with errStreamBroken, or runner.ErrUnavailable while the service
+// does not answer: the exit is unknown, and attaching again finds it.
+// runner.ErrNoContainer means the container was gone as its process ended.
 func (a *attachment) Wait(ctx context.Context) (runner.Exit, error) {
 	select {
 	case <-a.done:
@@ -96,15 +106,19 @@ func (a *attachment) Wait(ctx context.Context) (runner.Exit, error) {
 	}
 	if a.tail != nil && a.err == nil {
 		if code, ok := shimproto.DecodeExit(a.tail.bytes()); ok {
-			return runner.Exit{Code: code, FinishedAt: time.Now()}, nil
+			return runner.Exit{Code: code, OOMKilled: a.oomKilled, FinishedAt: time.Now()}, nil
 		}
 	}
 	exit, err := a.p.exitStatus(ctx, a.id)
 	if err != nil && a.err != nil {
 		return exit, fmt.Errorf("%w (stream: %v)", err, a.err)
 	}
+	exit.OOMKilled = exit.OOMKilled || a.oomKilled
 	return exit, err
 }
+
+// errStreamBroken is Wait's error for a stream that ended while its container still runs.
+var errStreamBroken = errors.New("its stream ended while it still runs")
 
 // exitStatus returns how a container whose output stream ended has exited.
 func (p *Podman) exitStatus(ctx context.Context, id string) (runner.Exit, error) {
@@ -116,34 +130,28 @@ func (p *Podman) exitStatus(ctx context.Context, id string) (runner.Exit, error)
 			return runner.Exit{}, fmt.Errorf("wait: %w", err)
 		}
 		if finished(data.State) {
-			return exitOf(data), nil
+			return p.exitOf(data), nil
 		}
 		if err := sleep(ctx, delay); err != nil {
 			return runner.Exit{}, fmt.Errorf("wait for container %s: %w", id, err)
 		}
 		delay *= 2
 	}
-	// Still running: the stream broke (a service restart, say), so wait the slow way.
-	start := time.Now()
-	opts := new(containers.WaitOptions).WithCondition([]define.ContainerStatus{define.ContainerStateExited, define.ContainerStateStopped})
-	_, err := containers.Wait(p.call(ctx), id, opts)
-	p.observe("wait", start)
-	if err != nil {
-		return runner.Exit{}, wrapErr("wait for", id, err)
-	}
-	data, err := p.inspect(ctx, id)
-	if err != nil {
-		return runner.Exit{}, fmt.Errorf("wait: %w", err)
-	}
-	return exitOf(data), nil
+	// Still running: the stream broke (a service restart, say). The caller
+	// attaches again rather than wait here without the output.
+	return runner.Exit{}, fmt.Errorf("wait for container %s: %w", id, errStreamBroken)
 }
 
 func finished(st *define.InspectContainerState) bool {
 	return st != nil && !st.Running && (st.Status == "exited" || st.Status == "stopped")
 }
 
-func exitOf(data *define.InspectContainerData) runner.Exit {
-	return runner.Exit{Code: int(data.State.ExitCode), OOMKilled: data.State.OOMKilled, FinishedAt: data.State.FinishedAt}
+// exitOf is how an exited container ended. Podman 4 never sets OOMKilled:
+// the kernel's count is asked too, and found if the cgroup is still there.
+func (p *Podman) exitOf(data *define.InspectContainerData) runner.Exit {
+	st := data.State
+	oom := st.OOMKilled || st.ExitCode == 137 && p.cgroups.oomKilled(data.ID)
+	return runner.Exit{Code: int(st.ExitCode), OOMKilled: oom, FinishedAt: st.FinishedAt}
 }
 
 // Done is closed once the stream has ended.

@@ -27,7 +27,8 @@ func (p *Podman) Inspect(ctx context.Context, id string) (runner.Container, erro
 		c.Labels = data.Config.Labels
 	}
 	if st := data.State; st != nil {
-		c.State, c.Running, c.ExitCode, c.OOMKilled = state(st.Status), st.Running, int(st.ExitCode), st.OOMKilled
+		c.State, c.Running, c.ExitCode = state(st.Status), st.Running, int(st.ExitCode)
+		c.OOMKilled = finished(st) && p.exitOf(data).OOMKilled
 		c.StartedAt, c.FinishedAt = st.StartedAt, st.FinishedAt
 	}
 	return c, nil
@@ -148,7 +149,7 @@ func (p *Podman) List(ctx context.Context, labels map[string]string) ([]runner.C
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, fmt.Errorf("list containers: %w", unavailable(err))
 	}
 	out := make([]runner.Container, 0, len(list))
 	for _, l := range list {

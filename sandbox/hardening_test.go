@@ -130,17 +130,6 @@ func TestExecIsConfined(t *testing.T) {
 	}
 }
 
-func TestMemoryHogIsKilled(t *testing.T) {
-	p := newPodman(t)
-	spec := runnertest.Spec(labels, "sh", "-c", "x=a; while true; do x=$x$x; done")
-	spec.Limits = runner.Limits{Memory: 32 << 20, CPUs: 1, PIDs: 32}
-	out := runnertest.Run(t, p, spec, nil)
-	// Podman 4.3 leaves OOMKilled false; 137 without a kill from us means OOM.
-	if out.Exit.Code != 137 {
-		t.Fatalf("memory hog exited %+v (stderr %q), want 137", out.Exit, out.Stderr)
-	}
-}
-
 func TestForkBombIsContained(t *testing.T) {
 	p := newPodman(t)
 	ctx := context.Background()

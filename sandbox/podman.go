@@ -130,8 +130,9 @@ type Podman struct {
 	slots  chan struct{} // one token per API call in flight; see acquire
 	images imageCache    // image entrypoints and commands, for the shim
 
-	host       runner.Host // what podman info said in New; see Probe
-	acceptable []string    // create warnings this host and configuration accept; see create
+	host       runner.Host   // what podman info said in New; see Probe
+	acceptable []string      // create warnings this host and configuration accept; see create
+	cgroups    memoryCgroups // where the kernel counts containers' OOM kills
 }
 
 var _ runner.Sandbox = (*Podman)(nil)
@@ -154,7 +155,7 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 			return nil, err
 		}
 	}
-	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls)}
+	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls), cgroups: hostMemoryCgroups()}
 	start := time.Now()
 	// The bindings keep the context for every later call: detach it from ctx's cancellation.
 	conn, err := bindings.NewConnection(context.WithoutCancel(ctx), cfg.URI)

@@ -175,3 +175,60 @@ func TestAsyncAcceptedBeforeKill9CompletesAfterRestart(t *testing.T) {
 	}
 	assertNoOrphans(t, dataDir)
 }
+
+// TestTakenBackInvocationsHoldTheirSlots kills podrun while a function with
+// max_concurrency 1 runs one asynchronous invocation and queues another: after
+// the restart the queued one must still wait for the taken-back one to end.
+func TestTakenBackInvocationsHoldTheirSlots(t *testing.T) {
+	dataDir := t.TempDir()
+	p := startProcess(t, dataDir)
+	c := p.client()
+	c.putFunction(t, "single", map[string]any{"command": []string{"sh", "-c", "sleep 6; cat"}, "max_concurrency": 1, "timeout": "2m"})
+	first := c.asyncInvoke(t, "single", []byte("first"))
+	c.await(t, first, 30*time.Second, runner.StateRunning)
+	second := c.asyncInvoke(t, "single", []byte("second"))
+	time.Sleep(500 * time.Millisecond) // it had its chance to start, and must not have
+	if a := c.get(t, second); a.State != runner.StatePending {
+		t.Fatalf("second invocation = %s before the restart, want pending behind max_concurrency 1", a.State)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+
+	p = startProcess(t, dataDir)
+	defer func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Wait()
+	}()
+	c = p.client()
+	for _, id := range []string{first, second} {
+		c.await(t, id, 60*time.Second, runner.StateSucceeded)
+	}
+	// Event IDs follow the order of writes: the queued one may start only after the taken-back one ended.
+	ended, started := c.stateEvent(t, first, runner.StateSucceeded), c.stateEvent(t, second, runner.StateRunning)
+	if started.ID < ended.ID {
+		t.Fatalf("the queued invocation started (event %d, %v) before the taken-back one ended (event %d, %v)",
+			started.ID, started.Time, ended.ID, ended.Time)
+	}
+	for id, want := range map[string]string{first: "first", second: "second"} {
+		if resp, out := c.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil); string(out) != want {
+			t.Errorf("result of %s = %d %q, want %q", id, resp.StatusCode, out, want)
+		}
+	}
+	assertNoOrphans(t, dataDir)
+}
+
+// stateEvent returns an agent's state event for s.
+func (d *testDaemon) stateEvent(t testing.TB, id string, s runner.State) runner.Event {
+	t.Helper()
+	var ev struct{ Events []runner.Event }
+	d.call(t, "GET", "/v1/agents/"+id+"/events", nil, &ev)
+	for _, e := range ev.Events {
+		if e.Type == runner.EventState && e.Name == string(s) {
+			return e
+		}
+	}
+	t.Fatalf("agent %s has no %s event: %+v", id, s, ev.Events)
+	return runner.Event{}
+}

@@ -298,8 +298,8 @@ func (c *contract) kill(t *testing.T) {
 		t.Fatalf("Kill: %v", err)
 	}
 	exit, err := a.Wait(ctx)
-	if err != nil || exit.Code != 137 {
-		t.Fatalf("Wait after Kill = %+v, %v; want 137", exit, err)
+	if err != nil || exit.Code != 137 || exit.OOMKilled {
+		t.Fatalf("Wait after Kill = %+v, %v; want 137, not OOM-killed", exit, err)
 	}
 	if err := sb.Kill(ctx, id); err != nil {
 		t.Errorf("Kill of an exited container = %v, want nil", err)

@@ -33,6 +33,9 @@ type Fake struct {
 	CreateDelay time.Duration
 	// UnavailableImages cannot be pulled, besides MissingImage.
 	UnavailableImages map[string]bool
+	// Unavailable makes every call fail with runner.ErrUnavailable, as while
+	// the container service restarts; containers run on. See BreakStreams.
+	Unavailable bool
 
 	mu   sync.Mutex
 	ctrs map[string]*fakeContainer
@@ -58,7 +61,13 @@ type fakeContainer struct {
 	sigCode  int           // 137 or 143 once signalled
 	done     chan struct{} // closed when the process has exited
 	log      []logChunk
-	attached []runner.Streams
+	attached []*fakeStream
+}
+
+// fakeStream is one attachment's output streams; broken is closed by BreakStreams.
+type fakeStream struct {
+	out    runner.Streams
+	broken chan struct{}
 }
 
 type logChunk struct {
@@ -85,6 +94,30 @@ func (c *fakeContainer) snapshot() runner.Container {
 	return s
 }
 
+// down returns the error of a call made while the service is Unavailable, or nil.
+func (f *Fake) down(op string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Unavailable {
+		return fmt.Errorf("%s: dial unix /run/podman/podman.sock: no such file or directory: %w", op, runner.ErrUnavailable)
+	}
+	return nil
+}
+
+// BreakStreams ends every open attachment as a restart of the container
+// service does: their Wait fails (the exit unknown) while the containers run
+// on, and what the processes write next reaches only their logs.
+func (f *Fake) BreakStreams() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.ctrs {
+		for _, st := range c.attached {
+			close(st.broken)
+		}
+		c.attached = nil
+	}
+}
+
 // Probe reports HostInfo.
 func (f *Fake) Probe(context.Context) (runner.Host, error) {
 	f.mu.Lock()
@@ -95,8 +128,8 @@ func (f *Fake) Probe(context.Context) (runner.Host, error) {
 	return runner.Host{Version: "fake", Runtime: "fake", CgroupVersion: "v2", Controllers: []string{"cpu", "memory", "pids"}}, nil
 }
 
-// Ping always answers.
-func (f *Fake) Ping(context.Context) error { return nil }
+// Ping answers unless the service is Unavailable.
+func (f *Fake) Ping(context.Context) error { return f.down("ping") }
 
 // EnsureImage fails for MissingImage and UnavailableImages.
 func (f *Fake) EnsureImage(_ context.Context, ref string) error {
@@ -115,6 +148,9 @@ func (f *Fake) checkImage(ref string) error {
 // Create records a container in state created. Like Podman, it finishes a
 // create whose caller's context ended, and only the answer is lost.
 func (f *Fake) Create(ctx context.Context, spec runner.Spec) (string, error) {
+	if err := f.down("create"); err != nil {
+		return "", err
+	}
 	f.mu.Lock()
 	delay := f.CreateDelay
 	f.mu.Unlock()
@@ -173,14 +209,19 @@ func (f *Fake) get(op, id string) (*fakeContainer, error) {
 
 // Attach connects streams; to an exited container it reports the exit at once.
 func (f *Fake) Attach(_ context.Context, id string, s runner.Streams) (runner.Attachment, error) {
+	if err := f.down("attach"); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get("attach", id)
 	if err != nil {
 		return nil, err
 	}
+	st := &fakeStream{out: runner.Streams{Stdout: s.Stdout, Stderr: s.Stderr}, broken: make(chan struct{})}
+	a := &fakeAttachment{f: f, c: c, st: st, ended: make(chan struct{})}
 	if c.c.State != "exited" {
-		c.attached = append(c.attached, runner.Streams{Stdout: s.Stdout, Stderr: s.Stderr})
+		c.attached = append(c.attached, st)
 		if s.Stdin != nil {
 			go func() {
 				_, _ = io.Copy(c.stdinW, s.Stdin)
@@ -188,28 +229,40 @@ func (f *Fake) Attach(_ context.Context, id string, s runner.Streams) (runner.At
 			}()
 		}
 	}
-	return fakeAttachment{f: f, c: c}, nil
+	go func() {
+		select {
+		case <-c.done:
+		case <-st.broken:
+		}
+		close(a.ended)
+	}()
+	return a, nil
 }
 
 type fakeAttachment struct {
-	f *Fake
-	c *fakeContainer
+	f     *Fake
+	c     *fakeContainer
+	st    *fakeStream
+	ended chan struct{} // the process exited or the stream broke
 }
 
-// Done is closed once the process has exited.
-func (a fakeAttachment) Done() <-chan struct{} {
-	a.f.mu.Lock()
-	defer a.f.mu.Unlock()
-	return a.c.done
-}
+// Done is closed once the process has exited or the stream broke.
+func (a *fakeAttachment) Done() <-chan struct{} { return a.ended }
 
-// Wait returns once the process has exited.
-func (a fakeAttachment) Wait(ctx context.Context) (runner.Exit, error) {
-	a.f.mu.Lock()
-	done := a.c.done
-	a.f.mu.Unlock()
+// Wait returns once the process has exited; if the stream breaks first, it
+// fails as the real sandbox does when it cannot tell how the process ended.
+func (a *fakeAttachment) Wait(ctx context.Context) (runner.Exit, error) {
 	select {
-	case <-done:
+	case <-a.c.done:
+	case <-a.st.broken:
+		select {
+		case <-a.c.done: // it had exited: the stream's end was the exit
+		default:
+			if err := a.f.down("wait"); err != nil {
+				return runner.Exit{}, err
+			}
+			return runner.Exit{}, fmt.Errorf("stream of container %s ended while it still runs", a.c.c.ID)
+		}
 	case <-ctx.Done():
 		return runner.Exit{}, ctx.Err()
 	}
@@ -220,6 +273,9 @@ func (a fakeAttachment) Wait(ctx context.Context) (runner.Exit, error) {
 
 // Start runs the container's command in a goroutine.
 func (f *Fake) Start(_ context.Context, id string) error {
+	if err := f.down("start"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get("start", id)
@@ -243,8 +299,11 @@ func (f *Fake) Start(_ context.Context, id string) error {
 		code := p.shim(c.spec)
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if c.sigCode != 0 {
+		switch {
+		case c.sigCode != 0:
 			code = c.sigCode
+		case code == codeOOM:
+			code, c.c.OOMKilled = 137, true
 		}
 		c.c.State, c.c.Running, c.c.ExitCode, c.c.FinishedAt = "exited", false, code, time.Now()
 		c.stdinR.CloseWithError(io.ErrClosedPipe) // unblocks stdin still being fed
@@ -276,7 +335,11 @@ func (p proc) shim(spec runner.Spec) int {
 		code = p.run(spec.Command)
 	}
 	if !p.wasSignalled() {
-		_, _ = p.stderr.Write(shimproto.EncodeExit(code))
+		line := code
+		if code == codeOOM { // the shim sees its child killed by SIGKILL
+			line = 137
+		}
+		_, _ = p.stderr.Write(shimproto.EncodeExit(line))
 	}
 	return code
 }
@@ -303,9 +366,9 @@ func (o *fakeOutput) Write(b []byte) (int, error) {
 	attached := slices.Clone(o.c.attached)
 	o.f.mu.Unlock()
 	for _, s := range attached {
-		w := s.Stdout
+		w := s.out.Stdout
 		if o.stderr {
-			w = s.Stderr
+			w = s.out.Stderr
 		}
 		if w != nil {
 			_, _ = w.Write(b)
@@ -326,6 +389,9 @@ func (c *fakeContainer) kill(code int) {
 
 // Inspect reports a container's state.
 func (f *Fake) Inspect(_ context.Context, id string) (runner.Container, error) {
+	if err := f.down("inspect"); err != nil {
+		return runner.Container{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get("inspect", id)
@@ -337,6 +403,9 @@ func (f *Fake) Inspect(_ context.Context, id string) (runner.Container, error) {
 
 // Kill ends the process with 137; a container that is not running is left alone.
 func (f *Fake) Kill(_ context.Context, id string) error {
+	if err := f.down("kill"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get("kill", id)
@@ -349,6 +418,9 @@ func (f *Fake) Kill(_ context.Context, id string) error {
 
 // Stop ends the process with 143 (the fake's programs all honour SIGTERM) and waits for it.
 func (f *Fake) Stop(ctx context.Context, id string, _ time.Duration) error {
+	if err := f.down("stop"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	c, err := f.get("stop", id)
 	if err != nil {
@@ -371,6 +443,9 @@ func (f *Fake) Stop(ctx context.Context, id string, _ time.Duration) error {
 
 // Remove kills and forgets a container.
 func (f *Fake) Remove(_ context.Context, id string) error {
+	if err := f.down("remove"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get("remove", id)
@@ -384,6 +459,9 @@ func (f *Fake) Remove(_ context.Context, id string) error {
 
 // List returns the containers carrying all the labels.
 func (f *Fake) List(_ context.Context, labels map[string]string) ([]runner.Container, error) {
+	if err := f.down("list"); err != nil {
+		return nil, err
+	}
 	var out []runner.Container
 	for _, c := range f.Containers() {
 		if hasLabels(c.Labels, labels) {
@@ -405,6 +483,9 @@ func hasLabels(have, want map[string]string) bool {
 // Logs writes the saved output; with Follow it first waits for the container to end.
 // Tail counts lines of the combined log, as Podman does.
 func (f *Fake) Logs(ctx context.Context, id string, opts runner.LogOptions, stdout, stderr io.Writer) error {
+	if err := f.down("logs"); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	c, err := f.get("logs of", id)
 	f.mu.Unlock()
@@ -451,6 +532,9 @@ func splitLines(log []logChunk) []logChunk {
 
 // Stats reports the container's limits and one process.
 func (f *Fake) Stats(_ context.Context, id string) (runner.Stats, error) {
+	if err := f.down("stats"); err != nil {
+		return runner.Stats{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get("stats of", id)
@@ -465,6 +549,9 @@ func (f *Fake) Stats(_ context.Context, id string) (runner.Stats, error) {
 
 // Exec runs the interpreter beside the container's process.
 func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runner.ExecResult, error) {
+	if err := f.down("exec"); err != nil {
+		return runner.ExecResult{}, err
+	}
 	f.mu.Lock()
 	c, err := f.get("exec in", id)
 	if err == nil && c.c.State != "running" {
@@ -498,7 +585,7 @@ func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runne
 		err = fmt.Errorf("exec in container %s: %w", id, ctx.Err())
 		code = -1
 	}
-	if code == codeSignalled {
+	if code == codeSignalled || code == codeOOM {
 		code = 137
 	}
 	return runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.truncated || stderr.truncated}, err

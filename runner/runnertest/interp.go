@@ -19,6 +19,10 @@ type proc struct {
 // codeSignalled ends a script when the process is signalled; the caller picks the exit code.
 const codeSignalled = -1
 
+// codeOOM ends a script killed by the kernel for memory: exit code 137, and
+// the kernel's OOM kill count says so (the real sandbox reads it from the cgroup).
+const codeOOM = -2
+
 // run interprets argv: echo, cat, true, false, sleep N, oom, exit N, printenv NAME and sh -c SCRIPT.
 func (p proc) run(argv []string) int {
 	if len(argv) == 0 {
@@ -57,8 +61,7 @@ func (p proc) run(argv []string) int {
 			return codeSignalled
 		}
 	case "oom":
-		// What Podman 4.3 reports for a kernel OOM kill: 137, OOMKilled false.
-		return 137
+		return codeOOM
 	case "exit":
 		n, _ := strconv.Atoi(arg(argv, 1))
 		return n
@@ -86,7 +89,7 @@ func (p proc) script(s string) int {
 			q.stdout, argv = p.stderr, argv[:len(argv)-1]
 		}
 		code = q.run(argv)
-		if argv[0] == "exit" || code == codeSignalled {
+		if argv[0] == "exit" || code == codeSignalled || code == codeOOM {
 			return code
 		}
 	}

@@ -16,6 +16,7 @@ import (
 const transitionSQL = `UPDATE agents SET
 	state = @to,
 	reason = CASE WHEN @reason <> '' THEN @reason ELSE reason END,
+	message = CASE WHEN @message <> '' THEN @message ELSE message END,
 	exit_code = COALESCE(@exit_code, exit_code),
 	started_at = CASE WHEN @running AND started_at = 0 THEN @at ELSE started_at END,
 	finished_at = CASE WHEN @final THEN @at ELSE finished_at END
@@ -34,6 +35,7 @@ func (s *Store) Transition(ctx context.Context, id string, c runner.Change) (run
 		a, err = scanAgent(tx.StmtContext(ctx, s.transit).QueryRowContext(ctx,
 			sql.Named("to", string(c.To)),
 			sql.Named("reason", c.Reason),
+			sql.Named("message", c.Message),
 			sql.Named("exit_code", exitCodeArg(c.ExitCode)),
 			sql.Named("running", c.To == runner.StateRunning),
 			sql.Named("final", !c.To.Live()),

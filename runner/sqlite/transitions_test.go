@@ -50,6 +50,27 @@ func TestTransition(t *testing.T) {
 			},
 		},
 		{
+			name:  "a message is kept with the reason",
+			start: func(a *runner.Agent) { a.State = runner.StateRunning },
+			change: runner.Change{
+				From: []runner.State{runner.StateRunning}, To: runner.StateFailed,
+				Reason: runner.ReasonExit, Message: "exited with code 3", ExitCode: intPtr(3), At: at,
+			},
+			wantEdit: func(a *runner.Agent) {
+				a.State, a.Reason, a.Message, a.ExitCode, a.FinishedAt = runner.StateFailed, runner.ReasonExit, "exited with code 3", intPtr(3), at
+			},
+		},
+		{
+			name: "an empty message keeps the old one",
+			start: func(a *runner.Agent) {
+				a.State, a.Reason, a.Message = runner.StateTerminating, runner.ReasonDeleted, "deleted by request"
+			},
+			change: runner.Change{From: []runner.State{runner.StateTerminating}, To: runner.StateTerminated, At: at},
+			wantEdit: func(a *runner.Agent) {
+				a.State, a.FinishedAt = runner.StateTerminated, at
+			},
+		},
+		{
 			name:   "terminating is live: no finished_at",
 			start:  func(a *runner.Agent) { a.State = runner.StateRunning },
 			change: runner.Change{From: []runner.State{runner.StateRunning}, To: runner.StateTerminating, Reason: runner.ReasonDeleted, At: at},

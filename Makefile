@@ -17,6 +17,11 @@ GO_FLAGS := -tags $(subst $(space),$(comma),$(strip $(GO_TAGS)))
 export CGO_ENABLED := 1
 
 BIN := bin/podrun
+# The version, commit and Go version `podrun version` prints, stamped at link time.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILDINFO := github.com/podrun/podrun/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT)
 # The entrypoint of every function container, bind-mounted into images of any kind (FROM
 # scratch too): static, so it is built without cgo whatever CGO_ENABLED says above.
 SHIM := bin/podrun-shim
@@ -44,7 +49,7 @@ rootless: setup ## Create the rootless smoke-test user, its Podman service and i
 	scripts/setup-rootless-user.sh $(ROOTLESS_USER) >/dev/null
 
 build: shim ## Build bin/podrun and bin/podrun-shim
-	$(GO) build $(GO_FLAGS) -o $(BIN) ./cmd/podrun
+	$(GO) build $(GO_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/podrun
 
 shim: ## Build bin/podrun-shim, static (CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(SHIM) ./cmd/podrun-shim

@@ -86,7 +86,8 @@ type Agent struct {
 	StartedAt *time.Time `json:"started_at"`
 	// FinishedAt is when the agent reached a final state; null before.
 	FinishedAt *time.Time `json:"finished_at"`
-	// ExpiresAt is the deadline after which podrun kills a live agent; null once final.
+	// ExpiresAt is the deadline after which podrun kills the agent if it is still live; a final
+	// agent keeps the deadline it had.
 	ExpiresAt *time.Time `json:"expires_at"`
 	// ContainerRemoved says whether podrun has removed the agent's container.
 	ContainerRemoved bool `json:"container_removed"`

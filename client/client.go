@@ -47,7 +47,11 @@ func New(addr, token string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{base: base, token: token, hc: &http.Client{}, userAgent: "podrun-client"}
+	// No transparent gzip: an invocation's headers become the function's environment, and
+	// Accept-Encoding is not one the caller chose to send.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableCompression = true
+	c := &Client{base: base, token: token, hc: &http.Client{Transport: tr}, userAgent: "podrun-client"}
 	for _, o := range opts {
 		o(c)
 	}

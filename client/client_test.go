@@ -107,7 +107,8 @@ func TestRequestsCarryTokenUserAgentAndEscapedIDs(t *testing.T) {
 	if _, err := c.Agent(context.Background(), "a/b?c"); err != nil {
 		t.Fatal(err)
 	}
-	if got.Header.Get("Authorization") != "Bearer s3cret" || got.Header.Get("User-Agent") != "podrun-test/1" {
+	if got.Header.Get("Authorization") != "Bearer s3cret" || got.Header.Get("User-Agent") != "podrun-test/1" ||
+		got.Header.Get("Accept-Encoding") != "" {
 		t.Errorf("headers = %v", got.Header)
 	}
 	if got.URL.EscapedPath() != "/v1/agents/a%2Fb%3Fc" || got.URL.RawQuery != "" {

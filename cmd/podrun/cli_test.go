@@ -368,3 +368,37 @@ func TestCLITokenVersionAndCompletion(t *testing.T) {
 		t.Errorf("serve -h: %.300s", r)
 	}
 }
+
+func TestCLIRunInterruptDeletesTheAgent(t *testing.T) {
+	d := startDaemon(t, func(c *configs.Config) { c.Sandbox.StopTimeout = configs.Duration{Duration: time.Second} })
+	cmd := exec.Command(podrunBinary(t), "run", testImage, "sleep", "300")
+	cmd.Env = append(os.Environ(), "PODRUN_TOKEN=", "PODRUN_ADDR="+d.Addr())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var id string
+	for deadline := time.Now().Add(time.Minute); id == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, a := range d.runnerAgents(t) {
+			if a.State == runner.StateRunning {
+				id = a.ID
+			}
+		}
+	}
+	if id == "" {
+		t.Fatal("the agent never ran")
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// sleep as PID 1 ignores SIGTERM, so the stop ends in SIGKILL: 128+9.
+	if code := cmd.ProcessState.ExitCode(); code != 137 || !strings.Contains(stderr.String(), "terminating") {
+		t.Errorf("interrupted run: exit %d, stderr %q; want 137 and the agent terminating", code, stderr.String())
+	}
+	if a := d.get(t, id); a.State != runner.StateTerminated || a.Reason != runner.ReasonDeleted {
+		t.Errorf("after the interrupt the agent is %s (%s)", a.State, a.Reason)
+	}
+}

@@ -1,7 +1,5 @@
 package api
 
-import "time"
-
 // State is where an agent is in its lifecycle.
 type State string
 
@@ -75,7 +73,7 @@ type Agent struct {
 	// Labels are the client's key=value labels, for filtering lists.
 	Labels map[string]string `json:"labels"`
 	// CreatedAt is when podrun accepted the agent.
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt Time `json:"created_at"`
 	// Async is true for an invocation answered 202, whose output is kept as its Result; optional.
 	Async bool `json:"async,omitempty"`
 	// CallbackURL is where an asynchronous invocation's result is POSTed; optional.
@@ -83,12 +81,12 @@ type Agent struct {
 	// Start says how an invocation's container was prepared, StartCold or StartWarm; optional.
 	Start string `json:"start,omitempty"`
 	// StartedAt is when the process started; null before.
-	StartedAt *time.Time `json:"started_at"`
+	StartedAt *Time `json:"started_at"`
 	// FinishedAt is when the agent reached a final state; null before.
-	FinishedAt *time.Time `json:"finished_at"`
+	FinishedAt *Time `json:"finished_at"`
 	// ExpiresAt is the deadline after which podrun kills the agent if it is still live; a final
 	// agent keeps the deadline it had.
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt *Time `json:"expires_at"`
 	// ContainerRemoved says whether podrun has removed the agent's container.
 	ContainerRemoved bool `json:"container_removed"`
 }
@@ -174,7 +172,7 @@ type Event struct {
 	// AgentID names the agent.
 	AgentID string `json:"agent_id"`
 	// Time is when it happened.
-	Time time.Time `json:"time"`
+	Time Time `json:"time"`
 	// Type is EventState or EventContainer.
 	Type string `json:"type"`
 	// Name is the state or the container phase.

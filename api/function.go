@@ -1,7 +1,5 @@
 package api
 
-import "time"
-
 // Function is a named recipe for invocations, each run in a fresh (or warm) container: the
 // answer of PUT and GET /v1/functions/{name}.
 type Function struct {
@@ -24,8 +22,8 @@ type Function struct {
 	// MaxOutput is how many bytes of stdout an invocation may write.
 	MaxOutput int64 `json:"max_output"`
 	// CreatedAt and UpdatedAt are when it was first stored and last replaced.
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	CreatedAt Time `json:"created_at"`
+	UpdatedAt Time `json:"updated_at"`
 }
 
 // FunctionRequest is the body of PUT /v1/functions/{name}, which creates (201) or replaces (200)

@@ -127,6 +127,28 @@ func TestAnswersKeepTheServerShape(t *testing.T) {
 	})
 }
 
+func TestTimeOnTheWire(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
+	std, _ := json.Marshal(at.UTC())
+	if got := marshal(t, api.Time(at)); string(got) != string(std) {
+		t.Errorf("Time = %s, time.Time in UTC = %s", got, std)
+	}
+	var back api.Time
+	if err := json.Unmarshal(std, &back); err != nil || !back.Time().Equal(at) {
+		t.Errorf("%s reads back as %v, %v", std, back, err)
+	}
+	if err := json.Unmarshal([]byte(`"yesterday"`), &back); err == nil {
+		t.Error("a bad time was accepted")
+	}
+	if api.TimeOf(time.Time{}) != nil || api.TimeOf(at).Time() != at {
+		t.Error("TimeOf")
+	}
+	// Unset times are null, as the server writes them.
+	if got := string(marshal(t, api.Agent{}.StartedAt)); got != "null" {
+		t.Errorf("unset started_at = %s", got)
+	}
+}
+
 func TestSizeOnTheWire(t *testing.T) {
 	for _, tt := range []struct {
 		in   api.Size

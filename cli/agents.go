@@ -53,7 +53,7 @@ several filters must all match.`,
 				}
 			}
 			slices.SortStableFunc(agents, func(x, y api.Agent) int {
-				return cmp.Or(y.CreatedAt.Compare(x.CreatedAt), strings.Compare(y.ID, x.ID))
+				return cmp.Or(y.CreatedAt.Time().Compare(x.CreatedAt.Time()), strings.Compare(y.ID, x.ID))
 			})
 			switch {
 			case a.json || format == "json":
@@ -312,7 +312,7 @@ func (a *app) eventsCmd() *cobra.Command {
 			}
 			t := newTable(a.env.Stdout, "TIME", "TYPE", "NAME", "DETAIL")
 			for _, e := range events {
-				t.row(e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Type, e.Name, e.Detail)
+				t.row(e.Time.Time().Local().Format("2006-01-02 15:04:05.000"), e.Type, e.Name, e.Detail)
 			}
 			return t.flush()
 		},
@@ -384,7 +384,7 @@ func (a *app) ttlCmd() *cobra.Command {
 				_, err = fmt.Fprintf(a.env.Stdout, "%s has no deadline\n", ag.ID)
 				return err
 			}
-			_, err = fmt.Fprintf(a.env.Stdout, "%s expires at %s (%s)\n", ag.ID, ag.ExpiresAt.Local().Format(time.RFC3339), until(ag.ExpiresAt, time.Now()))
+			_, err = fmt.Fprintf(a.env.Stdout, "%s expires at %s (%s)\n", ag.ID, ag.ExpiresAt.Time().Local().Format(time.RFC3339), until(ag.ExpiresAt, time.Now()))
 			return err
 		},
 	}

@@ -34,19 +34,19 @@ func (t *table) row(cells ...string) { fmt.Fprintln(t.tw, strings.Join(cells, "\
 func (t *table) flush() error { return t.tw.Flush() }
 
 // ago says how long before now t was, like "5s ago" or "3h ago".
-func ago(t, now time.Time) string {
+func ago(t api.Time, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return roughly(now.Sub(t)) + " ago"
+	return roughly(now.Sub(t.Time())) + " ago"
 }
 
 // until says how long from now t is, like "in 4m"; "-" when unset.
-func until(t *time.Time, now time.Time) string {
+func until(t *api.Time, now time.Time) string {
 	if t == nil {
 		return "-"
 	}
-	d := t.Sub(now)
+	d := t.Time().Sub(now)
 	if d < 0 {
 		return roughly(-d) + " ago"
 	}

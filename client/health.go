@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/podrun/podrun/api"
@@ -28,4 +29,18 @@ func (c *Client) Version(ctx context.Context) (api.Version, error) {
 	var v api.Version
 	_, err := c.call(ctx, http.MethodGet, "/v1/version", nil, nil, &v)
 	return v, err
+}
+
+// Metrics returns the server's Prometheus text exposition (GET /metrics).
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "/metrics", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
 }

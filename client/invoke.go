@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,11 @@ type InvokeOptions struct {
 	Query url.Values
 	// CallbackURL is where the server POSTs an asynchronous invocation's result; InvokeAsync only.
 	CallbackURL string
+	// Method and Path, when either is set, send the invocation through the OpenFaaS gateway
+	// routes, /function/{name}{Path} (InvokeAsync: /async-function/{name}{Path}), with Method
+	// (default POST): the function sees them as Http_Method and Http_Path. Left empty, the
+	// invocation is POST /v1/functions/{name}/invoke.
+	Method, Path string
 }
 
 // ErrNoExitCode means a streamed invocation's answer ended without its exit-code trailer: the
@@ -84,7 +90,7 @@ func parseExitCode(v string) (int, error) {
 // begins; an error status before any output (unknown function, 429 busy, 504 with no output, ...)
 // is an *Error.
 func (c *Client) Invoke(ctx context.Context, name string, body io.Reader, opts *InvokeOptions) (*Invocation, error) {
-	req, err := c.invokeRequest(ctx, name, body, opts)
+	req, err := c.invokeRequest(ctx, name, body, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +116,13 @@ func (c *Client) Invoke(ctx context.Context, name string, body io.Reader, opts *
 // InvokeAsync queues an invocation and returns its agent at once (202): its output is kept as
 // the agent's Result and, with opts.CallbackURL, POSTed there.
 func (c *Client) InvokeAsync(ctx context.Context, name string, body io.Reader, opts *InvokeOptions) (api.Agent, error) {
-	req, err := c.invokeRequest(ctx, name, body, opts)
+	req, err := c.invokeRequest(ctx, name, body, opts, true)
 	if err != nil {
 		return api.Agent{}, err
 	}
-	req.Header.Set(api.HeaderPrefer, api.PreferAsync)
+	if opts == nil || (opts.Method == "" && opts.Path == "") {
+		req.Header.Set(api.HeaderPrefer, api.PreferAsync)
+	}
 	if opts != nil && opts.CallbackURL != "" {
 		req.Header.Set(api.HeaderCallbackURL, opts.CallbackURL)
 	}
@@ -130,14 +138,26 @@ func (c *Client) InvokeAsync(ctx context.Context, name string, body io.Reader, o
 	return a, nil
 }
 
-func (c *Client) invokeRequest(ctx context.Context, name string, body io.Reader, opts *InvokeOptions) (*http.Request, error) {
+func (c *Client) invokeRequest(ctx context.Context, name string, body io.Reader, opts *InvokeOptions, async bool) (*http.Request, error) {
 	if opts == nil {
 		opts = &InvokeOptions{}
 	}
 	if body == nil {
 		body = http.NoBody
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, functionPath(name, "invoke"), opts.Query, body)
+	method, path := http.MethodPost, functionPath(name, "invoke")
+	if opts.Method != "" || opts.Path != "" {
+		method = cmp.Or(opts.Method, http.MethodPost)
+		prefix := "/function/"
+		if async {
+			prefix = "/async-function/"
+		}
+		path = prefix + url.PathEscape(name)
+		if opts.Path != "" && opts.Path != "/" {
+			path += "/" + strings.TrimPrefix((&url.URL{Path: opts.Path}).EscapedPath(), "/")
+		}
+	}
+	req, err := c.newRequest(ctx, method, path, opts.Query, body)
 	if err != nil {
 		return nil, err
 	}

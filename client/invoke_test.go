@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +175,38 @@ func (r *stringReader) Read(p []byte) (int, error) {
 	n := copy(p, r.s)
 	r.s = r.s[n:]
 	return n, nil
+}
+
+func TestInvokeThroughTheOpenFaaSRoutes(t *testing.T) {
+	var got []string
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.EscapedPath()+" prefer="+r.Header.Get("Prefer"))
+		if strings.HasPrefix(r.URL.Path, "/async-function/") {
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"id":"a"}`)
+			return
+		}
+		w.Header().Set(api.HeaderExitCode, "0")
+	}, "")
+	ctx := context.Background()
+	for _, o := range []*InvokeOptions{nil, {Method: http.MethodGet}, {Path: "/a b/c"}, {Method: http.MethodPut, Path: "/"}} {
+		inv, err := c.Invoke(ctx, "fn", nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv.Body.Close()
+	}
+	if _, err := c.InvokeAsync(ctx, "fn", nil, &InvokeOptions{Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"POST /v1/functions/fn/invoke prefer=",
+		"GET /function/fn prefer=",
+		"POST /function/fn/a%20b/c prefer=",
+		"PUT /function/fn prefer=",
+		"POST /async-function/fn/x prefer=",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/client"
 )
 
 // wireCall sends a request and returns the answer's status, header and raw body.
@@ -138,6 +140,24 @@ func TestWireMatchesTheAPIPackage(t *testing.T) {
 	status, hdr, raw = d.wireCall(t, "POST", "/v1/functions/echo/invoke", "", map[string]string{"Content-Type": api.ContentTypeOutput})
 	if status != http.StatusOK || hdr.Get(api.HeaderAgentID) == "" || hdr.Get(api.HeaderExitCode) != "0" || hdr.Get(api.HeaderStart) == "" {
 		t.Errorf("sync invoke: %d %v %q", status, hdr, raw)
+	}
+
+	// The client's OpenFaaS route and metrics, against the real server.
+	cl, err := client.New(d.Addr(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := cl.Invoke(context.Background(), "echo", strings.NewReader("via openfaas"), &client.InvokeOptions{Method: http.MethodPut, Path: "/sub/path"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(inv.Body)
+	inv.Body.Close()
+	if code, err := inv.ExitCode(); err != nil || code != 0 || string(out) != "via openfaas" {
+		t.Errorf("PUT /function/echo/sub/path: %q, exit %d, %v", out, code, err)
+	}
+	if m, err := cl.Metrics(context.Background()); err != nil || !bytes.Contains(m, []byte("podrun_")) {
+		t.Errorf("metrics: %v, %.200s", err, m)
 	}
 
 	for _, path := range []string{"/healthz", "/readyz"} {

@@ -89,5 +89,6 @@ func banner(addr string, auth bool) string {
 	fmt.Fprintf(&b, "  curl -s%s -X POST http://%s/v1/agents -H 'Content-Type: application/json' \\\n", hdr, addr)
 	b.WriteString(`    -d '{"image":"localhost/podrun/busybox:latest","command":["echo","hello from a sandbox"]}'` + "\n")
 	fmt.Fprintf(&b, "  curl -s%s http://%s/v1/agents            # list agents; then GET /v1/agents/<id>/logs\n\n", hdr, addr)
+	fmt.Fprintf(&b, "Or with the CLI (podrun --help lists its commands):\n  PODRUN_ADDR=%s podrun run localhost/podrun/busybox:latest echo hello\n\n", addr)
 	return b.String()
 }

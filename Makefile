@@ -17,11 +17,16 @@ GO_FLAGS := -tags $(subst $(space),$(comma),$(strip $(GO_TAGS)))
 export CGO_ENABLED := 1
 
 BIN := bin/podrun
+# The version, commit and Go version `podrun version` prints, stamped at link time.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILDINFO := github.com/podrun/podrun/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT)
 # The entrypoint of every function container, bind-mounted into images of any kind (FROM
 # scratch too): static, so it is built without cgo whatever CGO_ENABLED says above.
 SHIM := bin/podrun-shim
 # Pure Go: fast, run with the race detector.
-UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/...
+UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/... ./api/... ./client/... ./cli/...
 # Talk to the real Podman service; one package at a time, as they share it on a small machine.
 INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
@@ -50,7 +55,7 @@ promtool: ## Make promtool available (bin/tools/promtool unless on PATH), for th
 
 build: shim ## Build bin/podrun and bin/podrun-shim
 	@test -x $(BIN) || echo "building $(BIN): a first build compiles about 400 packages (about 5 minutes on 2 cores), listed as they compile"
-	$(GO) build -v $(GO_FLAGS) -o $(BIN) ./cmd/podrun
+	$(GO) build -v $(GO_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/podrun
 
 shim: ## Build bin/podrun-shim, static (CGO_ENABLED=0)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(SHIM) ./cmd/podrun-shim

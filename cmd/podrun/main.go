@@ -13,45 +13,29 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/podrun/podrun/cli"
 	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/internal/buildinfo"
 	"github.com/podrun/podrun/runner"
 )
 
-const usage = `usage: podrun <command> [flags]
-
-commands:
-  serve     run the podrun daemon (podrun serve -h lists its flags)
-  bench     measure podrun against podman run and the bare bindings (podrun bench -h)
-  version   print the version
-`
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is this build's version; the Makefile stamps it into package buildinfo.
+var version = buildinfo.Version
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stderr))
 }
 
+// run dispatches: serve and bench parse their own flags as before; every other command is the
+// CLI client of the API (package cli).
 func run(args []string, getenv func(string) string, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "serve":
-		return serve(args[1:], getenv, stderr)
-	case "bench":
-		return benchMain(args[1:], getenv, stderr)
-	case "version":
-		fmt.Println("podrun", version)
-		return 0
-	case "-h", "--help", "help":
-		fmt.Fprint(os.Stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "podrun: unknown command %q\n%s", args[0], usage)
-		return 2
-	}
+	env := cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: stderr, Getenv: getenv}
+	return cli.Main(args, env,
+		cli.Passthrough("serve", "Run the podrun daemon (podrun serve -h lists its flags)",
+			func(args []string) int { return serve(args, getenv, stderr) }),
+		cli.Passthrough("bench", "Measure podrun against podman run and the bare bindings (podrun bench -h)",
+			func(args []string) int { return benchMain(args, getenv, stderr) }),
+	)
 }
 
 func serve(args []string, getenv func(string) string, stderr io.Writer) int {
@@ -113,5 +97,6 @@ func banner(addr string, auth bool) string {
 	fmt.Fprintf(&b, "  curl -s%s -X POST http://%s/v1/agents -H 'Content-Type: application/json' \\\n", hdr, addr)
 	b.WriteString(`    -d '{"image":"localhost/podrun/busybox:latest","command":["echo","hello from a sandbox"]}'` + "\n")
 	fmt.Fprintf(&b, "  curl -s%s http://%s/v1/agents            # list agents; then GET /v1/agents/<id>/logs\n\n", hdr, addr)
+	fmt.Fprintf(&b, "Or with the CLI (podrun --help lists its commands):\n  PODRUN_ADDR=%s podrun run localhost/podrun/busybox:latest echo hello\n\n", addr)
 	return b.String()
 }

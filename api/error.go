@@ -1,0 +1,34 @@
+package api
+
+// ErrorResponse is the body of every error answer: {"error":{"code":...,"message":...,"field":...}}.
+type ErrorResponse struct {
+	Error Error `json:"error"`
+}
+
+// Error says what went wrong with a request.
+type Error struct {
+	// Code is one of the Code constants; a program branches on it, not on Message.
+	Code string `json:"code"`
+	// Message says what went wrong, for people.
+	Message string `json:"message"`
+	// Field names the offending input when there is one (optional): a JSON path into the request
+	// body like "limits.memory", "command[0]" or "env.KEY", a query parameter like "state", or a
+	// header like "X-Callback-Url".
+	Field string `json:"field,omitempty"`
+}
+
+// Error codes, each with the HTTP status it comes with.
+const (
+	CodeInvalid              = "invalid"                // 400: a field, a parameter or the body is wrong
+	CodeUnauthorized         = "unauthorized"           // 401: the bearer token is missing or wrong
+	CodeNotFound             = "not_found"              // 404: no such agent, function or route
+	CodeMethodNotAllowed     = "method_not_allowed"     // 405
+	CodeConflict             = "conflict"               // 409: the agent's state does not allow it (e.g. exec on a finished agent)
+	CodeTooLarge             = "too_large"              // 413: the body is over the server's limit
+	CodeUnsupportedMediaType = "unsupported_media_type" // 415: a JSON route was sent another Content-Type
+	CodeImageUnavailable     = "image_unavailable"      // 422: the image is neither present nor pullable
+	CodeBusy                 = "busy"                   // 429: too many invocations; retry after Retry-After
+	CodeInternal             = "internal"               // 500: the server failed; its log has the cause
+	CodeUnavailable          = "unavailable"            // 503: /readyz: the container engine does not answer
+	CodeTimeout              = "timeout"                // 504: the operation or the function ran out of time
+)

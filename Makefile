@@ -26,7 +26,7 @@ LDFLAGS := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT)
 # scratch too): static, so it is built without cgo whatever CGO_ENABLED says above.
 SHIM := bin/podrun-shim
 # Pure Go: fast, run with the race detector.
-UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/... ./api/... ./client/... ./cli/...
+UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/... ./api/... ./client/... ./cli/... ./examples/...
 # Talk to the real Podman service; one package at a time, as they share it on a small machine.
 INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
@@ -83,6 +83,7 @@ lint: ## Check formatting, go vet, and shellcheck when installed
 	@unformatted="$$(gofmt -l .)"; \
 	if [[ -n "$$unformatted" ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(GO_FLAGS) ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 	@if command -v shellcheck >/dev/null; then shellcheck -x scripts/*.sh .ci/run; else echo "shellcheck not installed: skipped"; fi
 
 clean: ## Remove build output

@@ -64,9 +64,15 @@ func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string
 	if err != nil {
 		return "", fmt.Errorf("create container from %s: %w", ref, err)
 	}
-	if w := unexpectedWarnings(resp.Warnings, p.acceptable...); len(w) > 0 {
-		err := fmt.Errorf("create container from %s: podman warned %q, refusing a container that may not be confined", ref, strings.Join(w, "; "))
-		return "", errors.Join(err, p.cleanup(ctx, resp.ID))
+	if len(resp.Warnings) > 0 {
+		accepted, err := p.acceptedWarnings(ctx)
+		if err != nil {
+			accepted = nil // without the host's answer nothing is accepted
+		}
+		if w := unexpectedWarnings(resp.Warnings, accepted...); len(w) > 0 {
+			err := fmt.Errorf("create container from %s: podman warned %q, refusing a container that may not be confined", ref, strings.Join(w, "; "))
+			return "", errors.Join(err, p.cleanup(ctx, resp.ID))
+		}
 	}
 	p.fresh.Store(resp.ID, struct{}{})
 	return resp.ID, nil

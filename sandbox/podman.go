@@ -130,15 +130,14 @@ type Podman struct {
 	slots  chan struct{} // one token per API call in flight; see acquire
 	images imageCache    // image entrypoints and commands, for the shim
 
-	host       runner.Host   // what podman info said in New; see Probe
-	acceptable []string      // create warnings this host and configuration accept; see create
-	cgroups    memoryCgroups // where the kernel counts containers' OOM kills
+	hostMu  sync.Mutex
+	host    *runner.Host  // what podman info said, asked once; see hostInfo
+	cgroups memoryCgroups // where the kernel counts containers' OOM kills
 }
 
 var _ runner.Sandbox = (*Podman)(nil)
 
-// New connects to Podman (one ping), asks it once about the host (podman info,
-// which takes a second or more on a busy host, so Probe reuses the answer) and
+// New connects to Podman (one ping) and, unless Config.Runtime names one,
 // resolves the runtime from the host's cgroup version. Its errors name the URI.
 func New(ctx context.Context, cfg Config) (*Podman, error) {
 	cfg, err := cfg.withDefaults()
@@ -167,17 +166,14 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	if err := p.tuneTransport(); err != nil {
 		return nil, err
 	}
-	if p.host, err = p.info(ctx); err != nil {
-		return nil, err
-	}
-	if p.cfg.Runtime == "" && p.host.CgroupVersion == "v1" {
-		p.cfg.Runtime = "runc" // crun fails on hybrid cgroup v1 hosts
-	}
-	if p.host.Runtime == "" || p.cfg.Runtime != "" {
-		p.host.Runtime = p.cfg.Runtime
-	}
-	if cfg.AllowUnenforcedLimits && runner.LimitsUnenforced(p.host) != "" {
-		p.acceptable = append(p.acceptable, limitsIgnoredWarning)
+	if p.cfg.Runtime == "" {
+		h, err := p.hostInfo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if h.CgroupVersion == "v1" {
+			p.cfg.Runtime = "runc" // crun fails on hybrid cgroup v1 hosts
+		}
 	}
 	return p, nil
 }

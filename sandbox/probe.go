@@ -12,12 +12,47 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// Probe describes the container host as New found it; Runtime is the runtime
-// containers get, not Podman's default.
-func (p *Podman) Probe(context.Context) (runner.Host, error) {
-	h := p.host
+// Probe describes the container host; Runtime is the runtime containers get,
+// not Podman's default. Podman is asked once (podman info takes a second or
+// more on a busy host): later calls, and New's, share the answer.
+func (p *Podman) Probe(ctx context.Context) (runner.Host, error) {
+	h, err := p.hostInfo(ctx)
+	if err != nil {
+		return runner.Host{}, err
+	}
+	if p.cfg.Runtime != "" {
+		h.Runtime = p.cfg.Runtime
+	}
+	return h, nil
+}
+
+// hostInfo returns podman info's answer, asking for it only the first time.
+func (p *Podman) hostInfo(ctx context.Context) (runner.Host, error) {
+	p.hostMu.Lock()
+	defer p.hostMu.Unlock()
+	if p.host == nil {
+		h, err := p.info(ctx)
+		if err != nil {
+			return runner.Host{}, err
+		}
+		p.host = &h
+	}
+	h := *p.host
 	h.Controllers = slices.Clone(h.Controllers)
 	return h, nil
+}
+
+// acceptedWarnings are the create warnings this host and configuration accept:
+// Podman's word that it ignores limits, where they were allowed to be and are.
+func (p *Podman) acceptedWarnings(ctx context.Context) ([]string, error) {
+	if !p.cfg.AllowUnenforcedLimits {
+		return nil, nil
+	}
+	h, err := p.hostInfo(ctx)
+	if err != nil || runner.LimitsUnenforced(h) == "" {
+		return nil, err
+	}
+	return []string{limitsIgnoredWarning}, nil
 }
 
 // info asks Podman about the host; Runtime is Podman's default runtime.

@@ -64,6 +64,11 @@ type fakeContainer struct {
 	attached []*fakeStream
 }
 
+type logChunk struct {
+	stderr bool
+	data   []byte
+}
+
 // Containers returns a snapshot of every container, oldest first.
 func (f *Fake) Containers() []runner.Container {
 	f.mu.Lock()

@@ -14,11 +14,6 @@ type fakeStream struct {
 	broken chan struct{}
 }
 
-type logChunk struct {
-	stderr bool
-	data   []byte
-}
-
 // down returns the error of a call made while the service is Unavailable, or nil.
 func (f *Fake) down(op string) error {
 	f.mu.Lock()

@@ -128,19 +128,23 @@ func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) erro
 	return nil
 }
 
-// saveLogs keeps the last LogTail bytes of each stream for after the container is gone.
+// saveLogs keeps the last LogTail bytes of each stream's lines, in log
+// order, for after the container is gone.
 func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, errOut := newTailBuffer(r.cfg.LogTail), newTailBuffer(r.cfg.LogTail)
-	err := r.sb.Logs(ctx, containerID, LogOptions{}, out, errOut)
+	kept := newStreamTail(r.cfg.LogTail)
+	err := r.sb.Logs(ctx, containerID, LogRead{}, func(l LogLine) error {
+		kept.add(l)
+		return nil
+	})
 	if errors.Is(err, ErrNoContainer) {
 		return
 	}
 	if err != nil {
 		r.log.Warn("read logs before removal", "agent", agentID, "container", containerID, "err", err)
 	}
-	if err := r.store.SaveLogs(ctx, agentID, out.Bytes(), errOut.Bytes()); err != nil {
+	if err := r.store.SaveLogs(ctx, agentID, kept.lines()); err != nil {
 		r.log.Warn("save logs", "agent", agentID, "err", err)
 	}
 }

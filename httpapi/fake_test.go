@@ -41,9 +41,7 @@ type fakeService struct {
 	lastTTL    string
 	lastExec   runner.ExecRequest
 	lastLogs   runner.LogOptions
-	gotStdout  bool
-	gotStderr  bool
-	logs       func(ctx context.Context, stdout, stderr io.Writer) error
+	logs       func(ctx context.Context, emit func(runner.LogLine) error) error
 	fn         fakeFunctions // functions and invocations, in fake_functions_test.go
 }
 
@@ -162,27 +160,34 @@ func (f *fakeService) Events(ctx context.Context, id string) ([]runner.Event, er
 	return []runner.Event{{ID: 1, AgentID: id, Type: runner.EventState, Name: string(runner.StatePending)}}, nil
 }
 
-func (f *fakeService) Logs(ctx context.Context, id string, opts runner.LogOptions, stdout, stderr io.Writer) error {
+// fakeLines is the output of every fake agent without its own logs func.
+var fakeLines = []runner.LogLine{
+	{Seq: 1, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Stream: runner.Stdout, Text: "out"},
+	{Seq: 2, Time: time.Date(2025, 1, 2, 3, 4, 6, 0, time.UTC), Stream: runner.Stderr, Text: "err"},
+}
+
+func (f *fakeService) Logs(ctx context.Context, id string, opts runner.LogOptions, emit func(runner.LogLine) error) error {
 	if err := f.enter("Logs"); err != nil {
 		return err
 	}
 	f.mu.Lock()
-	f.lastLogs, f.gotStdout, f.gotStderr = opts, stdout != nil, stderr != nil
+	f.lastLogs = opts
 	logs := f.logs
 	f.mu.Unlock()
-	if logs == nil {
-		if _, err := f.get(id); err != nil {
-			return err
-		}
-		if stdout != nil {
-			io.WriteString(stdout, "out\n")
-		}
-		if stderr != nil {
-			io.WriteString(stderr, "err\n")
-		}
-		return nil
+	if logs != nil {
+		return logs(ctx, emit)
 	}
-	return logs(ctx, stdout, stderr)
+	if _, err := f.get(id); err != nil {
+		return err
+	}
+	for _, l := range fakeLines {
+		if l.Stream&opts.Streams != 0 {
+			if err := emit(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (f *fakeService) Stats(ctx context.Context, id string) (runner.Stats, error) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,44 +13,22 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// agentLogs streams an agent's output as plain text, interleaving stdout and stderr.
+// agentLogs streams an agent's output, stdout and stderr as one stream in
+// the order it was written. Query: follow (bool), tail (lines in all),
+// stream (stdout, stderr or both), timestamps (bool, text form) and format:
+// "text" (the default: each line and its newline, if it had one) or
+// "ndjson" (one runner.LogLine per line, with its stream, time and Seq).
 func (s *Server) agentLogs(w http.ResponseWriter, r *http.Request) {
 	id, ok := agentID(w, r)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	var opts runner.LogOptions
-	if v := q.Get("follow"); v != "" {
-		follow, err := strconv.ParseBool(v)
-		if err != nil {
-			writeError(w, r, &runner.FieldError{Field: "follow", Message: "must be true or false"})
-			return
-		}
-		opts.Follow = follow
-	}
-	if v := q.Get("tail"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, r, &runner.FieldError{Field: "tail", Message: "must be a non-negative integer"})
-			return
-		}
-		opts.Tail = n
-	}
-	rc := http.NewResponseController(w)
-	out := &streamWriter{w: w, rc: rc, flush: opts.Follow}
-	// A nil writer tells the service to skip that stream entirely.
-	var stdout, stderr io.Writer = out, out
-	switch q.Get("stream") {
-	case "", "all":
-	case "stdout":
-		stderr = nil
-	case "stderr":
-		stdout = nil
-	default:
-		writeError(w, r, &runner.FieldError{Field: "stream", Message: "must be stdout, stderr or all"})
+	opts, form, err := logQuery(r)
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
+	rc := http.NewResponseController(w)
 	if opts.Follow {
 		// A followed stream lasts as long as the container; the request context
 		// (client gone, server shutdown) is what ends it, not WriteTimeout.
@@ -58,10 +37,11 @@ func (s *Server) agentLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	out := &lineWriter{w: w, rc: rc, flush: opts.Follow, form: form}
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Type", form.contentType())
 	h.Set("X-Content-Type-Options", "nosniff") // agent output is untrusted; never let a browser sniff it into HTML
-	err := s.svc.Logs(r.Context(), id, opts, stdout, stderr)
+	err = s.svc.Logs(r.Context(), id, opts, out.write)
 	out.close()
 	if err == nil {
 		return
@@ -78,49 +58,132 @@ func (s *Server) agentLogs(w http.ResponseWriter, r *http.Request) {
 	infoFrom(r.Context()).log.LogAttrs(r.Context(), level, "log stream ended early", slog.String("agent", id), slog.Any("err", err))
 }
 
-// streamWriter serialises the service's two streams onto one response and,
-// when following, flushes each write so the client sees output as it happens.
-type streamWriter struct {
+// logForm is how lines are written to the response.
+type logForm struct {
+	ndjson     bool
+	timestamps bool // text form: each line starts with its time
+}
+
+func (f logForm) contentType() string {
+	if f.ndjson {
+		return "application/x-ndjson"
+	}
+	return "text/plain; charset=utf-8"
+}
+
+// logQuery reads a logs request's query; errors name the field.
+func logQuery(r *http.Request) (runner.LogOptions, logForm, error) {
+	q := r.URL.Query()
+	var opts runner.LogOptions
+	var form logForm
+	boolean := func(name string, dst *bool) error {
+		v := q.Get(name)
+		if v == "" {
+			return nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return &runner.FieldError{Field: name, Message: "must be true or false"}
+		}
+		*dst = b
+		return nil
+	}
+	if err := boolean("follow", &opts.Follow); err != nil {
+		return opts, form, err
+	}
+	if err := boolean("timestamps", &form.timestamps); err != nil {
+		return opts, form, err
+	}
+	if v := q.Get("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return opts, form, &runner.FieldError{Field: "tail", Message: "must be a non-negative integer"}
+		}
+		opts.Tail = n
+	}
+	streams, err := runner.ParseLogStreams(q.Get("stream"))
+	if err != nil {
+		return opts, form, err
+	}
+	opts.Streams = streams
+	switch q.Get("format") {
+	case "", "text":
+	case "ndjson":
+		form.ndjson = true
+	default:
+		return opts, form, &runner.FieldError{Field: "format", Message: "must be text or ndjson"}
+	}
+	return opts, form, nil
+}
+
+// lineWriter writes the service's lines to the response and, when
+// following, flushes each so the client sees output as it happens.
+type lineWriter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	rc    *http.ResponseController
 	flush bool
+	form  logForm
+	buf   []byte
 	wrote bool
 	// closed guards the response once the handler returns: a write from a
 	// straggling goroutine in the service must fail, not crash the server.
 	closed bool
 }
 
-func (s *streamWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0, io.ErrClosedPipe
+// unknownTime stands for the time of a line saved before podrun kept times.
+const unknownTime = "-"
+
+func (lw *lineWriter) write(l runner.LogLine) error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if lw.closed {
+		return io.ErrClosedPipe
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, err := s.w.Write(p)
-	s.wrote = s.wrote || n > 0
-	if err != nil {
-		return n, err
-	}
-	if s.flush {
-		if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return n, err
+	b := lw.buf[:0]
+	switch {
+	case lw.form.ndjson:
+		j, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, j...), '\n')
+	default:
+		if lw.form.timestamps {
+			if l.Time.IsZero() {
+				b = append(b, unknownTime...)
+			} else {
+				b = l.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+			}
+			b = append(b, ' ')
+		}
+		b = append(b, l.Text...)
+		if !l.Partial {
+			b = append(b, '\n')
 		}
 	}
-	return n, nil
+	lw.buf = b
+	n, err := lw.w.Write(b)
+	lw.wrote = lw.wrote || n > 0
+	if err != nil {
+		return err
+	}
+	if lw.flush {
+		if err := lw.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+	}
+	return nil
 }
 
-func (s *streamWriter) started() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.wrote
+func (lw *lineWriter) started() bool {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.wrote
 }
 
-func (s *streamWriter) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
+func (lw *lineWriter) close() {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	lw.closed = true
 }

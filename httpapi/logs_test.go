@@ -16,17 +16,18 @@ import (
 
 func TestLogsStreams(t *testing.T) {
 	tests := []struct {
-		query          string
-		body           string
-		stdout, stderr bool
-		follow         bool
-		tail           int
+		query string
+		body  string
+		opts  runner.LogOptions
 	}{
-		{"", "out\nerr\n", true, true, false, 0},
-		{"?stream=all&tail=5", "out\nerr\n", true, true, false, 5},
-		{"?stream=stdout", "out\n", true, false, false, 0},
-		{"?stream=stderr&follow=false", "err\n", false, true, false, 0},
-		{"?follow=true&tail=0", "out\nerr\n", true, true, true, 0},
+		{"", "out\nerr\n", runner.LogOptions{Streams: runner.BothStreams}},
+		{"?stream=all&tail=5", "out\nerr\n", runner.LogOptions{Tail: 5, Streams: runner.BothStreams}},
+		{"?stream=both", "out\nerr\n", runner.LogOptions{Streams: runner.BothStreams}},
+		{"?stream=stdout", "out\n", runner.LogOptions{Streams: runner.Stdout}},
+		{"?stream=stderr&follow=false", "err\n", runner.LogOptions{Streams: runner.Stderr}},
+		{"?follow=true&tail=0", "out\nerr\n", runner.LogOptions{Follow: true, Streams: runner.BothStreams}},
+		{"?timestamps=true", "2025-01-02T03:04:05Z out\n2025-01-02T03:04:06Z err\n", runner.LogOptions{Streams: runner.BothStreams}},
+		{"?format=text&timestamps=false&stream=stderr", "err\n", runner.LogOptions{Streams: runner.Stderr}},
 	}
 	for _, tt := range tests {
 		h := newHarness(t, Options{})
@@ -40,13 +41,56 @@ func TestLogsStreams(t *testing.T) {
 		if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Errorf("%q: X-Content-Type-Options = %q", tt.query, got)
 		}
-		f := h.fake
-		if f.gotStdout != tt.stdout || f.gotStderr != tt.stderr {
-			t.Errorf("%q: service got stdout %v stderr %v, want %v %v", tt.query, f.gotStdout, f.gotStderr, tt.stdout, tt.stderr)
+		if f := h.fake; f.lastLogs != tt.opts {
+			t.Errorf("%q: options %+v, want %+v", tt.query, f.lastLogs, tt.opts)
 		}
-		if want := (runner.LogOptions{Follow: tt.follow, Tail: tt.tail}); f.lastLogs != want {
-			t.Errorf("%q: options %+v, want %+v", tt.query, f.lastLogs, want)
+	}
+}
+
+func TestLogsTextKeepsLinesAsWritten(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {
+		for _, l := range []runner.LogLine{
+			{Seq: 1, Stream: runner.Stderr, Text: "<b>not html</b>"},
+			{Seq: 2, Stream: runner.Stdout, Text: "cut sho", Cut: true},
+			{Seq: 3, Stream: runner.Stdout, Text: "prompt: ", Partial: true},
+		} {
+			if err := emit(l); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	id := h.fake.add()
+	if rec := h.do(t, http.MethodGet, "/v1/agents/"+id+"/logs", ""); rec.Body.String() != "<b>not html</b>\ncut sho\nprompt: " {
+		t.Errorf("text = %q", rec.Body)
+	}
+	if rec := h.do(t, http.MethodGet, "/v1/agents/"+id+"/logs?timestamps=1", ""); rec.Body.String() != "- <b>not html</b>\n- cut sho\n- prompt: " {
+		t.Errorf("text with unknown times = %q", rec.Body)
+	}
+}
+
+func TestLogsNDJSON(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {
+		for _, l := range []runner.LogLine{
+			{Seq: 1, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Stream: runner.Stderr, Text: "e \"q\""},
+			{Seq: 2, Stream: runner.Stdout, Text: "cut", Cut: true, Partial: true},
+		} {
+			if err := emit(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rec := h.do(t, http.MethodGet, "/v1/agents/"+h.fake.add()+"/logs?format=ndjson&timestamps=true", "")
+	if ct := rec.Header().Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	want := `{"seq":1,"time":"2025-01-02T03:04:05Z","stream":"stderr","text":"e \"q\""}` + "\n" +
+		`{"seq":2,"stream":"stdout","text":"cut","partial":true,"cut":true}` + "\n"
+	if rec.Code != 200 || rec.Body.String() != want {
+		t.Errorf("got %d\n%s\nwant\n%s", rec.Code, rec.Body, want)
 	}
 }
 
@@ -64,8 +108,8 @@ func TestLogsErrorBeforeOutputIsJSON(t *testing.T) {
 
 func TestLogsErrorAfterOutputEndsBody(t *testing.T) {
 	h := newHarness(t, Options{})
-	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
-		io.WriteString(stdout, "partial\n")
+	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {
+		_ = emit(runner.LogLine{Stream: runner.Stdout, Text: "partial"})
 		return errors.New("podman went away")
 	}
 	rec := h.do(t, http.MethodGet, "/v1/agents/"+h.fake.add()+"/logs", "")
@@ -83,9 +127,9 @@ func TestLogsFollow(t *testing.T) {
 	const writeTimeout = 200 * time.Millisecond
 	gotFirst := make(chan struct{})
 	handlerDone := make(chan struct{})
-	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
+	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {
 		defer close(handlerDone)
-		if _, err := io.WriteString(stdout, "first\n"); err != nil {
+		if err := emit(runner.LogLine{Stream: runner.Stdout, Text: "first"}); err != nil {
 			return err
 		}
 		select {
@@ -94,8 +138,7 @@ func TestLogsFollow(t *testing.T) {
 			return errors.New("client never saw the first chunk")
 		}
 		time.Sleep(3 * writeTimeout) // past the server's write deadline
-		_, err := io.WriteString(stderr, "second\n")
-		return err
+		return emit(runner.LogLine{Stream: runner.Stderr, Text: "second"})
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.Config = NewHTTPServer("", h.h, Timeouts{Read: writeTimeout, Write: writeTimeout, Idle: time.Second})
@@ -132,9 +175,9 @@ func TestLogsFollowStopsWhenClientLeaves(t *testing.T) {
 	h := newHarness(t, Options{})
 	id := h.fake.add()
 	stopped := make(chan error, 1)
-	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
+	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {
 		for i := 0; ; i++ {
-			if _, err := fmt.Fprintf(stdout, "line %d\n", i); err != nil {
+			if err := emit(runner.LogLine{Stream: runner.Stdout, Text: fmt.Sprintf("line %d", i)}); err != nil {
 				stopped <- err
 				return err
 			}

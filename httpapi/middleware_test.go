@@ -143,8 +143,8 @@ func TestRequestIDReachesService(t *testing.T) {
 
 func TestPanicAfterOutputAbortsResponse(t *testing.T) {
 	h := newHarness(t, Options{})
-	h.fake.logs = func(ctx context.Context, stdout, stderr io.Writer) error {
-		io.WriteString(stdout, "partial\n")
+	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {
+		_ = emit(runner.LogLine{Stream: runner.Stdout, Text: "partial"})
 		panic("boom mid-stream")
 	}
 	ts := httptest.NewServer(h.h)

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"crypto/sha256"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -22,7 +21,8 @@ type Service interface {
 	DeleteAgent(ctx context.Context, id string) (runner.Agent, error)
 	SetTTL(ctx context.Context, id, ttl string) (runner.Agent, error)
 	Events(ctx context.Context, id string) ([]runner.Event, error)
-	Logs(ctx context.Context, id string, opts runner.LogOptions, stdout, stderr io.Writer) error
+	// Logs passes an agent's output line by line, both streams in one order; see runner.Runner.Logs.
+	Logs(ctx context.Context, id string, opts runner.LogOptions, emit func(runner.LogLine) error) error
 	Stats(ctx context.Context, id string) (runner.Stats, error)
 	Exec(ctx context.Context, id string, req runner.ExecRequest) (runner.ExecResult, error)
 	Ready(ctx context.Context) error

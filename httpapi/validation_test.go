@@ -206,7 +206,9 @@ func TestAgentQueryParamsRejected(t *testing.T) {
 	tests := []struct {
 		method, path, body, field string
 	}{
-		{http.MethodGet, "/logs?stream=both", "", "stream"},
+		{http.MethodGet, "/logs?stream=neither", "", "stream"},
+		{http.MethodGet, "/logs?format=xml", "", "format"},
+		{http.MethodGet, "/logs?timestamps=maybe", "", "timestamps"},
 		{http.MethodGet, "/logs?follow=maybe", "", "follow"},
 		{http.MethodGet, "/logs?tail=-1", "", "tail"},
 		{http.MethodGet, "/logs?tail=x", "", "tail"},

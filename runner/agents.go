@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 )
 
@@ -93,34 +92,6 @@ func (r *Runner) Events(ctx context.Context, id string) ([]Event, error) {
 		return nil, err
 	}
 	return r.store.Events(ctx, id)
-}
-
-// Logs writes an agent's output: from its container while it exists, else the tail saved at removal.
-func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error {
-	a, err := r.store.Agent(ctx, id)
-	if err != nil {
-		return err
-	}
-	if a.State == StatePending && opts.Follow {
-		// Podman stops following at once for a container that has not started yet.
-		if a, err = r.awaitStart(ctx, id); err != nil {
-			return err
-		}
-	}
-	if a.ContainerID != "" && a.RemovedAt.IsZero() {
-		err := r.sb.Logs(ctx, a.ContainerID, opts, stdout, stderr)
-		if !errors.Is(err, ErrNoContainer) {
-			return err
-		}
-	}
-	out, errOut, err := r.store.Logs(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil // the agent produced nothing podrun kept
-	}
-	if err != nil {
-		return err
-	}
-	return writeSavedLogs(opts, out, errOut, stdout, stderr)
 }
 
 // awaitStart waits for a pending agent's container to start (or the agent to end).

@@ -130,13 +130,16 @@ func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) erro
 	return nil
 }
 
-// saveLogs keeps the last LogTail bytes of each stream for after the
-// container is gone. It fails only if the container service is away.
+// saveLogs keeps the last LogTail bytes of each stream's lines, in log order,
+// for after the container is gone. It fails only if the container service is away.
 func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, errOut := newTailBuffer(r.cfg.LogTail), newTailBuffer(r.cfg.LogTail)
-	err := r.sb.Logs(ctx, containerID, LogOptions{}, out, errOut)
+	kept := newStreamTail(r.cfg.LogTail)
+	err := r.sb.Logs(ctx, containerID, LogRead{}, func(l LogLine) error {
+		kept.add(l)
+		return nil
+	})
 	switch {
 	case errors.Is(err, ErrNoContainer):
 		return nil
@@ -146,7 +149,7 @@ func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) erro
 			return err
 		}
 	}
-	if err := r.store.SaveLogs(ctx, agentID, out.Bytes(), errOut.Bytes()); err != nil {
+	if err := r.store.SaveLogs(ctx, agentID, kept.lines()); err != nil {
 		r.log.Warn("save logs", "agent", agentID, "err", err)
 	}
 	return nil

@@ -139,8 +139,14 @@ func TestAServiceRestartLosesNoOutcome(t *testing.T) {
 		}
 	}
 	for _, a := range agents[:3] {
-		var out stringsBuilder
-		if err := h.r.Logs(ctx, a.ID, runner.LogOptions{}, &out, nil); err != nil || out.String() != "done\n" {
+		var out strings.Builder
+		err := h.r.Logs(ctx, a.ID, runner.LogOptions{}, func(l runner.LogLine) error {
+			if l.Stream == runner.Stdout {
+				out.WriteString(l.Text + "\n")
+			}
+			return nil
+		})
+		if err != nil || out.String() != "done\n" {
 			t.Errorf("logs of %s = %q, %v", a.ID, out.String(), err)
 		}
 	}

@@ -145,6 +145,14 @@ type cappedBuffer struct {
 	truncated bool
 }
 
+// writeLine appends a logged line as the process wrote it: with its newline unless it had none.
+func (b *cappedBuffer) writeLine(l LogLine) {
+	_, _ = b.Write([]byte(l.Text))
+	if !l.Partial {
+		_, _ = b.Write([]byte{'\n'})
+	}
+}
+
 func (b *cappedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -14,7 +14,12 @@ func (r *Runner) saveResult(ctx context.Context, a Agent, code int, aio *agentIO
 		buf = aio.result
 	} else {
 		logCtx, cancel := r.bounded(ctx)
-		err := r.sb.Logs(logCtx, a.ContainerID, LogOptions{}, buf, nil)
+		err := r.sb.Logs(logCtx, a.ContainerID, LogRead{MaxLine: int(buf.max) + 1}, func(l LogLine) error {
+			if l.Stream == Stdout {
+				buf.writeLine(l)
+			}
+			return nil
+		})
 		cancel()
 		if err != nil {
 			r.log.Warn("read output of a taken-back invocation", "agent", a.ID, "err", err)

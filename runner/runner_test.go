@@ -142,12 +142,10 @@ func TestAgentRunsToSuccess(t *testing.T) {
 	if c.Labels[runner.LabelAgent] != a.ID || c.Labels[runner.LabelInstance] != "test-instance" {
 		t.Fatalf("container labels = %v", c.Labels)
 	}
-	var out, errOut stringsBuilder
-	if err := h.r.Logs(context.Background(), a.ID, runner.LogOptions{}, &out, &errOut); err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != "hi\nabc" || errOut.String() != "err\n" {
-		t.Fatalf("logs = %q / %q", out.String(), errOut.String())
+	out := h.logs(t, a.ID, runner.LogOptions{Streams: runner.Stdout})
+	errOut := h.logs(t, a.ID, runner.LogOptions{Streams: runner.Stderr})
+	if out != "hi\nabc" || errOut != "err\n" {
+		t.Fatalf("logs = %q / %q", out, errOut)
 	}
 }
 
@@ -211,9 +209,8 @@ func TestDeleteTerminatesAndRemoves(t *testing.T) {
 	if n := h.containers(); n != 0 {
 		t.Fatalf("%d containers left", n)
 	}
-	var out stringsBuilder
-	if err := h.r.Logs(context.Background(), a.ID, runner.LogOptions{}, &out, nil); err != nil || out.String() != "before\n" {
-		t.Fatalf("saved logs = %q, %v", out.String(), err)
+	if out := h.logs(t, a.ID, runner.LogOptions{Streams: runner.Stdout}); out != "before\n" {
+		t.Fatalf("saved logs = %q", out)
 	}
 	if _, err := h.r.DeleteAgent(context.Background(), runner.NewID(time.Now())); !errors.Is(err, runner.ErrNotFound) {
 		t.Fatalf("delete of unknown id: %v", err)
@@ -307,9 +304,8 @@ func TestSweepHonoursGracePeriodsAndRetention(t *testing.T) {
 	h.clock.Advance(time.Hour)
 	sweep()
 	h.awaitRemoved(t, bad.ID)
-	var errOut stringsBuilder
-	if err := h.r.Logs(context.Background(), bad.ID, runner.LogOptions{}, nil, &errOut); err != nil || errOut.String() != "broken\n" {
-		t.Fatalf("logs after removal = %q, %v", errOut.String(), err)
+	if errOut := h.logs(t, bad.ID, runner.LogOptions{Streams: runner.Stderr}); errOut != "broken\n" {
+		t.Fatalf("logs after removal = %q", errOut)
 	}
 	h.clock.Advance(7 * 24 * time.Hour)
 	sweep()
@@ -429,6 +425,23 @@ func TestInvalidRequestsNeverReachTheSandbox(t *testing.T) {
 	if err != nil || len(page.Agents) != 0 || h.containers() != 0 {
 		t.Fatalf("invalid requests left %d agents, %d containers (%v)", len(page.Agents), h.containers(), err)
 	}
+}
+
+// logs returns an agent's output as plain text: each line and its newline, if it had one.
+func (h *harness) logs(t *testing.T, id string, opts runner.LogOptions) string {
+	t.Helper()
+	var b []byte
+	err := h.r.Logs(context.Background(), id, opts, func(l runner.LogLine) error {
+		b = append(b, l.Text...)
+		if !l.Partial {
+			b = append(b, '\n')
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Logs(%s, %+v): %v", id, opts, err)
+	}
+	return string(b)
 }
 
 // stringsBuilder is a strings.Builder safe for the fake's concurrent writers.

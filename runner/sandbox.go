@@ -31,8 +31,10 @@ type Sandbox interface {
 	Remove(ctx context.Context, id string) error
 	// List returns the containers carrying all the given labels.
 	List(ctx context.Context, labels map[string]string) ([]Container, error)
-	// Logs writes a container's output; with Follow it returns when the container ends or ctx is done.
-	Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error
+	// Logs passes a container's output to emit one line at a time, both
+	// streams in the order the engine logged them, from the start of its log;
+	// an error from emit ends the read with that error. See LogRead.
+	Logs(ctx context.Context, id string, r LogRead, emit func(LogLine) error) error
 	// Stats samples a running container's resource use.
 	Stats(ctx context.Context, id string) (Stats, error)
 	// Exec runs a command inside a running container, confined like the container.
@@ -99,12 +101,6 @@ type Container struct {
 	CreatedAt  time.Time
 	StartedAt  time.Time
 	FinishedAt time.Time
-}
-
-// LogOptions select what Logs writes.
-type LogOptions struct {
-	Follow bool
-	Tail   int // lines from the end; 0 means all
 }
 
 // Stats is one sample of a container's resource use.

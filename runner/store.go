@@ -39,10 +39,12 @@ type Store interface {
 	Unremoved(ctx context.Context, state State, finishedBefore time.Time, limit int) ([]Agent, error)
 	// Prune deletes final agents (with their events and logs) finished before cutoff whose container is removed or never existed.
 	Prune(ctx context.Context, finishedBefore time.Time) (int, error)
-	// SaveLogs keeps the tail of an agent's output for after its container is gone.
-	SaveLogs(ctx context.Context, agentID string, stdout, stderr []byte) error
-	// Logs returns the saved output tail, or ErrNotFound.
-	Logs(ctx context.Context, agentID string) (stdout, stderr []byte, err error)
+	// SaveLogs keeps the tail of an agent's output for after its container is
+	// gone, replacing any earlier save: lines in log order, each with its
+	// stream, time and Seq.
+	SaveLogs(ctx context.Context, agentID string, lines []LogLine) error
+	// Logs returns the saved output tail in log order, or ErrNotFound.
+	Logs(ctx context.Context, agentID string) ([]LogLine, error)
 	// PutFunction creates or replaces a function, keeping its CreatedAt on replace; created says which.
 	PutFunction(ctx context.Context, f Function) (created bool, err error)
 	// Function returns one function, or ErrNotFound.

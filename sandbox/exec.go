@@ -3,10 +3,12 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,11 +18,22 @@ import (
 	"github.com/containers/podman/v5/pkg/api/handlers"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // Exec runs a command in a running container. The process joins the
 // container's namespaces and keeps its capability set and no_new_privs, so it
 // is as confined as the container (the tests check this from inside).
+//
+// With a shim (Config.ShimPath), the command runs under it (`shim --exec
+// TOKEN -- CMD`), in a session of its own below the shim; if the exec times
+// out or ctx ends first (the client left), a second exec, `shim --kill
+// TOKEN`, kills the whole tree it started before Exec returns. Podman 4.3
+// has no call to end an exec session, and killing its first process would
+// leave its children running; this needs nothing in the image, not even a
+// shell. A container without the shim (created before it was mounted in
+// every container) gets the command directly, and only its first process
+// is killed.
 func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runner.ExecResult, error) {
 	if len(es.Command) == 0 {
 		return runner.ExecResult{}, fmt.Errorf("exec in container %s: %w: empty command", id, runner.ErrInvalid)
@@ -30,8 +43,37 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 		ctx, cancel = context.WithTimeout(ctx, es.Timeout)
 		defer cancel()
 	}
+	token := ""
+	if _, lacks := p.noExecShim.Load(id); p.cfg.ShimPath != "" && !lacks {
+		token = rand.Text()
+	}
+	res, err := p.exec(ctx, id, execCommand(es.Command, token), es, token)
+	if token != "" && err == nil && shimMissing(res) {
+		p.noExecShim.Store(id, struct{}{})
+		return p.exec(ctx, id, es.Command, es, "")
+	}
+	return res, err
+}
+
+// execCommand is the command an exec runs: under the shim when token is set.
+func execCommand(cmd []string, token string) []string {
+	if token == "" {
+		return cmd
+	}
+	return slices.Concat([]string{ShimTarget, shimproto.ExecFlag, token, "--"}, cmd)
+}
+
+// shimMissing reports whether the runtime could not find the shim: the
+// container was created without it.
+func shimMissing(res runner.ExecResult) bool {
+	return res.ExitCode == 127 && strings.Contains(res.Stderr, `"`+ShimTarget+`"`) && strings.Contains(res.Stderr, "no such file or directory")
+}
+
+// exec runs cmd in the container; on ctx's end it kills what it started
+// (through the shim if token is set) and returns ctx's error.
+func (p *Podman) exec(ctx context.Context, id string, cmd []string, es runner.ExecSpec, token string) (runner.ExecResult, error) {
 	cfg := &handlers.ExecCreateConfig{}
-	cfg.Cmd = es.Command
+	cfg.Cmd = cmd
 	cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = true, true, true
 	cfg.DetachKeys = "" // no byte sequence in stdin may detach
 	var sid string
@@ -44,6 +86,9 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 	}
 	st, err := p.hijack(ctx, "exec_start", "/exec/"+url.PathEscape(sid)+"/start", nil, handlers.ExecStartConfig{})
 	if err != nil {
+		if ended(ctx, err) {
+			p.killExec(sid, id, token) // the start may have gone through
+		}
 		return runner.ExecResult{}, p.execErr(ctx, id, err)
 	}
 	defer st.Close()
@@ -59,7 +104,7 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 	case <-ctx.Done():
 		st.Close()
 		<-done // the buffers are ours again
-		p.killExec(sid, id)
+		p.killExec(sid, id, token)
 		res := result()
 		res.ExitCode = -1
 		return res, p.execErr(ctx, id, ctx.Err())
@@ -100,13 +145,24 @@ func (p *Podman) execInspect(ctx context.Context, sid string) (*define.InspectEx
 	return s, err
 }
 
-// killExec ends an exec'd process that ran past its timeout. Podman 4.3 has
-// no API for it (exec remove came later), so this is best effort: it signals
-// the host PID, and only if that process still sits in the container's cgroup
-// (guarding against PID reuse and a service on another machine).
-func (p *Podman) killExec(sid, id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// killTimeout bounds the kill of an exec's processes.
+const killTimeout = 15 * time.Second
+
+// killExec ends an exec that ran past its timeout or lost its client, and
+// returns once it has. Under the shim (token set) another exec kills its
+// whole process tree from inside the container. Otherwise, or if that
+// fails, it is best effort: it signals the exec's first process by its host
+// PID, only if that process still sits in the container's cgroup (guarding
+// against PID reuse and a service on another machine).
+func (p *Podman) killExec(sid, id, token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
+	if token != "" {
+		res, err := p.exec(ctx, id, []string{ShimTarget, shimproto.KillFlag, token}, runner.ExecSpec{MaxOutput: 4 << 10}, "")
+		if err == nil && res.ExitCode == 0 {
+			return
+		}
+	}
 	s, err := p.execInspect(ctx, sid)
 	if err != nil || !s.Running || s.Pid <= 0 {
 		return
@@ -119,10 +175,26 @@ func (p *Podman) killExec(sid, id string) {
 }
 
 func (p *Podman) execErr(ctx context.Context, id string, err error) error {
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = fmt.Errorf("%w: %v", ctx.Err(), err)
+	if ended(ctx, err) {
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		if !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %v", cause, err)
+		}
 	}
 	return wrapErr("exec in", id, err)
+}
+
+// ended reports whether ctx is done, or err is the socket's deadline, set to
+// ctx's, firing a moment before ctx's own timer.
+func ended(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d)
 }
 
 // capped keeps the first max bytes written and counts the rest as truncated.

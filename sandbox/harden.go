@@ -60,9 +60,12 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 	}
 
 	s.LogConfiguration = &specgen.LogConfig{Driver: "k8s-file", Size: cfg.LogMaxSize}
+	if cfg.ShimPath != "" {
+		mountShim(s, cfg.ShimPath) // execs run under it (see Exec), in every container
+	}
 	if rs.Shim {
 		// Create has checked cfg.ShimPath and resolved an empty command.
-		withShim(s, cfg.ShimPath)
+		s.Entrypoint = []string{ShimTarget}
 	}
 	return s
 }

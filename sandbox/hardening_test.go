@@ -115,18 +115,22 @@ func checkConfined(t *testing.T, got map[string]string) {
 	}
 }
 
+// TestExecIsConfined probes from an exec, run directly and under the shim.
 func TestExecIsConfined(t *testing.T) {
-	p := newPodman(t)
-	spec := runnertest.Spec(labels, "sleep", "60")
-	id := runnertest.StartDetached(t, p, spec)
-	res, err := p.Exec(context.Background(), id, runner.ExecSpec{Command: []string{"sh", "-c", probeScript}, Timeout: time.Minute})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("Exec = %+v, %v", res, err)
-	}
-	got := parseProbe(res.Stdout)
-	checkConfined(t, got)
-	if got["rootfs"] != "readonly" || got["net"] != "lo" {
-		t.Errorf("exec sees rootfs %s, net %q", got["rootfs"], got["net"])
+	for name, p := range map[string]*Podman{"direct": newPodman(t), "shim": newShimPodman(t, nil)} {
+		t.Run(name, func(t *testing.T) {
+			spec := runnertest.Spec(labels, "sleep", "60")
+			id := runnertest.StartDetached(t, p, spec)
+			res, err := p.Exec(context.Background(), id, runner.ExecSpec{Command: []string{"sh", "-c", probeScript}, Timeout: time.Minute})
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("Exec = %+v, %v", res, err)
+			}
+			got := parseProbe(res.Stdout)
+			checkConfined(t, got)
+			if got["rootfs"] != "readonly" || got["net"] != "lo" {
+				t.Errorf("exec sees rootfs %s, net %q", got["rootfs"], got["net"])
+			}
+		})
 	}
 }
 

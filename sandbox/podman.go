@@ -39,7 +39,11 @@ type Config struct {
 	LogMaxSize int64
 	// PullTimeout bounds an image pull in EnsureImage (default 2m).
 	PullTimeout time.Duration
-	// ShimPath is the host path of the static podrun-shim binary, bind-mounted into every container whose Spec asks for the shim; required only then.
+	// ShimPath is the host path of the static podrun-shim binary, bind-mounted
+	// read-only into every container: the entrypoint of those whose Spec asks
+	// for the shim (required then), and what execs run under so a timed-out
+	// exec's whole process tree can be killed (without it, only the exec's
+	// first process is).
 	ShimPath string
 	// MaxConcurrentCalls bounds the Podman API calls in flight at once (default 16), so bursts queue here rather than swamp the service.
 	MaxConcurrentCalls int
@@ -133,6 +137,9 @@ type Podman struct {
 	hostMu  sync.Mutex
 	host    *runner.Host  // what podman info said, asked once; see hostInfo
 	cgroups memoryCgroups // where the kernel counts containers' OOM kills
+	// noExecShim holds containers found without the shim (made before it
+	// was mounted in every container): their execs run without it.
+	noExecShim sync.Map
 }
 
 var _ runner.Sandbox = (*Podman)(nil)

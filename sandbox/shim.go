@@ -50,10 +50,9 @@ func checkShim(path string) error {
 	return nil
 }
 
-// withShim puts the shim in front of the command: it becomes the entrypoint,
-// bind-mounted read-only from the host, and the command its arguments.
-func withShim(s *specgen.SpecGenerator, shimPath string) {
-	s.Entrypoint = []string{ShimTarget}
+// mountShim bind-mounts the shim read-only from the host at ShimTarget. A
+// Spec with Shim makes it the entrypoint, and the command its arguments.
+func mountShim(s *specgen.SpecGenerator, shimPath string) {
 	s.Mounts = append(s.Mounts, spec.Mount{
 		Destination: ShimTarget,
 		Type:        "bind",

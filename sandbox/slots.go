@@ -8,9 +8,10 @@ import (
 
 // acquire waits for one of Config.MaxConcurrentCalls slots and returns the
 // function that frees it. Every short API call holds a slot for its duration
-// only: an attach or exec holds one for its handshake, never for the stream
-// that follows, and neither do the long waits (Stop's grace period, Wait,
-// following logs, pulls), which cost the service little while they last.
+// only: an attach, exec or log read holds one until Podman answers, never
+// for the stream that follows, and neither do the long waits (Stop's grace
+// period, Wait, following logs, pulls), which cost the service little while
+// they last.
 func (p *Podman) acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case p.slots <- struct{}{}:

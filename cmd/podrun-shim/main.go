@@ -6,6 +6,13 @@
 // command ends it writes the exit status as its last line on stderr and exits
 // with it. It is built static (CGO_ENABLED=0) so it runs in any image, FROM
 // scratch included.
+//
+// podrun mounts it into agent containers too, for exec: `podrun-shim --exec
+// TOKEN -- CMD...` runs CMD in a session of its own below the shim, which
+// stays its parent and the subreaper of every process it starts, and
+// `podrun-shim --kill TOKEN`, run as another exec, stops and kills that whole
+// tree, found through /proc, so an exec that times out or whose client left
+// leaves nothing running, even in an image without a shell or kill.
 package main
 
 import (
@@ -32,6 +39,14 @@ const (
 const xOK = 1
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case shimproto.ExecFlag:
+			os.Exit(execMain(os.Args[2:], os.Environ()))
+		case shimproto.KillFlag:
+			os.Exit(killMain(os.Args[2:]))
+		}
+	}
 	code, err := run(os.Args[1:], os.Stdin, os.Environ())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
@@ -59,7 +74,7 @@ func run(args []string, stdin *os.File, environ []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	return runChild(path, args, env)
+	return runChild(path, args, env, false)
 }
 
 // mergeEnv returns environ with extra set over it: extra wins, and new names

@@ -2,232 +2,177 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
 
-// podrunCommand is this test binary re-executed as podrun with args.
-func podrunCommand(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
+// interleaved writes to both streams, half a second apart, so the true order is beyond doubt.
+const interleaved = `echo err1 >&2; sleep 0.5; echo out1; sleep 0.5; echo err2 >&2; sleep 0.5; echo out2`
+
+// checkOrderedLogs asserts what every way of reading the logs must agree on:
+// one stream in the order the lines were written, tail counting lines in all.
+func checkOrderedLogs(t *testing.T, d *testDaemon, id, when string) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), "PODRUN_TEST_AS_DAEMON=1")
-	return cmd
-}
-
-// TestVersionWritesNothingToStderr: no library may print on its own, even at
-// start-up (the metrics library once logged about PSI on every run).
-func TestVersionWritesNothingToStderr(t *testing.T) {
-	cmd := podrunCommand(t, t.Context(), "version")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("podrun version: %v\n%s", err, stderr.String())
-	}
-	if stdout.String() != "podrun "+version+"\n" || stderr.Len() != 0 {
-		t.Errorf("podrun version wrote %q to stdout and %q to stderr; want %q and nothing", stdout.String(), stderr.String(), "podrun "+version+"\n")
-	}
-}
-
-// TestJSONLogsAreJSONOnlyAndShutdownIsLogged runs podrun serve with JSON logs,
-// sends it requests and SIGTERM: every line of its stderr must be JSON, probe
-// and scrape hits must not log at info, and shutdown must log its start and end.
-func TestJSONLogsAreJSONOnlyAndShutdownIsLogged(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	dataDir := t.TempDir()
-	cmd := podrunCommand(t, ctx, "serve", "--log-format", "json", "--listen", "127.0.0.1:0",
-		"--data-dir", dataDir, "--podman-socket", podmanURI())
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		_, _ = io.Copy(io.Discard, pipe)
-	}()
-	var all []map[string]any
-	next := func() (map[string]any, bool) {
-		t.Helper()
-		line, ok := <-lines
-		if !ok {
-			return nil, false
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("stderr line is not JSON: %q", line)
-			return map[string]any{}, true
-		}
-		all = append(all, m)
-		return m, true
-	}
-	var addr string
-	for addr == "" {
-		m, ok := next()
-		if !ok {
-			t.Fatalf("podrun serve exited before it was ready: %v", cmd.Wait())
-		}
-		if m["msg"] == "podrun ready" {
-			addr, _ = m["addr"].(string)
-		}
-	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/agents"} {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s = %d", path, resp.StatusCode)
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, ok := next(); !ok {
-			break
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("podrun serve after SIGTERM: %v", err)
-	}
-	msgs := map[string]map[string]any{}
-	var routes []string
-	for _, m := range all {
-		msg, _ := m["msg"].(string)
-		msgs[msg] = m
-		if msg == "http request" {
-			routes = append(routes, m["route"].(string))
-		}
-	}
-	if strings.Join(routes, " ") != "/v1/agents" {
-		t.Errorf("access lines at info for routes %q, want only /v1/agents", routes)
-	}
-	if m := msgs["shutting down"]; m == nil || !strings.Contains(m["cause"].(string), "terminated") {
-		t.Errorf(`no "shutting down" line naming the signal: %v`, m)
-	}
-	for _, want := range []string{"http server stopped", "runner stopped", "shutdown complete"} {
-		if msgs[want] == nil {
-			t.Errorf("no %q line in %v", want, all)
-		}
-	}
-	if m := msgs["shutdown complete"]; m != nil {
-		if _, ok := m["agents_left_running"]; !ok {
-			t.Errorf("shutdown complete does not say what it left running: %v", m)
+	for _, tc := range []struct{ query, want string }{
+		{"", "err1\nout1\nerr2\nout2\n"},
+		{"?stream=both", "err1\nout1\nerr2\nout2\n"},
+		{"?tail=2", "err2\nout2\n"},
+		{"?tail=3&stream=all", "out1\nerr2\nout2\n"},
+		{"?stream=stderr", "err1\nerr2\n"},
+		{"?stream=stdout&tail=1", "out2\n"},
+		{"?follow=true", "err1\nout1\nerr2\nout2\n"},
+		{"?follow=true&tail=1", "out2\n"},
+	} {
+		if got := d.logs(t, id, tc.query); got != tc.want {
+			t.Errorf("%s: logs%s = %q, want %q", when, tc.query, got, tc.want)
 		}
 	}
 }
 
-// TestUnreachablePodmanErrorSaysItOnce: the daemon's start-up error names the
-// socket once and says how to start Podman.
-func TestUnreachablePodmanErrorSaysItOnce(t *testing.T) {
-	cfg := testConfig(t, nil)
-	cfg.PodmanSocket = "unix://" + t.TempDir() + "/podman.sock"
-	d, err := OpenDaemon(t.Context(), cfg, discardLogger())
-	if err == nil {
-		d.Close()
-		t.Fatal("OpenDaemon with no Podman service succeeded")
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "connect to podman at "+cfg.PodmanSocket); n != 1 {
-		t.Errorf("error says where it connected %d times, want once: %s", n, msg)
-	}
-	for _, want := range []string{"make setup", "podman system service --time=0 " + cfg.PodmanSocket} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error does not say %q: %s", want, msg)
-		}
-	}
-}
-
-// TestFailedStartSaysEachThingOnce: an agent whose command does not exist fails
-// to start; its error names each operation and the container once.
-func TestFailedStartSaysEachThingOnce(t *testing.T) {
+func TestLogsAreOneOrderedStream(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"/no/such/command"}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateFailed)
-	events, err := d.runner.Events(t.Context(), a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var detail string
-	for _, e := range events {
-		if e.Name == runner.PhaseError {
-			detail = e.Detail
-		}
-	}
-	if detail == "" {
-		t.Fatalf("no error event in %+v", events)
-	}
-	// podrun's own layers come first; what Podman and runc say after them is theirs.
-	parts := strings.SplitN(detail, ": ", 3)
-	if op, _, _ := strings.Cut(parts[0], " "); len(parts) > 1 && strings.HasPrefix(parts[1], op) {
-		t.Errorf("error repeats %q: %s", op, detail)
-	}
-	if a.ContainerID != "" {
-		if n := strings.Count(detail, a.ContainerID[:12]); n > 1 {
-			t.Errorf("error names container %s %d times: %s", a.ContainerID[:12], n, detail)
-		}
-	}
-	t.Logf("error: %s", detail)
+	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", interleaved}})
+	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
+	checkOrderedLogs(t, d, a.ID, "from the container")
+	d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil) // a finished agent's container goes now
+	containerGone(t, a.ContainerID, 30*time.Second)
+	checkOrderedLogs(t, d, a.ID, "from the saved tail")
 }
 
-// TestInvocationAccessLineNamesItsAgent: the daemon's access line of an
-// invocation names the agent the answer's X-Podrun-Agent-Id names.
-func TestInvocationAccessLineNamesItsAgent(t *testing.T) {
-	logs := &lockedBuilder{}
-	d := startDaemonLog(t, nil, slog.New(slog.NewJSONHandler(logWriter{logs}, nil)))
-	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}})
-	resp, out := d.invoke(t, "POST", "/v1/functions/echo/invoke", []byte("hi"), nil)
-	agent := resp.Header.Get("X-Podrun-Agent-Id")
-	if resp.StatusCode != http.StatusOK || string(out) != "hi" || agent == "" {
-		t.Fatalf("invoke = %d %q, agent %q", resp.StatusCode, out, agent)
+func TestLogsFollowedFromTheStartAreOrdered(t *testing.T) {
+	d := startDaemon(t, nil)
+	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", interleaved}})
+	if got := d.logs(t, a.ID, "?follow=true"); got != "err1\nout1\nerr2\nout2\n" {
+		t.Errorf("followed logs = %q", got)
 	}
-	found := false
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
+}
+
+func TestLogsNDJSONAndTimestamps(t *testing.T) {
+	d := startDaemon(t, nil)
+	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", `echo err1 >&2; echo out1; printf tail`}})
+	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
+	resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/logs?format=ndjson", nil, nil)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	lines := decodeNDJSON(t, resp.Body)
+	if len(lines) != 3 {
+		t.Fatalf("ndjson lines = %+v, want 3", lines)
+	}
+	// Conmon reads the two pipes in its own order when lines come at once: check streams by text.
+	for _, l := range lines {
+		want := map[string]runner.LogStream{"err1": runner.Stderr, "out1": runner.Stdout, "tail": runner.Stdout}[l.Text]
+		if l.Stream != want || l.Time.IsZero() || l.Seq == 0 {
+			t.Errorf("line %+v: want stream %v, a time and a sequence number", l, want)
 		}
-		if m["msg"] == "http request" && m["route"] == "/v1/functions/:name/invoke" {
-			found = true
-			if m["agent"] != agent || m["function"] != "echo" {
-				t.Errorf("access line names agent %v, function %v; want %s, echo: %v", m["agent"], m["function"], agent, m)
+		if l.Partial != (l.Text == "tail") {
+			t.Errorf("line %+v: only the unterminated last line is partial", l)
+		}
+	}
+	got := d.logs(t, a.ID, "?timestamps=true&stream=stdout&tail=1")
+	ts, text, _ := strings.Cut(got, " ")
+	if at, err := time.Parse(time.RFC3339Nano, ts); err != nil || at.Before(a.CreatedAt.Add(-time.Minute)) || text != "tail" {
+		t.Errorf("timestamped tail = %q (%v), want a time then the unterminated line", got, err)
+	}
+}
+
+// TestFollowEndsWithEveryLine follows agents that print their last lines
+// while a DELETE stops them: Podman's follower misses lines of a container
+// removed right after it exits, so the follow must fill them in.
+func TestFollowEndsWithEveryLine(t *testing.T) {
+	d := startDaemon(t, func(c *configs.Config) { c.Sandbox.StopTimeout.Duration = 20 * time.Second })
+	const script = `trap 'echo got-term; echo bye; exit 3' TERM; echo ready; while true; do sleep 0.1; done`
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", script}})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", d.base+"/v1/agents/"+a.ID+"/logs?follow=true", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("follow %d: %v", i, err)
+				return
+			}
+			defer resp.Body.Close()
+			rd := bufio.NewReader(resp.Body)
+			if first, err := rd.ReadString('\n'); first != "ready\n" {
+				t.Errorf("follow %d: first line %q, %v", i, first, err)
+				return
+			}
+			d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil)
+			rest, err := io.ReadAll(rd)
+			if err != nil || string(rest) != "got-term\nbye\n" {
+				t.Errorf("follow %d: rest = %q, %v; want got-term and bye", i, rest, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestLogsUnderFlood reads the logs of an agent writing as fast as it can,
+// lines longer than podrun's line cap among them: every read answers 200 and
+// ends, and tail=N is N lines however long the lines.
+func TestLogsUnderFlood(t *testing.T) {
+	d := startDaemon(t, nil)
+	const flood = `x=$(head -c 200000 /dev/zero | tr '\0' x); while true; do echo "$x"; echo short; echo err >&2; done`
+	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", flood}})
+	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	time.Sleep(2 * time.Second) // let the log grow and rotate
+	client := &http.Client{Timeout: 90 * time.Second}
+	for i := range 5 {
+		for _, q := range []string{"?tail=3", "?tail=3&stream=stdout", ""} {
+			start := time.Now()
+			resp, err := client.Get(d.base + "/v1/agents/" + a.ID + "/logs" + q)
+			if err != nil {
+				t.Fatalf("try %d: logs%s: %v", i, q, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || err != nil {
+				t.Fatalf("try %d: logs%s = %d (%v): %.300s", i, q, resp.StatusCode, err, body)
+			}
+			t.Logf("try %d: logs%s: %d bytes in %v", i, q, len(body), time.Since(start))
+			lines := strings.SplitAfter(string(body), "\n")
+			if lines[len(lines)-1] == "" {
+				lines = lines[:len(lines)-1]
+			}
+			if q != "" && len(lines) != 3 {
+				t.Errorf("try %d: logs%s gave %d lines (%d bytes), want 3", i, q, len(lines), len(body))
+			}
+			for _, l := range lines {
+				if len(l) > maxLogLine+1 {
+					t.Errorf("try %d: logs%s has a line of %d bytes, over the cap of %d", i, q, len(l), maxLogLine)
+					break
+				}
 			}
 		}
 	}
-	if !found {
-		t.Errorf("no access line for the invocation in:\n%s", logs.String())
-	}
 }
 
-// logWriter lets a handler write into a lockedBuilder.
-type logWriter struct{ b *lockedBuilder }
+// maxLogLine is the documented cap on one line of output.
+const maxLogLine = runner.MaxLogLine
 
-func (w logWriter) Write(p []byte) (int, error) {
-	w.b.WriteString(string(p))
-	return len(p), nil
+func decodeNDJSON(t *testing.T, r io.Reader) []runner.LogLine {
+	t.Helper()
+	var out []runner.LogLine
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l runner.LogLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("ndjson line %q: %v", sc.Text(), err)
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -362,26 +362,48 @@ func (c *contract) list(t *testing.T) {
 
 func (c *contract) logs(t *testing.T) {
 	sb := c.newSandbox(t)
-	id := Create(t, sb, c.spec("sh", "-c", "echo one; echo oops >&2; echo two"))
+	// The pauses fix the order: lines written at once reach the engine's log in its own order.
+	id := Create(t, sb, c.spec("sh", "-c", "echo one; sleep 0.2; echo oops >&2; sleep 0.2; echo two; echo -n three"))
 	RunCreated(t, sb, id, nil)
-	ctx := timeout(t)
-	var stdout, stderr bytes.Buffer
-	if err := sb.Logs(ctx, id, runner.LogOptions{}, &stdout, &stderr); err != nil {
-		t.Fatalf("Logs: %v", err)
+	want := []runner.LogLine{
+		{Seq: 1, Stream: runner.Stdout, Text: "one"},
+		{Seq: 2, Stream: runner.Stderr, Text: "oops"},
+		{Seq: 3, Stream: runner.Stdout, Text: "two"},
+		{Seq: 4, Stream: runner.Stdout, Text: "three", Partial: true},
 	}
-	if stdout.String() != "one\ntwo\n" || stderr.String() != "oops\n" {
-		t.Errorf("Logs = %q, %q; want %q, %q", stdout.String(), stderr.String(), "one\ntwo\n", "oops\n")
+	checkLines(t, "Logs", ReadLogs(t, sb, id, runner.LogRead{}), want)
+	checkLines(t, "Logs(follow) of an exited container", ReadLogs(t, sb, id, runner.LogRead{Follow: true}), want)
+	for i := range want {
+		want[i].Text, want[i].Cut = want[i].Text[:2], true
 	}
-	// Tail counts lines of the combined log, whose stdout/stderr order is
-	// the engine's; so it is checked on stdout alone.
-	id = Create(t, sb, c.spec("sh", "-c", "echo one; echo two; echo three"))
-	RunCreated(t, sb, id, nil)
-	stdout.Reset()
-	if err := sb.Logs(ctx, id, runner.LogOptions{Follow: true, Tail: 2}, &stdout, nil); err != nil {
-		t.Fatalf("Logs(follow, tail 2) of an exited container: %v", err)
+	checkLines(t, "Logs(MaxLine 2)", ReadLogs(t, sb, id, runner.LogRead{MaxLine: 2}), want)
+}
+
+// ReadLogs returns every line Logs passes.
+func ReadLogs(t *testing.T, sb runner.Sandbox, id string, r runner.LogRead) []runner.LogLine {
+	t.Helper()
+	var lines []runner.LogLine
+	err := sb.Logs(timeout(t), id, r, func(l runner.LogLine) error {
+		lines = append(lines, l)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Logs(%+v): %v", r, err)
 	}
-	if stdout.String() != "two\nthree\n" {
-		t.Errorf("Logs(tail 2) = %q, want %q", stdout.String(), "two\nthree\n")
+	return lines
+}
+
+// checkLines compares lines but for their times, which must be set.
+func checkLines(t *testing.T, what string, got, want []runner.LogLine) {
+	t.Helper()
+	for i := range got {
+		if got[i].Time.IsZero() {
+			t.Errorf("%s: line %d has no time", what, i)
+		}
+		got[i].Time = time.Time{}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%s =\n%+v\nwant\n%+v", what, got, want)
 	}
 }
 
@@ -440,13 +462,8 @@ func (c *contract) stats(t *testing.T) {
 func (c *contract) logsFollow(t *testing.T) {
 	sb := c.newSandbox(t)
 	id := StartDetached(t, sb, c.spec("sh", "-c", "echo a; sleep 1; echo b"))
-	var stdout bytes.Buffer
-	if err := sb.Logs(timeout(t), id, runner.LogOptions{Follow: true}, &stdout, nil); err != nil {
-		t.Fatalf("Logs(follow): %v", err)
-	}
-	if stdout.String() != "a\nb\n" {
-		t.Errorf("Logs(follow) = %q, want %q", stdout.String(), "a\nb\n")
-	}
+	got := ReadLogs(t, sb, id, runner.LogRead{Follow: true})
+	checkLines(t, "Logs(follow)", got, []runner.LogLine{{Seq: 1, Stream: runner.Stdout, Text: "a"}, {Seq: 2, Stream: runner.Stdout, Text: "b"}})
 }
 
 func (c *contract) startFailure(t *testing.T) {

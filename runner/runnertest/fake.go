@@ -36,6 +36,9 @@ type Fake struct {
 	// Unavailable makes every call fail with runner.ErrUnavailable, as while
 	// the container service restarts; containers run on. See BreakStreams.
 	Unavailable bool
+	// FollowMisses makes a followed Logs end this many lines short, as
+	// Podman's follower can when the container is removed right after it exits.
+	FollowMisses int
 
 	mu   sync.Mutex
 	ctrs map[string]*fakeContainer
@@ -67,6 +70,7 @@ type fakeContainer struct {
 type logChunk struct {
 	stderr bool
 	data   []byte
+	at     time.Time
 }
 
 // Containers returns a snapshot of every container, oldest first.
@@ -268,7 +272,7 @@ type fakeOutput struct {
 
 func (o *fakeOutput) Write(b []byte) (int, error) {
 	o.f.mu.Lock()
-	o.c.log = append(o.c.log, logChunk{stderr: o.stderr, data: bytes.Clone(b)})
+	o.c.log = append(o.c.log, logChunk{stderr: o.stderr, data: bytes.Clone(b), at: time.Now()})
 	attached := slices.Clone(o.c.attached)
 	o.f.mu.Unlock()
 	for _, s := range attached {
@@ -386,9 +390,9 @@ func hasLabels(have, want map[string]string) bool {
 	return true
 }
 
-// Logs writes the saved output; with Follow it first waits for the container to end.
-// Tail counts lines of the combined log, as Podman does.
-func (f *Fake) Logs(ctx context.Context, id string, opts runner.LogOptions, stdout, stderr io.Writer) error {
+// Logs passes the output as lines, both streams in the order written; with
+// Follow it first waits for the container to end (see FollowMisses).
+func (f *Fake) Logs(ctx context.Context, id string, r runner.LogRead, emit func(runner.LogLine) error) error {
 	if err := f.down("logs"); err != nil {
 		return err
 	}
@@ -398,39 +402,67 @@ func (f *Fake) Logs(ctx context.Context, id string, opts runner.LogOptions, stdo
 	if err != nil {
 		return err
 	}
-	if opts.Follow {
+	if r.Follow {
 		select {
 		case <-c.done:
 		case <-ctx.Done():
+			return nil
 		}
+	}
+	maxLine := r.MaxLine
+	if maxLine <= 0 {
+		maxLine = runner.MaxLogLine
 	}
 	f.mu.Lock()
-	lines := splitLines(c.log)
-	f.mu.Unlock()
-	if opts.Tail > 0 && len(lines) > opts.Tail {
-		lines = lines[len(lines)-opts.Tail:]
+	lines := logLines(c.log, maxLine)
+	if r.Follow {
+		lines = lines[:max(len(lines)-f.FollowMisses, 0)]
 	}
+	f.mu.Unlock()
 	for _, l := range lines {
-		w := stdout
-		if l.stderr {
-			w = stderr
-		}
-		if w != nil {
-			if _, err := w.Write(l.data); err != nil {
-				return err
-			}
+		if err := emit(l); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func splitLines(log []logChunk) []logChunk {
-	var out []logChunk
+// logLines cuts the written chunks into numbered lines, as the real sandbox
+// does: a line is done at its newline, and what is left at the end is partial.
+func logLines(log []logChunk, maxLine int) []runner.LogLine {
+	var out []runner.LogLine
+	var pending [2]*runner.LogLine
+	add := func(l *runner.LogLine, text string) {
+		if room := maxLine - len(l.Text); len(text) > room {
+			text, l.Cut = text[:max(room, 0)], true
+		}
+		l.Text += text
+	}
 	for _, ch := range log {
-		for _, line := range strings.SplitAfter(string(ch.data), "\n") {
-			if line != "" {
-				out = append(out, logChunk{stderr: ch.stderr, data: []byte(line)})
+		i, stream := 0, runner.Stdout
+		if ch.stderr {
+			i, stream = 1, runner.Stderr
+		}
+		rest := string(ch.data)
+		for rest != "" {
+			if pending[i] == nil {
+				pending[i] = &runner.LogLine{Time: ch.at, Stream: stream}
 			}
+			text, after, done := strings.Cut(rest, "\n")
+			add(pending[i], text)
+			rest = after
+			if done {
+				l := *pending[i]
+				l.Seq, pending[i] = int64(len(out)+1), nil
+				out = append(out, l)
+			}
+		}
+	}
+	for _, p := range pending {
+		if p != nil {
+			l := *p
+			l.Seq, l.Partial = int64(len(out)+1), true
+			out = append(out, l)
 		}
 	}
 	return out

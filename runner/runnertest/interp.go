@@ -23,13 +23,17 @@ const codeSignalled = -1
 // the kernel's OOM kill count says so (the real sandbox reads it from the cgroup).
 const codeOOM = -2
 
-// run interprets argv: echo, cat, true, false, sleep N, oom, exit N, printenv NAME and sh -c SCRIPT.
+// run interprets argv: echo [-n], cat, true, false, sleep N, oom, exit N, printenv NAME and sh -c SCRIPT.
 func (p proc) run(argv []string) int {
 	if len(argv) == 0 {
 		return 0
 	}
 	switch argv[0] {
 	case "echo":
+		if arg(argv, 1) == "-n" {
+			fmt.Fprint(p.stdout, strings.Join(argv[2:], " "))
+			return 0
+		}
 		fmt.Fprintln(p.stdout, strings.Join(argv[1:], " "))
 		return 0
 	case "cat":

@@ -116,8 +116,8 @@ func TestNotFound(t *testing.T) {
 		"MarkRemoved":  func() error { return s.MarkRemoved(ctx, id, t0) },
 		"AppendEvent":  func() error { return s.AppendEvent(ctx, runner.Event{AgentID: id, Type: "container", Name: "x"}) },
 		"Events":       func() error { _, err := s.Events(ctx, id); return err },
-		"SaveLogs":     func() error { return s.SaveLogs(ctx, id, nil, nil) },
-		"Logs":         func() error { _, _, err := s.Logs(ctx, id); return err },
+		"SaveLogs":     func() error { return s.SaveLogs(ctx, id, nil) },
+		"Logs":         func() error { _, err := s.Logs(ctx, id); return err },
 		"Result":       func() error { _, err := s.Result(ctx, id); return err },
 		"SaveResult":   func() error { return s.SaveResult(ctx, runner.Result{AgentID: id}) },
 	} {

@@ -95,7 +95,7 @@ func TestPruneCascades(t *testing.T) {
 		if err := s.AppendEvent(ctx, runner.Event{AgentID: a.ID, Time: t0, Type: runner.EventContainer, Name: runner.PhaseRemoved}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveLogs(ctx, a.ID, []byte("out"), []byte("err")); err != nil {
+		if err := s.SaveLogs(ctx, a.ID, []runner.LogLine{{Seq: 1, Stream: runner.Stdout, Text: "out"}}); err != nil {
 			t.Fatal(err)
 		}
 		mustSaveResult(t, s, runner.Result{AgentID: a.ID, Output: []byte("out"), CallbackStatus: runner.CallbackDelivered})
@@ -112,7 +112,7 @@ func TestPruneCascades(t *testing.T) {
 		id := agents[i].ID
 		_, agentErr := s.Agent(ctx, id)
 		_, eventsErr := s.Events(ctx, id)
-		_, _, logsErr := s.Logs(ctx, id)
+		_, logsErr := s.Logs(ctx, id)
 		_, resultErr := s.Result(ctx, id)
 		for what, err := range map[string]error{"agent": agentErr, "events": eventsErr, "logs": logsErr, "result": resultErr} {
 			if f.pruned {

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -44,38 +43,6 @@ func TestEventsOldestFirst(t *testing.T) {
 	}
 	if got := events[2].Time; !got.Equal(t0.Add(time.Second)) || got.Location() != time.UTC {
 		t.Errorf("event time = %v, want %v in UTC", got, t0.Add(time.Second))
-	}
-}
-
-func TestLogs(t *testing.T) {
-	for _, tt := range []struct {
-		name           string
-		saves          [][2][]byte
-		stdout, stderr []byte
-	}{
-		{"one save", [][2][]byte{{[]byte("out\x00"), []byte("err")}}, []byte("out\x00"), []byte("err")},
-		{"later save replaces", [][2][]byte{{[]byte("a"), []byte("b")}, {[]byte("c"), nil}}, []byte("c"), []byte{}},
-		{"nil streams", [][2][]byte{{nil, nil}}, []byte{}, []byte{}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newStore(t)
-			ctx := context.Background()
-			a := mustCreate(t, s, testAgent(1))
-			_, _, err := s.Logs(ctx, a.ID)
-			wantErr(t, err, runner.ErrNotFound) // nothing saved yet
-			for _, save := range tt.saves {
-				if err := s.SaveLogs(ctx, a.ID, save[0], save[1]); err != nil {
-					t.Fatal(err)
-				}
-			}
-			stdout, stderr, err := s.Logs(ctx, a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(stdout, tt.stdout) || !bytes.Equal(stderr, tt.stderr) || stdout == nil || stderr == nil {
-				t.Errorf("Logs = %q, %q; want %q, %q (non-nil)", stdout, stderr, tt.stdout, tt.stderr)
-			}
-		})
 	}
 }
 

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// prSetChildSubreaper is prctl(2)'s PR_SET_CHILD_SUBREAPER, which package syscall does not name.
+const prSetChildSubreaper = 36
+
+// execMain runs an exec's command and exits with its status; it writes
+// nothing of its own but its failures ("podrun-shim: ..." on stderr).
+func execMain(args, environ []string) int {
+	code, err := execCommand(args, environ)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
+	}
+	return code
+}
+
+// execCommand runs CMD in a session (and process group) of its own and
+// becomes the subreaper of all it starts: a process whose parent dies is
+// re-parented to the shim, not to the container's PID 1, so every process
+// the exec started, even one that called setsid and double-forked, stays
+// below the shim where --kill finds it. TOKEN only marks the shim's command
+// line for --kill.
+func execCommand(args, environ []string) (int, error) {
+	if len(args) < 3 || args[0] == "" || args[1] != "--" {
+		return exitBadHeader, errors.New("usage: podrun-shim --exec TOKEN -- CMD [ARG...]")
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+		return exitBadHeader, fmt.Errorf("become the subreaper of the exec: %w", e)
+	}
+	cmd := args[2:]
+	path, err := lookPath(cmd[0], envValue(environ, "PATH"))
+	if err != nil {
+		return exitCode(err), err
+	}
+	code, err := runChild(path, cmd, environ, true)
+	reapZombies()
+	return code, err
+}
+
+// reapZombies collects the children that have already ended, so none is
+// left to a PID 1 that may never wait for it; those still running outlive
+// the exec, as they would without the shim.
+func reapZombies() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+	}
+}
+
+// killMain kills the process tree of the exec marked TOKEN and reports
+// how many processes it killed on stdout; it exits 0 once none is left.
+func killMain(args []string) int {
+	if len(args) != 1 || args[0] == "" {
+		fmt.Fprintln(os.Stderr, "podrun-shim: usage: podrun-shim --kill TOKEN")
+		return exitBadHeader
+	}
+	n, err := killExec("/proc", args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
+		return 1
+	}
+	fmt.Printf("killed %d\n", n)
+	return 0
+}

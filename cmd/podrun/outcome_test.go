@@ -31,6 +31,14 @@ func exitCode(a runner.Agent) string {
 	return strconv.Itoa(*a.ExitCode)
 }
 
+// countRunning counts fn's running agents.
+func (d *testDaemon) countRunning(t testing.TB, fn string) int {
+	t.Helper()
+	var page struct{ Agents []struct{ ID string } }
+	d.call(t, "GET", "/v1/agents?state=running&function="+fn, nil, &page)
+	return len(page.Agents)
+}
+
 // asyncInvoke starts an asynchronous invocation and returns its agent's ID.
 func (d *testDaemon) asyncInvoke(t testing.TB, fn string, body []byte) string {
 	t.Helper()
@@ -79,6 +87,14 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 	}()
 	for _, id := range append(agents, invocations...) {
 		d.await(t, id, 60*time.Second, runner.StateRunning)
+	}
+	// The synchronous invocation's id comes with its answer: find it among the function's running agents.
+	deadline := time.Now().Add(60 * time.Second)
+	for d.countRunning(t, "later") < len(invocations)+1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the synchronous invocation never started")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {

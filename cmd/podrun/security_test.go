@@ -114,10 +114,12 @@ func TestMemoryHogIsOOMKilled(t *testing.T) {
 	}
 }
 
+// TestForkBombIsContained: the shell ends in exec, which needs no new pid, so
+// it lives on however many pids the bomb holds (a forked sleep could fail).
 func TestForkBombIsContained(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{
-		"image": testImage, "command": []string{"sh", "-c", `bomb() { bomb | bomb & }; bomb; sleep 600`},
+		"image": testImage, "command": []string{"sh", "-c", `bomb() { bomb | bomb & }; bomb; exec sleep 600`},
 		"limits": map[string]any{"pids": 32},
 	})
 	d.await(t, a.ID, 30*time.Second, runner.StateRunning, runner.StateFailed)

@@ -120,18 +120,8 @@ func (s *Store) Events(ctx context.Context, agentID string) ([]runner.Event, err
 	if err != nil {
 		return nil, fmt.Errorf("events of agent %s: %w", agentID, err)
 	}
-	defer rows.Close()
-	events := []runner.Event{}
-	for rows.Next() {
-		var e runner.Event
-		var at int64
-		if err := rows.Scan(&e.ID, &e.AgentID, &at, &e.Type, &e.Name, &e.Detail); err != nil {
-			return nil, fmt.Errorf("events of agent %s: %w", agentID, err)
-		}
-		e.Time = fromNanos(at)
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
+	events, err := scanAll(rows, scanEvent)
+	if err != nil {
 		return nil, fmt.Errorf("events of agent %s: %w", agentID, err)
 	}
 	if len(events) == 0 {
@@ -142,4 +132,13 @@ func (s *Store) Events(ctx context.Context, agentID string) ([]runner.Event, err
 		}
 	}
 	return events, nil
+}
+
+// scanEvent reads one row of id, agent_id, time, type, name, detail.
+func scanEvent(row scanner) (runner.Event, error) {
+	var e runner.Event
+	var at int64
+	err := row.Scan(&e.ID, &e.AgentID, &at, &e.Type, &e.Name, &e.Detail)
+	e.Time = fromNanos(at)
+	return e, err
 }

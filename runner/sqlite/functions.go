@@ -77,16 +77,8 @@ func (s *Store) Functions(ctx context.Context) ([]runner.Function, error) {
 	if err != nil {
 		return nil, fmt.Errorf("functions: %w", err)
 	}
-	defer rows.Close()
-	functions := []runner.Function{}
-	for rows.Next() {
-		f, err := scanFunction(rows)
-		if err != nil {
-			return nil, fmt.Errorf("functions: %w", err)
-		}
-		functions = append(functions, f)
-	}
-	if err := rows.Err(); err != nil {
+	functions, err := scanAll(rows, scanFunction)
+	if err != nil {
 		return nil, fmt.Errorf("functions: %w", err)
 	}
 	return functions, nil

@@ -56,16 +56,8 @@ func (s *Store) PendingCallbacks(ctx context.Context) ([]runner.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pending callbacks: %w", err)
 	}
-	defer rows.Close()
-	results := []runner.Result{}
-	for rows.Next() {
-		r, err := scanResult(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pending callbacks: %w", err)
-		}
-		results = append(results, r)
-	}
-	if err := rows.Err(); err != nil {
+	results, err := scanAll(rows, scanResult)
+	if err != nil {
 		return nil, fmt.Errorf("pending callbacks: %w", err)
 	}
 	return results, nil

@@ -64,19 +64,23 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	return a, nil
 }
 
-// scanAgents reads every row; an empty result is an empty, non-nil slice so JSON shows [].
-func scanAgents(rows *sql.Rows) ([]runner.Agent, error) {
+// scanAll reads every row with scan and closes rows; an empty result is an
+// empty, non-nil slice, so a listing shows [] rather than null.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	agents := []runner.Agent{}
+	all := []T{}
 	for rows.Next() {
-		a, err := scanAgent(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		agents = append(agents, a)
+		all = append(all, v)
 	}
-	return agents, rows.Err()
+	return all, rows.Err()
 }
+
+// scanAgents reads every agent row.
+func scanAgents(rows *sql.Rows) ([]runner.Agent, error) { return scanAll(rows, scanAgent) }
 
 // nanos stores a time as unix nanoseconds, with the zero time as 0 so "unset" compares simply.
 func nanos(t time.Time) int64 {

@@ -115,24 +115,11 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	return d, nil
 }
 
+// sandboxConfig is the sandbox part of cfg, with the resolved shim and podrun's metrics observing every Podman call.
 func sandboxConfig(cfg configs.Config, shim string, observe func(string, time.Duration)) sandbox.Config {
-	s := cfg.Sandbox
-	return sandbox.Config{
-		URI:                cfg.PodmanSocket,
-		ShimPath:           shim,
-		MaxConcurrentCalls: s.MaxConcurrentCalls,
-		Runtime:            s.Runtime,
-		Network:            s.Network,
-		TmpfsSize:          int64(s.TmpfsSize),
-		SeccompProfile:     s.SeccompProfile,
-		NoFile:             uint64(s.NoFile),
-		NProc:              uint64(s.NProc),
-		UserNSSize:         uint32(s.UserNSSize),
-		LogMaxSize:         int64(s.LogMaxSize),
-		Observe:            observe,
-
-		AllowUnenforcedLimits: cfg.AllowUnenforcedLimits,
-	}
+	s := sandbox.ConfigFrom(cfg)
+	s.ShimPath, s.Observe = shim, observe
+	return s
 }
 
 // shimPath finds the static podrun-shim that function containers run: the
@@ -141,13 +128,12 @@ func shimPath(configured string) (string, error) {
 	if configured != "" {
 		return configured, nil
 	}
-	exe, err := os.Executable()
+	path, err := sandbox.DefaultShimPath()
 	if err != nil {
-		return "", fmt.Errorf("locate podrun-shim: %w", err)
+		return "", err
 	}
-	path := filepath.Join(filepath.Dir(exe), "podrun-shim")
 	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("podrun-shim not found beside %s (make build puts it there; or set sandbox.shim_path): %w", exe, err)
+		return "", fmt.Errorf("podrun-shim not found beside podrun (make build puts it there; or set sandbox.shim_path): %w", err)
 	}
 	return path, nil
 }

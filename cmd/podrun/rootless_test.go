@@ -180,7 +180,7 @@ func rootlessSandbox(t *testing.T, sock string) *sandbox.Podman {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sb, err := sandbox.New(ctx, sandbox.Config{URI: sock})
+	sb, err := sandbox.New(ctx, testSandboxConfig(sock))
 	if err != nil {
 		t.Fatalf("rootless Podman at %s: %v", sock, err)
 	}

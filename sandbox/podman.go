@@ -38,7 +38,9 @@ type Podman struct {
 
 var _ runner.Sandbox = (*Podman)(nil)
 
-// New connects to Podman (one ping) and, unless Config.Runtime names one, resolves the runtime from the host's cgroup version. It refuses
+// New connects to Podman (one ping), checks that runc can set the configured
+// rlimits under the service's own hard limits and, unless Config.Runtime
+// names one, resolves the runtime from the host's cgroup version. It refuses
 // a Config with a required field unset. Its errors name the URI or the key.
 func New(ctx context.Context, cfg Config) (*Podman, error) {
 	cfg, err := cfg.check()
@@ -66,6 +68,13 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	p.conn = conn
 	if err := p.tuneTransport(); err != nil {
 		return nil, err
+	}
+	// Where the service's process cannot be seen, runc's own error at the
+	// first start says the same, later.
+	if r, err := readServiceRlimits(p.sock); err == nil {
+		if err := cfg.checkRlimits(r); err != nil {
+			return nil, err
+		}
 	}
 	if p.cfg.Runtime == "" {
 		h, err := p.hostInfo(ctx)

@@ -76,7 +76,7 @@ func benchCold(ctx context.Context, b *bench) (*benchResult, error) {
 	res.value("p50_ratio_podrun_to_podman_run", ratio(p.P50, a.P50))
 	res.value("p50_ratio_podrun_to_bindings", ratio(p.P50, bb.P50))
 	t.Notes = append(t.Notes,
-		"(a) is `podman run --rm -i` with sandbox.Harden's flags (see podman_run_baseline_args in --json); (b) is package sandbox's Create, Attach, Start, Wait, Remove: the bindings path podrun itself uses, without HTTP, SQLite, admission or the shim",
+		"(a) is `podman run --rm -i` with the flags sandbox.RunArgs renders from the spec sandbox.Harden builds (see podman_run_baseline_args in --json); (b) is package sandbox's Create, Attach, Start, Wait, Remove: the bindings path podrun itself uses, without HTTP, SQLite, admission or the shim",
 		"every figure is request sent to last byte received; (a) and (b) include removing the container, podrun's only if it answers after the removal (see the phase table)")
 	res.Targets = append(res.Targets, target("cold p50 vs podman run --rm", "<= 0.5 x", ratio(p.P50, a.P50), "x", 0.5, true))
 	res.Tables = append(res.Tables, t)

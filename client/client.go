@@ -167,3 +167,6 @@ func functionPath(name, sub string) string {
 	}
 	return p
 }
+
+// CloseIdleConnections closes the client's kept-alive connections that carry no request now.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }

@@ -26,6 +26,9 @@ type Error struct {
 	Field string
 	// RetryAfter is how long the server asks a client to wait before retrying a 429; 0 otherwise.
 	RetryAfter time.Duration
+	// Header is the answer's header: a failed invocation's carries api.HeaderAgentID and
+	// api.HeaderExitCode, for instance.
+	Header http.Header
 }
 
 // Error reads like "limits.memory: must be at least 6Mi (400 invalid)".
@@ -52,7 +55,7 @@ func ErrorCode(err error) string {
 
 // readError turns an error answer into an *Error; it reads at most 64 KiB of the body.
 func readError(resp *http.Response) *Error {
-	e := &Error{Status: resp.StatusCode}
+	e := &Error{Status: resp.StatusCode, Header: resp.Header}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}

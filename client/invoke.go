@@ -77,6 +77,10 @@ func (inv *Invocation) ExitCode() (int, error) {
 	return 0, ErrNoExitCode
 }
 
+// Trailer is the answer's trailer: the exit code and the reason of an answer
+// that streamed its output. It is complete once Body has been read to EOF.
+func (inv *Invocation) Trailer() http.Header { return inv.resp.Trailer }
+
 func parseExitCode(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil {

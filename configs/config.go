@@ -60,6 +60,8 @@ type SandboxConfig struct {
 	UserNSSize     int64           `toml:"userns_size"`
 	StopTimeout    Duration        `toml:"stop_timeout"`
 	LogMaxSize     runner.ByteSize `toml:"log_max_size"`
+	// PullTimeout bounds the pull of an image that is not present.
+	PullTimeout Duration `toml:"pull_timeout"`
 	// ShimPath locates the podrun-shim binary; empty looks for it next to podrun's own executable.
 	ShimPath           string `toml:"shim_path"`
 	MaxConcurrentCalls int    `toml:"max_concurrent_calls"`
@@ -161,6 +163,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			UserNSSize:  65536,
 			StopTimeout: Duration{10 * time.Second},
 			LogMaxSize:  16 << 20,
+			PullTimeout: minutes(2),
 
 			MaxConcurrentCalls: 16,
 		},

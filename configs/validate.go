@@ -26,6 +26,9 @@ const (
 	minTmpfsSize = 4 << 10  // one page
 )
 
+// Networks are the values sandbox.network accepts; "host" is left out, as it would share the host's network with every agent.
+var Networks = []string{"none", "slirp4netns", "bridge"}
+
 var runtimeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Validate reports every problem at once, each a *Problem named by its config key.
@@ -138,7 +141,7 @@ func (v *validator) sandbox(s SandboxConfig) {
 	if s.Network == "host" {
 		v.check(false, "sandbox.network", `("host") is not allowed: it would share the host's network with every agent`)
 	} else {
-		v.oneOf("sandbox.network", s.Network, "none", "slirp4netns", "bridge")
+		v.oneOf("sandbox.network", s.Network, Networks...)
 	}
 	v.check(s.TmpfsSize >= minTmpfsSize, "sandbox.tmpfs_size",
 		fmt.Sprintf("(%s) must be at least %s", s.TmpfsSize, runner.ByteSize(minTmpfsSize)))
@@ -156,6 +159,7 @@ func (v *validator) sandbox(s SandboxConfig) {
 	v.check(s.StopTimeout.Duration%time.Second == 0, "sandbox.stop_timeout",
 		fmt.Sprintf("(%s) must be whole seconds (Podman counts in seconds)", s.StopTimeout))
 	v.check(s.LogMaxSize > 0, "sandbox.log_max_size", fmt.Sprintf("(%s) must be positive", s.LogMaxSize))
+	v.positive("sandbox.pull_timeout", s.PullTimeout)
 	v.check(s.ShimPath == "" || filepath.IsAbs(s.ShimPath), "sandbox.shim_path",
 		fmt.Sprintf("(%q) must be empty (next to podrun) or an absolute path", s.ShimPath))
 	v.check(s.MaxConcurrentCalls > 0, "sandbox.max_concurrent_calls", fmt.Sprintf("(%d) must be positive", s.MaxConcurrentCalls))

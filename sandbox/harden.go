@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/containers/podman/v5/libpod/define"
 	"github.com/containers/podman/v5/pkg/specgen"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podrun/podrun/runner"
@@ -31,6 +32,10 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 	s.CapDrop = []string{"ALL"}
 	s.NoNewPrivileges = ptr(true)
 	s.SeccompProfilePath = cfg.SeccompProfile
+	if cfg.SeccompProfile != "" {
+		// As the CLI does: podman inspect shows the profile from this annotation.
+		s.Annotations = map[string]string{define.InspectAnnotationSeccomp: cfg.SeccompProfile}
+	}
 
 	// Own user namespace: root inside maps to an unprivileged host range. The
 	// IDMappings must come from the client or Podman uses the host namespace.

@@ -46,7 +46,9 @@ var hardLimits = runner.Limits{Memory: 48 << 20, CPUs: 0.5, PIDs: 32}
 
 func TestHardeningFromInside(t *testing.T) {
 	ctx := context.Background()
-	p, err := New(ctx, Config{URI: uri, TmpfsSize: 8 << 20})
+	cfg := testConfig()
+	cfg.TmpfsSize = 8 << 20
+	p, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestHardeningFromInside(t *testing.T) {
 		"tmp_kb":  "8192",
 		"tmpfill": "failed", // 16 MiB does not fit the 8 MiB /tmp
 		"net":     "lo",
-		"nofile":  strconv.Itoa(DefaultNoFile),
+		"nofile":  strconv.FormatUint(cfg.NoFile, 10),
 	}
 	if host.CgroupVersion == "v1" {
 		want["cg:memory/memory.limit_in_bytes"] = mem
@@ -219,7 +221,9 @@ func TestUnexpectedWarnings(t *testing.T) {
 func TestIgnoredLimitsAreAcceptedOnlyWhereUnenforceable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := New(ctx, Config{URI: uri, AllowUnenforcedLimits: true})
+	cfg := testConfig()
+	cfg.AllowUnenforcedLimits = true
+	p, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

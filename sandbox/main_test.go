@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -19,7 +20,14 @@ var runID = runner.NewID(time.Now())
 var labels = map[string]string{"podrun.instance": "sandbox-test-" + runID}
 
 // uri is the Podman service the tests use; the Makefile starts it.
-var uri = envOr("PODRUN_PODMAN_SOCKET", DefaultURI)
+var uri = envOr("PODRUN_PODMAN_SOCKET", configs.Default().PodmanSocket)
+
+// testConfig is podrun's default sandbox configuration on the tests' service, without the shim.
+func testConfig() Config {
+	c := ConfigFrom(configs.Default())
+	c.URI = uri
+	return c
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -35,7 +43,7 @@ var shimPath string
 // container labelled with this run survives the tests.
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	p, err := New(ctx, Config{URI: uri})
+	p, err := New(ctx, testConfig())
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "podman is required for these tests (start it: podman system service --time=0 %s): %v\n", uri, err)
@@ -89,7 +97,7 @@ func newPodman(t testing.TB) *Podman {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := New(ctx, Config{URI: uri})
+	p, err := New(ctx, testConfig())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

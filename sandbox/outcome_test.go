@@ -147,7 +147,9 @@ func TestAServiceRestartBreaksStreamsNotContainers(t *testing.T) {
 	svc := podmantest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p, err := New(ctx, Config{URI: svc.URI(), ShimPath: shimPath})
+	cfg := testConfig()
+	cfg.URI, cfg.ShimPath = svc.URI(), shimPath
+	p, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,122 +4,16 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings"
 	"github.com/podrun/podrun/runner"
 )
-
-// Config says how to reach Podman and how to harden containers; zero fields take defaults.
-type Config struct {
-	// URI of the Podman API service, e.g. unix:///run/podman/podman.sock.
-	URI string
-	// Runtime is the OCI runtime; "" picks runc on a cgroup v1 host (crun fails on hybrid v1) and Podman's default otherwise.
-	Runtime string
-	// Network is the network mode: "none" (default, no network at all), or "slirp4netns", "bridge" or "private" to give agents a network.
-	Network string
-	// TmpfsSize caps the writable tmpfs on /tmp, in bytes (default 64Mi); the rest of the root filesystem is read-only.
-	TmpfsSize int64
-	// SeccompProfile is the path of a JSON seccomp profile on the Podman host; "" uses Podman's default profile.
-	SeccompProfile string
-	// NoFile is the soft and hard RLIMIT_NOFILE (default 1024; runc here cannot raise the hard limit above 20000).
-	NoFile uint64
-	// NProc is the soft and hard RLIMIT_NPROC (default 4096), a backstop behind the pids cgroup limit.
-	NProc uint64
-	// UserNSSize is how many UIDs and GIDs each container's own user namespace (userns=auto) maps (default 65536).
-	UserNSSize uint32
-	// LogMaxSize caps each container's k8s-file log, in bytes (default 16Mi).
-	LogMaxSize int64
-	// PullTimeout bounds an image pull in EnsureImage (default 2m).
-	PullTimeout time.Duration
-	// ShimPath is the host path of the static podrun-shim binary, bind-mounted
-	// read-only into every container: the entrypoint of those whose Spec asks
-	// for the shim (required then), and what execs run under so a timed-out
-	// exec's whole process tree can be killed (without it, only the exec's
-	// first process is).
-	ShimPath string
-	// MaxConcurrentCalls bounds the Podman API calls in flight at once (default 16), so bursts queue here rather than swamp the service.
-	MaxConcurrentCalls int
-	// Observe, if set, is called after every Podman API call with the operation's name and latency.
-	Observe func(op string, d time.Duration)
-	// AllowUnenforcedLimits accepts Podman's warning that it ignores resource limits, on a
-	// host where the probe found them unenforceable (rootless on cgroup v1); the runner then
-	// marks agents limits_enforced false. Every other create warning still fails the create.
-	AllowUnenforcedLimits bool
-}
-
-// Defaults of Config.
-const (
-	DefaultURI         = "unix:///run/podman/podman.sock"
-	DefaultNetwork     = "none"
-	DefaultTmpfsSize   = 64 << 20
-	DefaultNoFile      = 1024
-	DefaultNProc       = 4096
-	DefaultUserNSSize  = 65536
-	DefaultLogMaxSize  = 16 << 20
-	DefaultPullTimeout = 2 * time.Minute
-	// DefaultMaxConcurrentCalls is Config.MaxConcurrentCalls' default.
-	DefaultMaxConcurrentCalls = 16
-	// maxNoFile is the hard nofile limit runc can set on these hosts.
-	maxNoFile = 20000
-)
-
-// networks are the network modes Config.Network accepts; "host" is excluded because it breaks isolation.
-var networks = map[string]bool{"none": true, "slirp4netns": true, "bridge": true, "private": true}
-
-func (c Config) withDefaults() (Config, error) {
-	if c.URI == "" {
-		c.URI = DefaultURI
-	}
-	if c.Network == "" {
-		c.Network = DefaultNetwork
-	}
-	if !networks[c.Network] {
-		return c, fmt.Errorf("sandbox network %q: want none, slirp4netns, bridge or private", c.Network)
-	}
-	if c.TmpfsSize == 0 {
-		c.TmpfsSize = DefaultTmpfsSize
-	}
-	if c.NoFile == 0 {
-		c.NoFile = DefaultNoFile
-	}
-	if c.NoFile > maxNoFile {
-		return c, fmt.Errorf("sandbox nofile %d: runc cannot set a hard limit above %d here", c.NoFile, maxNoFile)
-	}
-	if c.NProc == 0 {
-		c.NProc = DefaultNProc
-	}
-	if c.UserNSSize == 0 {
-		c.UserNSSize = DefaultUserNSSize
-	}
-	if c.LogMaxSize == 0 {
-		c.LogMaxSize = DefaultLogMaxSize
-	}
-	if c.PullTimeout == 0 {
-		c.PullTimeout = DefaultPullTimeout
-	}
-	if c.MaxConcurrentCalls == 0 {
-		c.MaxConcurrentCalls = DefaultMaxConcurrentCalls
-	}
-	if c.ShimPath != "" {
-		abs, err := filepath.Abs(c.ShimPath)
-		if err != nil {
-			return c, fmt.Errorf("sandbox shim path: %w", err)
-		}
-		c.ShimPath = abs
-	}
-	if c.TmpfsSize < 0 || c.LogMaxSize < 0 || c.PullTimeout < 0 || c.MaxConcurrentCalls < 0 {
-		return c, errors.New("sandbox: sizes, timeouts and MaxConcurrentCalls must not be negative")
-	}
-	return c, nil
-}
 
 // Podman is a runner.Sandbox backed by a Podman API service.
 type Podman struct {
@@ -144,10 +38,12 @@ type Podman struct {
 
 var _ runner.Sandbox = (*Podman)(nil)
 
-// New connects to Podman (one ping) and, unless Config.Runtime names one,
-// resolves the runtime from the host's cgroup version. Its errors name the URI.
+// New connects to Podman (one ping), checks that runc can set the configured
+// rlimits under the service's own hard limits and, unless Config.Runtime
+// names one, resolves the runtime from the host's cgroup version. It refuses
+// a Config with a required field unset. Its errors name the URI or the key.
 func New(ctx context.Context, cfg Config) (*Podman, error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +68,13 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	p.conn = conn
 	if err := p.tuneTransport(); err != nil {
 		return nil, err
+	}
+	// Where the service's process cannot be seen, runc's own error at the
+	// first start says the same, later.
+	if r, err := readServiceRlimits(p.sock); err == nil {
+		if err := cfg.checkRlimits(r); err != nil {
+			return nil, err
+		}
 	}
 	if p.cfg.Runtime == "" {
 		h, err := p.hostInfo(ctx)

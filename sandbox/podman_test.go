@@ -17,11 +17,13 @@ func TestObserveSeesEveryCall(t *testing.T) {
 	var mu sync.Mutex
 	var ops []string
 	ctx := context.Background()
-	p, err := New(ctx, Config{URI: uri, Observe: func(op string, d time.Duration) {
+	cfg := testConfig()
+	cfg.Observe = func(op string, d time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		ops = append(ops, op)
-	}})
+	}
+	p, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,26 +49,13 @@ func TestCallerContextCancels(t *testing.T) {
 	}
 }
 
-func TestConfigDefaultsAndValidation(t *testing.T) {
-	c, err := Config{}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Network != "none" || c.TmpfsSize != 64<<20 || c.NoFile != 1024 || c.NProc != 4096 || c.UserNSSize != 65536 {
-		t.Errorf("defaults = %+v", c)
-	}
-	for _, bad := range []Config{{Network: "host"}, {NoFile: 20001}, {TmpfsSize: -1}} {
-		if _, err := bad.withDefaults(); err == nil {
-			t.Errorf("%+v: no error", bad)
-		}
-	}
-}
-
 // TestUnreachablePodmanSaysHowToStartIt: the error names the socket once and
 // tells the operator how to start the service.
 func TestUnreachablePodmanSaysHowToStartIt(t *testing.T) {
 	missing := "unix://" + t.TempDir() + "/podman.sock"
-	_, err := New(context.Background(), Config{URI: missing})
+	cfg := testConfig()
+	cfg.URI = missing
+	_, err := New(context.Background(), cfg)
 	if err == nil {
 		t.Fatal("New with no service at the socket succeeded")
 	}

@@ -27,7 +27,9 @@ func newShimPodman(t testing.TB, observe func(op string, d time.Duration)) *Podm
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := New(ctx, Config{URI: uri, ShimPath: shimPath, Observe: observe})
+	cfg := testConfig()
+	cfg.ShimPath, cfg.Observe = shimPath, observe
+	p, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -194,7 +196,9 @@ func TestShimPathChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{notExec, filepath.Join(t.TempDir(), "missing")} {
-		if _, err := New(context.Background(), Config{URI: uri, ShimPath: path}); err == nil {
+		cfg := testConfig()
+		cfg.ShimPath = path
+		if _, err := New(context.Background(), cfg); err == nil {
 			t.Errorf("New with shim %s: no error", path)
 		}
 	}
@@ -242,10 +246,9 @@ func TestShimParallel32(t *testing.T) {
 }
 
 func TestHardenWithShim(t *testing.T) {
-	cfg, err := Config{ShimPath: "/opt/podrun/podrun-shim"}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
+	noShimCfg := testConfig()
+	cfg := noShimCfg
+	cfg.ShimPath = "/opt/podrun/podrun-shim"
 	plain := Harden(runnertest.Spec(labels, "cat"), cfg)
 	spec := runnertest.Spec(labels, "cat")
 	spec.Shim = true
@@ -260,7 +263,7 @@ func TestHardenWithShim(t *testing.T) {
 			t.Errorf("shim mount %+v", m)
 		}
 	}
-	noShim := Harden(runnertest.Spec(labels, "cat"), Config{})
+	noShim := Harden(runnertest.Spec(labels, "cat"), noShimCfg)
 	if len(plain.Mounts) != len(noShim.Mounts)+1 {
 		t.Errorf("mounts with a shim path %+v, without %+v", plain.Mounts, noShim.Mounts)
 	}

@@ -75,7 +75,9 @@ func newFakePodman(t *testing.T, f *fakeService, maxCalls int) *Podman {
 		close(f.done)
 		srv.Close()
 	})
-	p, err := New(context.Background(), Config{URI: "unix://" + sock, Runtime: "runc", MaxConcurrentCalls: maxCalls})
+	cfg := testConfig()
+	cfg.URI, cfg.Runtime, cfg.MaxConcurrentCalls = "unix://"+sock, "runc", maxCalls
+	p, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,15 +142,5 @@ func TestAttachStreamHoldsNoSlot(t *testing.T) {
 	}
 	if _, err := p.Inspect(ctx, "c1"); err != nil {
 		t.Errorf("Inspect with three streams open: %v", err)
-	}
-}
-
-func TestDefaultMaxConcurrentCalls(t *testing.T) {
-	c, err := Config{}.withDefaults()
-	if err != nil || c.MaxConcurrentCalls != DefaultMaxConcurrentCalls {
-		t.Errorf("default = %d, %v; want %d", c.MaxConcurrentCalls, err, DefaultMaxConcurrentCalls)
-	}
-	if _, err := (Config{MaxConcurrentCalls: -1}).withDefaults(); err == nil {
-		t.Error("a negative MaxConcurrentCalls is accepted")
 	}
 }

@@ -8,9 +8,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/podrun/podrun/api"
 )
 
-// invocationError is the JSON error of an invocation that ended badly without writing.
+// headerReason says how an invocation ended (failed, oom, expired, output_limit), in the header
+// or the trailer; package api does not name it yet.
+const headerReason = "X-Podrun-Reason"
+
+// invocationError is the JSON error of an invocation that ended badly without writing: the
+// error of package api with the invocation's reason and exit code, which api.Error lacks yet.
+// TestFailedInvocationsWithoutOutputAnswerJSON reads it raw, as a test of that wire format.
 type invocationError struct {
 	Error struct {
 		Code     string `json:"code"`
@@ -41,25 +49,25 @@ func loadHost(t *testing.T, n int) {
 // byte (a slow cold start, a sleep) and however busy the host is.
 func TestInvokeAnswerFollowsTheOutcomeUnderLoad(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "late-fail", map[string]any{"command": []string{"sh", "-c", "sleep 1; echo 'error: bad input'; exit 2"}, "max_concurrency": 8})
-	d.putFunction(t, "quick-fail", map[string]any{"command": []string{"sh", "-c", "echo out; exit 3"}, "max_concurrency": 8})
+	d.putFunction(t, "late-fail", api.FunctionRequest{Command: []string{"sh", "-c", "sleep 1; echo 'error: bad input'; exit 2"}, MaxConcurrency: ptr(8)})
+	d.putFunction(t, "quick-fail", api.FunctionRequest{Command: []string{"sh", "-c", "echo out; exit 3"}, MaxConcurrency: ptr(8)})
 	loadHost(t, 2)
-	type want struct{ path, body, code string }
+	type want struct{ fn, body, code string }
 	var calls []want
 	for range 3 {
-		calls = append(calls, want{"/function/late-fail", "error: bad input\n", "2"})
+		calls = append(calls, want{"late-fail", "error: bad input\n", "2"})
 	}
 	for range 8 {
-		calls = append(calls, want{"/function/quick-fail", "out\n", "3"})
+		calls = append(calls, want{"quick-fail", "out\n", "3"})
 	}
 	var wg sync.WaitGroup
 	for _, c := range calls {
 		wg.Go(func() {
-			resp, out := d.invoke(t, "POST", c.path, nil, nil)
-			if resp.StatusCode != http.StatusInternalServerError || string(out) != c.body ||
-				resp.Header.Get("X-Podrun-Exit-Code") != c.code || resp.Header.Get("X-Podrun-Reason") != "failed" {
+			res := d.invoke(t, c.fn, nil, openFaaS)
+			if res.status != http.StatusInternalServerError || string(res.out) != c.body ||
+				res.header.Get(api.HeaderExitCode) != c.code || res.header.Get(headerReason) != "failed" {
 				t.Errorf("%s = %d %q, exit code header %q, reason %q, trailers %v; want 500 %q with exit code %s and reason failed in headers",
-					c.path, resp.StatusCode, out, resp.Header.Get("X-Podrun-Exit-Code"), resp.Header.Get("X-Podrun-Reason"), resp.Trailer, c.body, c.code)
+					c.fn, res.status, res.out, res.header.Get(api.HeaderExitCode), res.header.Get(headerReason), res.trailer, c.body, c.code)
 			}
 		})
 	}
@@ -69,10 +77,10 @@ func TestInvokeAnswerFollowsTheOutcomeUnderLoad(t *testing.T) {
 // TestFailedInvocationsWithoutOutputAnswerJSON: no empty 500s; the body names the reason and the exit code.
 func TestFailedInvocationsWithoutOutputAnswerJSON(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "missing", map[string]any{"command": []string{"no-such-command"}})
-	d.putFunction(t, "hog", map[string]any{"command": []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
-		"limits": map[string]any{"memory": "32Mi"}})
-	d.putFunction(t, "hang", map[string]any{"command": []string{"sleep", "600"}, "timeout": "2s"})
+	d.putFunction(t, "missing", api.FunctionRequest{Command: []string{"no-such-command"}})
+	d.putFunction(t, "hog", api.FunctionRequest{Command: []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
+		Limits: api.LimitsRequest{Memory: "32Mi"}})
+	d.putFunction(t, "hang", api.FunctionRequest{Command: []string{"sleep", "600"}, Timeout: "2s"})
 	for _, tt := range []struct {
 		path           string
 		status         int
@@ -84,19 +92,19 @@ func TestFailedInvocationsWithoutOutputAnswerJSON(t *testing.T) {
 		{"/function/hog", 500, "function_failed", "oom", 137, "ran out of memory"},
 		{"/function/hang", 504, "timeout", "expired", 137, "did not finish within its timeout"},
 	} {
-		resp, out := d.invoke(t, "POST", tt.path, nil, nil)
+		status, hdr, out := d.wireCall(t, "POST", tt.path, "", map[string]string{"Content-Type": api.ContentTypeOutput})
 		var e invocationError
-		if err := json.Unmarshal(out, &e); err != nil || resp.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("%s = %d %q: not a JSON error (%v)", tt.path, resp.StatusCode, out, err)
+		if err := json.Unmarshal(out, &e); err != nil || hdr.Get("Content-Type") != api.ContentTypeJSON {
+			t.Errorf("%s = %d %q: not a JSON error (%v)", tt.path, status, out, err)
 			continue
 		}
-		if resp.StatusCode != tt.status || e.Error.Code != tt.code || e.Error.Reason != tt.reason ||
+		if status != tt.status || e.Error.Code != tt.code || e.Error.Reason != tt.reason ||
 			e.Error.ExitCode == nil || *e.Error.ExitCode != tt.exit || !strings.Contains(e.Error.Message, tt.messageContent) {
 			t.Errorf("%s = %d %s; want %d, code %s, reason %s, exit code %d, a message with %q",
-				tt.path, resp.StatusCode, out, tt.status, tt.code, tt.reason, tt.exit, tt.messageContent)
+				tt.path, status, out, tt.status, tt.code, tt.reason, tt.exit, tt.messageContent)
 		}
-		if resp.Header.Get("X-Podrun-Reason") != tt.reason || resp.Header.Get("X-Podrun-Exit-Code") != fmt.Sprint(tt.exit) {
-			t.Errorf("%s: headers %v", tt.path, resp.Header)
+		if hdr.Get(headerReason) != tt.reason || hdr.Get(api.HeaderExitCode) != fmt.Sprint(tt.exit) {
+			t.Errorf("%s: headers %v", tt.path, hdr)
 		}
 	}
 }
@@ -106,22 +114,22 @@ func TestFailedInvocationsWithoutOutputAnswerJSON(t *testing.T) {
 // trailer says which.
 func TestStreamedAnswersSayWhyTheyEnded(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "hang", map[string]any{"command": []string{"sh", "-c", "echo start; sleep 600"}, "timeout": "3s"})
-	d.putFunction(t, "hog", map[string]any{"command": []string{"sh", "-c", `echo start; sleep 1; x=0123456789; while true; do x="$x$x"; done`},
-		"limits": map[string]any{"memory": "32Mi"}})
-	d.putFunction(t, "chatty", map[string]any{"command": []string{"yes"}, "max_output": "100Ki"})
+	d.putFunction(t, "hang", api.FunctionRequest{Command: []string{"sh", "-c", "echo start; sleep 600"}, Timeout: "3s"})
+	d.putFunction(t, "hog", api.FunctionRequest{Command: []string{"sh", "-c", `echo start; sleep 1; x=0123456789; while true; do x="$x$x"; done`},
+		Limits: api.LimitsRequest{Memory: "32Mi"}})
+	d.putFunction(t, "chatty", api.FunctionRequest{Command: []string{"yes"}, MaxOutput: "100Ki"})
 	for _, tt := range []struct {
-		path, body, reason string
+		fn, body, reason string
 	}{
-		{"/function/hang", "start\n", "expired"},
-		{"/function/hog", "start\n", "oom"},
-		{"/function/chatty", strings.Repeat("y\n", 50<<10), "output_limit"},
+		{"hang", "start\n", "expired"},
+		{"hog", "start\n", "oom"},
+		{"chatty", strings.Repeat("y\n", 50<<10), "output_limit"},
 	} {
-		resp, out := d.invoke(t, "POST", tt.path, nil, nil)
-		if resp.StatusCode != 200 || string(out) != tt.body || resp.Trailer.Get("X-Podrun-Exit-Code") != "137" ||
-			resp.Trailer.Get("X-Podrun-Reason") != tt.reason {
+		res := d.invoke(t, tt.fn, nil, openFaaS)
+		if res.status != 200 || string(res.out) != tt.body || res.trailer.Get(api.HeaderExitCode) != "137" ||
+			res.trailer.Get(headerReason) != tt.reason {
 			t.Errorf("%s = %d, %d bytes, trailers %v; want 200, %d bytes, exit code 137 and reason %s in trailers",
-				tt.path, resp.StatusCode, len(out), resp.Trailer, len(tt.body), tt.reason)
+				tt.fn, res.status, len(res.out), res.trailer, len(tt.body), tt.reason)
 		}
 	}
 }

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 // BenchmarkEchoAgent measures one echo agent from POST to succeeded, through HTTP and real Podman.
 func BenchmarkEchoAgent(b *testing.B) {
 	d := startDaemon(b, nil)
 	for b.Loop() {
-		a := d.create(b, map[string]any{"image": testImage, "command": []string{"echo", "hi"}})
-		for d.get(b, a.ID).State != runner.StateSucceeded {
+		a := d.create(b, api.AgentRequest{Command: []string{"echo", "hi"}})
+		for d.get(b, a.ID).State != api.StateSucceeded {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -24,13 +23,11 @@ func BenchmarkDeleteAccepted(b *testing.B) {
 	d := startDaemon(b, nil)
 	for b.Loop() {
 		b.StopTimer()
-		a := d.create(b, map[string]any{"image": testImage, "command": []string{"sleep", "600"}})
-		for d.get(b, a.ID).State != runner.StateRunning {
+		a := d.create(b, api.AgentRequest{Command: []string{"sleep", "600"}})
+		for d.get(b, a.ID).State != api.StateRunning {
 			time.Sleep(time.Millisecond)
 		}
 		b.StartTimer()
-		if resp := d.call(b, "DELETE", "/v1/agents/"+a.ID, nil, nil); resp.StatusCode != http.StatusAccepted {
-			b.Fatalf("DELETE = %d", resp.StatusCode)
-		}
+		d.delete(b, a.ID)
 	}
 }

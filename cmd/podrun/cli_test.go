@@ -160,7 +160,7 @@ func TestCLIAgentLifecycle(t *testing.T) {
 	if a := d.get(t, id); a.Labels["suite"] != "cli" || a.Env["GREETING"] != "hi" {
 		t.Fatalf("run -d made %+v", a)
 	}
-	d.await(t, id, time.Minute, "running")
+	d.await(t, id, time.Minute, api.StateRunning)
 
 	if r := d.podrun(t, "", "ps").want(t, 0, "ps"); !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "AGENT ID") {
 		t.Errorf("ps does not list the agent: %s", r)
@@ -211,7 +211,7 @@ func TestCLIAgentLifecycle(t *testing.T) {
 	if r := d.podrun(t, "", "ttl", id, "10m").want(t, 0, "ttl"); !strings.Contains(r.stdout, "expires at") {
 		t.Errorf("ttl: %s", r)
 	}
-	if exp := d.get(t, id).ExpiresAt; exp.Before(before.Add(9*time.Minute)) || exp.After(time.Now().Add(10*time.Minute)) {
+	if exp := d.get(t, id).ExpiresAt.Time(); exp.Before(before.Add(9*time.Minute)) || exp.After(time.Now().Add(10*time.Minute)) {
 		t.Errorf("after ttl 10m the agent expires at %v (now %v)", exp, time.Now())
 	}
 
@@ -398,7 +398,7 @@ func TestCLIRunInterruptDeletesTheAgent(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 137 || !strings.Contains(stderr.String(), "terminating") {
 		t.Errorf("interrupted run: exit %d, stderr %q; want 137 and the agent terminating", code, stderr.String())
 	}
-	if a := d.get(t, id); a.State != runner.StateTerminated || a.Reason != runner.ReasonDeleted {
+	if a := d.get(t, id); a.State != api.StateTerminated || a.Reason != api.ReasonDeleted {
 		t.Errorf("after the interrupt the agent is %s (%s)", a.State, a.Reason)
 	}
 }

@@ -3,23 +3,36 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/client"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
 
-// testDaemon is an in-process `podrun serve` on 127.0.0.1:0.
+// testDaemon is a `podrun serve` on 127.0.0.1:0 and a client of its API:
+// in-process, or (Daemon nil) in a process of its own.
 type testDaemon struct {
 	*Daemon
-	base string
+	api *client.Client
+}
+
+// newClient is a client of the podrun at addr.
+func newClient(t testing.TB, addr string) *client.Client {
+	t.Helper()
+	c, err := client.New(addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // startDaemon runs a daemon with a fresh data dir; edit adjusts the config first.
@@ -63,7 +76,7 @@ func startDaemonLog(t testing.TB, edit func(*configs.Config), log *slog.Logger) 
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = d.Run(runCtx) }()
-	td := &testDaemon{Daemon: d, base: "http://" + d.Addr()}
+	td := &testDaemon{Daemon: d, api: newClient(t, d.Addr())}
 	t.Cleanup(func() {
 		td.removeAll(t)
 		stop()
@@ -110,74 +123,36 @@ func (d *testDaemon) removeAll(t testing.TB) {
 	}
 }
 
-// call sends a JSON request and decodes a JSON answer into out (if not nil).
-func (d *testDaemon) call(t testing.TB, method, path string, body any, out any) *http.Response {
-	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewBufferString(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, d.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
-		}
-	}
-	return resp
-}
-
 // create posts an agent and expects 201.
-func (d *testDaemon) create(t testing.TB, req map[string]any) runner.Agent {
+func (d *testDaemon) create(t testing.TB, req api.AgentRequest) api.Agent {
 	t.Helper()
-	var a runner.Agent
-	resp := d.call(t, "POST", "/v1/agents", req, &a)
-	if resp.StatusCode != http.StatusCreated {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("create agent: status %d: %s", resp.StatusCode, body)
+	if req.Image == "" {
+		req.Image = testImage
+	}
+	a, err := d.api.CreateAgent(context.Background(), req)
+	if err != nil {
+		t.Fatalf("create agent: %v", err)
 	}
 	return a
 }
 
-func (d *testDaemon) get(t testing.TB, id string) runner.Agent {
+func (d *testDaemon) get(t testing.TB, id string) api.Agent {
 	t.Helper()
-	var a runner.Agent
-	if resp := d.call(t, "GET", "/v1/agents/"+id, nil, &a); resp.StatusCode != http.StatusOK {
-		t.Fatalf("get agent %s: status %d", id, resp.StatusCode)
+	a, err := d.api.Agent(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get agent %s: %v", id, err)
 	}
 	return a
 }
 
 // await polls until the agent is in one of the states, or fails after timeout.
-func (d *testDaemon) await(t testing.TB, id string, timeout time.Duration, states ...runner.State) runner.Agent {
+func (d *testDaemon) await(t testing.TB, id string, timeout time.Duration, states ...api.State) api.Agent {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		a := d.get(t, id)
-		for _, s := range states {
-			if a.State == s {
-				return a
-			}
+		if slices.Contains(states, a.State) {
+			return a
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("agent %s is %s (reason %q) after %v, want one of %v", id, a.State, a.Reason, timeout, states)
@@ -186,16 +161,147 @@ func (d *testDaemon) await(t testing.TB, id string, timeout time.Duration, state
 	}
 }
 
-// logs returns an agent's combined output.
-func (d *testDaemon) logs(t testing.TB, id, query string) string {
+// delete deletes an agent and expects 202.
+func (d *testDaemon) delete(t testing.TB, id string) api.Agent {
 	t.Helper()
-	resp := d.call(t, "GET", "/v1/agents/"+id+"/logs"+query, nil, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("logs of %s: status %d", id, resp.StatusCode)
+	a, err := d.api.DeleteAgent(context.Background(), id)
+	if err != nil {
+		t.Fatalf("delete agent %s: %v", id, err)
 	}
-	b, _ := io.ReadAll(resp.Body)
+	return a
+}
+
+// logs returns an agent's output as GET /v1/agents/{id}/logs gives it.
+func (d *testDaemon) logs(t testing.TB, id string, opts api.LogOptions) string {
+	t.Helper()
+	rc, err := d.api.Logs(context.Background(), id, opts)
+	if err != nil {
+		t.Fatalf("logs of %s: %v", id, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("logs of %s: %v", id, err)
+	}
 	return string(b)
 }
+
+// putFunction deploys a function (the test image unless req names one) and expects 201 or 200.
+func (d *testDaemon) putFunction(t testing.TB, name string, req api.FunctionRequest) {
+	t.Helper()
+	if req.Image == "" {
+		req.Image = testImage
+	}
+	if _, _, err := d.api.PutFunction(context.Background(), name, req); err != nil {
+		t.Fatalf("PUT function %s: %v", name, err)
+	}
+}
+
+// answer is an invocation's whole answer.
+type answer struct {
+	status  int
+	header  http.Header
+	trailer http.Header // once the body is read
+	out     []byte      // the output; empty for an error answered in JSON
+	err     *client.Error
+}
+
+// exitCode is X-Podrun-Exit-Code, from the header or, after streamed output, the trailer.
+func (a answer) exitCode() string {
+	return a.header.Get(api.HeaderExitCode) + a.trailer.Get(api.HeaderExitCode)
+}
+
+// agentID is X-Podrun-Agent-Id.
+func (a answer) agentID() string { return a.header.Get(api.HeaderAgentID) }
+
+// invoke invokes a function synchronously (opts nil: POST /v1/functions/{name}/invoke) and reads the whole answer.
+func (d *testDaemon) invoke(t testing.TB, fn string, body []byte, opts *client.InvokeOptions) answer {
+	t.Helper()
+	inv, err := d.api.Invoke(context.Background(), fn, bytes.NewReader(body), opts)
+	var e *client.Error
+	if errors.As(err, &e) {
+		return answer{status: e.Status, header: e.Header, trailer: http.Header{}, err: e}
+	}
+	if err != nil {
+		t.Fatalf("invoke %s: %v", fn, err)
+	}
+	defer inv.Body.Close()
+	out, err := io.ReadAll(inv.Body)
+	if err != nil {
+		t.Fatalf("invoke %s: read answer: %v", fn, err)
+	}
+	return answer{status: inv.StatusCode, header: inv.Header, trailer: inv.Trailer(), out: out}
+}
+
+// openFaaS is the options of a POST to /function/{name}.
+var openFaaS = &client.InvokeOptions{Path: "/"}
+
+// invokeAsync invokes a function asynchronously (opts nil: with Prefer: respond-async) and expects 202.
+func (d *testDaemon) invokeAsync(t testing.TB, fn string, body []byte, opts *client.InvokeOptions) api.Agent {
+	t.Helper()
+	a, err := d.api.InvokeAsync(context.Background(), fn, bytes.NewReader(body), opts)
+	if err != nil {
+		t.Fatalf("async invoke of %s: %v", fn, err)
+	}
+	return a
+}
+
+// result is an asynchronous invocation's result; it fails the test while the invocation runs.
+func (d *testDaemon) result(t testing.TB, id string) api.Result {
+	t.Helper()
+	r, err := d.api.Result(context.Background(), id)
+	if err != nil {
+		t.Fatalf("result of %s: %v", id, err)
+	}
+	return r
+}
+
+// events is an agent's history.
+func (d *testDaemon) events(t testing.TB, id string) []api.Event {
+	t.Helper()
+	evs, err := d.api.Events(context.Background(), id)
+	if err != nil {
+		t.Fatalf("events of %s: %v", id, err)
+	}
+	return evs
+}
+
+// listAgents returns one page of GET /v1/agents.
+func (d *testDaemon) listAgents(t testing.TB, opts api.ListOptions) api.AgentPage {
+	t.Helper()
+	p, err := d.api.ListAgents(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("list agents: %v", err)
+	}
+	return p
+}
+
+// metrics returns /metrics as text and as a map from series to value.
+func (d *testDaemon) metrics(t testing.TB) (string, map[string]float64) {
+	t.Helper()
+	page, err := d.api.Metrics(context.Background())
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	series, err := client.ParseMetrics(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(page), series
+}
+
+// apiError is err as an *client.Error, or a failed test.
+func apiError(t testing.TB, what string, err error) *client.Error {
+	t.Helper()
+	var e *client.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%s = %v, want an error answer", what, err)
+	}
+	return e
+}
+
+// ptr returns a pointer to v, for the optional fields of requests.
+func ptr[T any](v T) *T { return &v }
 
 // containerGone waits until Podman no longer knows the container.
 func containerGone(t testing.TB, id string, timeout time.Duration) {

@@ -25,12 +25,11 @@ timeout = "10s"
 		t.Fatal(err)
 	}
 	d := startDaemon(t, func(c *configs.Config) { c.Functions = loaded.Functions })
-	resp, out := d.invoke(t, "POST", "/function/greet", []byte("world"), nil)
-	if resp.StatusCode != http.StatusOK || string(out) != "hello, world\n" {
-		t.Fatalf("configured function = %d %q", resp.StatusCode, out)
+	res := d.invoke(t, "greet", []byte("world"), openFaaS)
+	if res.status != http.StatusOK || string(res.out) != "hello, world\n" {
+		t.Fatalf("configured function = %d %q", res.status, res.out)
 	}
-	var f struct{ Timeout string }
-	if resp := d.call(t, "GET", "/v1/functions/greet", nil, &f); resp.StatusCode != http.StatusOK || f.Timeout != "10s" {
-		t.Fatalf("stored function = %d %+v", resp.StatusCode, f)
+	if f, err := d.api.Function(t.Context(), "greet"); err != nil || f.Timeout != "10s" {
+		t.Fatalf("stored function = %+v, %v", f, err)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,9 +29,9 @@ type Daemon struct {
 	runner   *runner.Runner
 	reaper   *ttl.Reaper
 	sweeper  *ttl.Sweeper
-	listener net.Listener
+	listener *httpapi.Listener
 	api      *httpapi.Server
-	server   *http.Server
+	timeouts httpapi.Timeouts
 	instance string
 	lock     *dataDirLock
 	closing  sync.Once
@@ -56,8 +54,8 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	if d.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if d.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	if d.listener, err = httpapi.Listen(cfg.Listen); err != nil {
+		return nil, err
 	}
 	if d.instance, err = instanceID(cfg.DataDir); err != nil {
 		return nil, err
@@ -106,35 +104,22 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.api = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 	})
-	d.server = httpapi.NewHTTPServer(cfg.Listen, d.api.Handler(), httpapi.Timeouts{
+	d.timeouts = httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout.Duration,
 		Read:       cfg.HTTP.ReadTimeout.Duration,
 		Write:      cfg.HTTP.WriteTimeout.Duration,
 		Idle:       cfg.HTTP.IdleTimeout.Duration,
-	})
+	}
 	log.Info("podrun ready", "addr", d.Addr(), "instance", d.instance, "limits_enforced", d.runner.LimitsEnforced(),
 		"podman", cfg.PodmanSocket, "data_dir", cfg.DataDir)
 	return d, nil
 }
 
+// sandboxConfig is the sandbox part of cfg, with the resolved shim and podrun's metrics observing every Podman call.
 func sandboxConfig(cfg configs.Config, shim string, observe func(string, time.Duration)) sandbox.Config {
-	s := cfg.Sandbox
-	return sandbox.Config{
-		URI:                cfg.PodmanSocket,
-		ShimPath:           shim,
-		MaxConcurrentCalls: s.MaxConcurrentCalls,
-		Runtime:            s.Runtime,
-		Network:            s.Network,
-		TmpfsSize:          int64(s.TmpfsSize),
-		SeccompProfile:     s.SeccompProfile,
-		NoFile:             uint64(s.NoFile),
-		NProc:              uint64(s.NProc),
-		UserNSSize:         uint32(s.UserNSSize),
-		LogMaxSize:         int64(s.LogMaxSize),
-		Observe:            observe,
-
-		AllowUnenforcedLimits: cfg.AllowUnenforcedLimits,
-	}
+	s := sandbox.ConfigFrom(cfg)
+	s.ShimPath, s.Observe = shim, observe
+	return s
 }
 
 // shimPath finds the static podrun-shim that function containers run: the
@@ -143,13 +128,12 @@ func shimPath(configured string) (string, error) {
 	if configured != "" {
 		return configured, nil
 	}
-	exe, err := os.Executable()
+	path, err := sandbox.DefaultShimPath()
 	if err != nil {
-		return "", fmt.Errorf("locate podrun-shim: %w", err)
+		return "", err
 	}
-	path := filepath.Join(filepath.Dir(exe), "podrun-shim")
 	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("podrun-shim not found beside %s (make build puts it there; or set sandbox.shim_path): %w", exe, err)
+		return "", fmt.Errorf("podrun-shim not found beside podrun (make build puts it there; or set sandbox.shim_path): %w", err)
 	}
 	return path, nil
 }
@@ -163,40 +147,14 @@ func functionRequests(cfg configs.Config) map[string]runner.FunctionRequest {
 }
 
 // Addr is the address the API listens on (useful with port 0).
-func (d *Daemon) Addr() string { return d.listener.Addr().String() }
+func (d *Daemon) Addr() string { return d.listener.Addr() }
 
 // Instance is this daemon's instance id, the value of every container's podrun.instance label.
 func (d *Daemon) Instance() string { return d.instance }
 
-// shutdownGrace bounds how long Run waits for requests in flight (a synchronous
-// invocation lasts as long as its function) before it cuts them off.
-const shutdownGrace = 10 * time.Second
-
-// Run serves the API until ctx ends, then shuts the server down gracefully,
-// logging what it drains.
-func (d *Daemon) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- d.server.Serve(d.listener) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	inFlight := d.api.InFlight()
-	d.log.Info("shutting down", "cause", context.Cause(ctx).Error(), "requests_in_flight", inFlight,
-		"grace", shutdownGrace)
-	shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	err := d.server.Shutdown(shutdown)
-	if err != nil {
-		err = fmt.Errorf("shutdown: %w (%d requests still running were cut off)", err, d.api.InFlight())
-		_ = d.server.Close()
-	} else if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = serr
-	}
-	d.log.Info("http server stopped", "requests_drained", inFlight-d.api.InFlight(), "requests_cut_off", d.api.InFlight())
-	return err
-}
+// Run serves the API until ctx ends, then shuts the server down gracefully
+// (httpapi.ShutdownGrace), logging what it drains.
+func (d *Daemon) Run(ctx context.Context) error { return d.listener.Serve(ctx, d.api, d.timeouts) }
 
 // Close stops everything in the reverse order of opening; calls after the first do nothing.
 // Agents' containers keep running; the next start of this instance takes them back.
@@ -204,9 +162,7 @@ func (d *Daemon) Close() { d.closing.Do(d.close) }
 
 func (d *Daemon) close() {
 	start := time.Now()
-	if d.server != nil {
-		_ = d.server.Close()
-	} else if d.listener != nil {
+	if d.listener != nil {
 		_ = d.listener.Close()
 	}
 	if d.sweeper != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -94,14 +95,15 @@ func TestJSONLogsAreJSONOnlyAndShutdownIsLogged(t *testing.T) {
 			addr, _ = m["addr"].(string)
 		}
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/v1/agents"} {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s = %d", path, resp.StatusCode)
+	c := newClient(t, addr)
+	for path, get := range map[string]func() error{
+		"/healthz":   func() error { _, err := c.Health(ctx); return err },
+		"/readyz":    func() error { _, err := c.Ready(ctx); return err },
+		"/metrics":   func() error { _, err := c.Metrics(ctx); return err },
+		"/v1/agents": func() error { _, err := c.ListAgents(ctx, api.ListOptions{}); return err },
+	} {
+		if err := get(); err != nil {
+			t.Errorf("GET %s: %v", path, err)
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -167,8 +169,8 @@ func TestUnreachablePodmanErrorSaysItOnce(t *testing.T) {
 // to start; its error names each operation and the container once.
 func TestFailedStartSaysEachThingOnce(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"/no/such/command"}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateFailed)
+	a := d.create(t, api.AgentRequest{Command: []string{"/no/such/command"}})
+	a = d.await(t, a.ID, 30*time.Second, api.StateFailed)
 	events, err := d.runner.Events(t.Context(), a.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -200,11 +202,11 @@ func TestFailedStartSaysEachThingOnce(t *testing.T) {
 func TestInvocationAccessLineNamesItsAgent(t *testing.T) {
 	logs := &lockedBuilder{}
 	d := startDaemonLog(t, nil, slog.New(slog.NewJSONHandler(logWriter{logs}, nil)))
-	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}})
-	resp, out := d.invoke(t, "POST", "/v1/functions/echo/invoke", []byte("hi"), nil)
-	agent := resp.Header.Get("X-Podrun-Agent-Id")
-	if resp.StatusCode != http.StatusOK || string(out) != "hi" || agent == "" {
-		t.Fatalf("invoke = %d %q, agent %q", resp.StatusCode, out, agent)
+	d.putFunction(t, "echo", api.FunctionRequest{Command: []string{"cat"}})
+	res := d.invoke(t, "echo", []byte("hi"), nil)
+	agent := res.agentID()
+	if res.status != http.StatusOK || string(res.out) != "hi" || agent == "" {
+		t.Fatalf("invoke = %d %q, agent %q", res.status, res.out, agent)
 	}
 	found := false
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {

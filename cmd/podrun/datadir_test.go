@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -23,9 +25,9 @@ import (
 // work must go on untouched.
 func TestSecondDaemonOnTheSameDataDirFailsAndTouchesNothing(t *testing.T) {
 	d := startDaemon(t, nil)
-	agent := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "ttl": "1h"})
-	agent = d.await(t, agent.ID, 30*time.Second, runner.StateRunning)
-	d.putFunction(t, "slow", map[string]any{"command": []string{"sh", "-c", "cat; sleep 15; echo done"}, "warm": 1})
+	agent := d.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, TTL: "1h"})
+	agent = d.await(t, agent.ID, 30*time.Second, api.StateRunning)
+	d.putFunction(t, "slow", api.FunctionRequest{Command: []string{"sh", "-c", "cat; sleep 15; echo done"}, Warm: ptr(1)})
 	warm := awaitWarm(t, d, "slow", "")
 
 	type answer struct {
@@ -35,14 +37,14 @@ func TestSecondDaemonOnTheSameDataDirFailsAndTouchesNothing(t *testing.T) {
 	}
 	answered := make(chan answer, 1)
 	go func() {
-		req, _ := http.NewRequest("POST", d.base+"/v1/functions/slow/invoke", strings.NewReader("in "))
-		resp, err := http.DefaultClient.Do(req)
+		inv, err := d.api.Invoke(context.Background(), "slow", strings.NewReader("in "), nil)
 		if err != nil {
 			answered <- answer{status: -1, body: err.Error()}
 			return
 		}
-		defer resp.Body.Close()
-		answered <- answer{resp.StatusCode, readAll(resp), resp.Header.Get("X-Podrun-Agent-Id")}
+		defer inv.Body.Close()
+		out, _ := io.ReadAll(inv.Body)
+		answered <- answer{inv.StatusCode, string(out), inv.AgentID}
 	}()
 	// The invocation took the warm container; wait for the pool to refill too.
 	invoked := awaitAgent(t, d, func(a runner.Agent) bool { return a.Function == "slow" && a.State == runner.StateRunning })
@@ -88,7 +90,7 @@ func TestSecondDaemonOnTheSameDataDirFailsAndTouchesNothing(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the in-flight invocation did not answer in 60s")
 	}
-	if a := d.get(t, agent.ID); a.State != runner.StateRunning || a.ContainerID != agent.ContainerID {
+	if a := d.get(t, agent.ID); a.State != api.StateRunning || a.ContainerID != agent.ContainerID {
 		t.Errorf("running agent is %s in %s, want running in %s", a.State, a.ContainerID, agent.ContainerID)
 	}
 	after := containerStates(t, d)
@@ -97,8 +99,8 @@ func TestSecondDaemonOnTheSameDataDirFailsAndTouchesNothing(t *testing.T) {
 			t.Errorf("container %s was %q, is %q; want it running throughout", id, before[id], after[id])
 		}
 	}
-	if resp := d.call(t, "GET", "/healthz", nil, nil); resp.StatusCode != http.StatusOK {
-		t.Errorf("first daemon's /healthz = %d", resp.StatusCode)
+	if _, err := d.api.Health(t.Context()); err != nil {
+		t.Errorf("first daemon's /healthz: %v", err)
 	}
 }
 

@@ -1,26 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 // agentProcesses lists, through an exec reading /proc, the command lines in an agent's container that contain mark.
 func agentProcesses(t *testing.T, d *testDaemon, id, mark string) []string {
 	t.Helper()
-	var res runner.ExecResult
-	resp := d.call(t, "POST", "/v1/agents/"+id+"/exec", map[string]any{
-		"command": []string{"sh", "-c", `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f"; echo; done`}, "timeout": "30s",
-	}, &res)
-	if resp.StatusCode != http.StatusOK || res.ExitCode != 0 {
-		t.Fatalf("list processes = %d %+v", resp.StatusCode, res)
+	res, err := d.api.Exec(t.Context(), id, api.ExecRequest{
+		Command: []string{"sh", "-c", `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f"; echo; done`}, Timeout: "30s",
+	})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("list processes = %+v, %v", res, err)
 	}
 	var out []string
 	for _, line := range strings.Split(res.Stdout, "\n") {
@@ -35,13 +33,11 @@ func agentProcesses(t *testing.T, d *testDaemon, id, mark string) []string {
 // child outlives the exec's timeout.
 func TestExecTimeoutLeavesNothingRunning(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "120"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
-	resp := d.call(t, "POST", "/v1/agents/"+a.ID+"/exec", map[string]any{
-		"command": []string{"sh", "-c", "sleep 45; echo leaked"}, "timeout": "2s",
-	}, nil)
-	if resp.StatusCode != http.StatusGatewayTimeout {
-		t.Fatalf("exec past its timeout = %d, want 504", resp.StatusCode)
+	a := d.create(t, api.AgentRequest{Command: []string{"sleep", "120"}})
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
+	_, err := d.api.Exec(t.Context(), a.ID, api.ExecRequest{Command: []string{"sh", "-c", "sleep 45; echo leaked"}, Timeout: "2s"})
+	if e := apiError(t, "exec past its timeout", err); e.Status != http.StatusGatewayTimeout || e.Code != api.CodeTimeout {
+		t.Fatalf("exec past its timeout = %d %s, want 504 timeout", e.Status, e.Code)
 	}
 	if left := agentProcesses(t, d, a.ID, "sleep 45"); len(left) > 0 {
 		t.Errorf("still running after the 504:\n%s", strings.Join(left, "\n"))
@@ -52,16 +48,12 @@ func TestExecTimeoutLeavesNothingRunning(t *testing.T) {
 // while the exec runs: the exec's processes must go with it.
 func TestExecOfAClientThatLeftLeavesNothingRunning(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "120"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
-	body, _ := json.Marshal(map[string]any{"command": []string{"sh", "-c", "setsid sleep 246 & sleep 245; echo leaked"}, "timeout": "1m"})
+	a := d.create(t, api.AgentRequest{Command: []string{"sleep", "120"}})
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", d.base+"/v1/agents/"+a.ID+"/exec", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
-		t.Fatalf("exec answered %d before the client left", resp.StatusCode)
+	if res, err := d.api.Exec(ctx, a.ID, api.ExecRequest{Command: []string{"sh", "-c", "setsid sleep 246 & sleep 245; echo leaked"}, Timeout: "1m"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("exec answered %+v, %v before the client left", res, err)
 	}
 	// The kill runs as the handler ends; give it a generous moment.
 	deadline := time.Now().Add(30 * time.Second)

@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,128 +19,101 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/client"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
 
-// putFunction deploys a function and expects 201 or 200.
-func (d *testDaemon) putFunction(t testing.TB, name string, body map[string]any) {
-	t.Helper()
-	if _, ok := body["image"]; !ok {
-		body["image"] = testImage
-	}
-	resp := d.call(t, "PUT", "/v1/functions/"+name, body, nil)
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT function %s = %d: %s", name, resp.StatusCode, readAll(resp))
-	}
-}
-
-// invoke posts body to a function and returns the whole answer.
-func (d *testDaemon) invoke(t testing.TB, method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, d.base+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read answer: %v", err)
-	}
-	return resp, out
-}
-
 func TestInvokeEchoesAMebibyteExactly(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}})
+	d.putFunction(t, "echo", api.FunctionRequest{Command: []string{"cat"}})
 	body := make([]byte, 1<<20)
 	_, _ = rand.Read(body)
-	resp, out := d.invoke(t, "POST", "/v1/functions/echo/invoke", body, nil)
-	if resp.StatusCode != http.StatusOK || !bytes.Equal(out, body) {
-		t.Fatalf("echo of 1 MiB = %d, %d bytes back, equal %v", resp.StatusCode, len(out), bytes.Equal(out, body))
+	res := d.invoke(t, "echo", body, nil)
+	if res.status != http.StatusOK || !bytes.Equal(res.out, body) {
+		t.Fatalf("echo of 1 MiB = %d, %d bytes back, equal %v", res.status, len(res.out), bytes.Equal(res.out, body))
 	}
-	code := resp.Header.Get("X-Podrun-Exit-Code") + resp.Trailer.Get("X-Podrun-Exit-Code")
-	if code != "0" || resp.Header.Get("X-Podrun-Start") != "cold" || !runner.ValidID(resp.Header.Get("X-Podrun-Agent-Id")) {
-		t.Fatalf("headers = %v, trailer %v", resp.Header, resp.Trailer)
+	if res.exitCode() != "0" || res.header.Get(api.HeaderStart) != api.StartCold || !runner.ValidID(res.agentID()) {
+		t.Fatalf("headers = %v, trailer %v", res.header, res.trailer)
 	}
-	a := d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 10*time.Second, runner.StateSucceeded)
+	a := d.await(t, res.agentID(), 10*time.Second, api.StateSucceeded)
 	containerGone(t, a.ContainerID, 10*time.Second)
 }
 
 func TestInvokeStreamsBeforeTheProcessExits(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "slow", map[string]any{"command": []string{"sh", "-c", "echo first; sleep 2; echo second"}})
-	resp, err := http.Post(d.base+"/function/slow", "text/plain", nil)
+	d.putFunction(t, "slow", api.FunctionRequest{Command: []string{"sh", "-c", "echo first; sleep 2; echo second"}})
+	inv, err := d.api.Invoke(t.Context(), "slow", nil, &client.InvokeOptions{Path: "/", ContentType: "text/plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	rd := bufio.NewReader(resp.Body)
+	defer inv.Body.Close()
+	rd := bufio.NewReader(inv.Body)
 	first, err := rd.ReadString('\n')
 	if err != nil || first != "first\n" {
 		t.Fatalf("first part = %q, %v", first, err)
 	}
-	if s := d.get(t, resp.Header.Get("X-Podrun-Agent-Id")).State; s != runner.StateRunning {
+	if s := d.get(t, inv.AgentID).State; s != api.StateRunning {
 		t.Fatalf("first part arrived when the agent was %s; it must stream while the process runs", s)
 	}
 	rest, _ := io.ReadAll(rd)
-	if string(rest) != "second\n" || resp.StatusCode != http.StatusOK || resp.Trailer.Get("X-Podrun-Exit-Code") != "0" {
-		t.Fatalf("rest = %q, status %d, trailer %v", rest, resp.StatusCode, resp.Trailer)
+	if code, err := inv.ExitCode(); string(rest) != "second\n" || inv.StatusCode != http.StatusOK || err != nil || code != 0 {
+		t.Fatalf("rest = %q, status %d, exit code %d (%v)", rest, inv.StatusCode, code, err)
+	}
+	if inv.Header.Get(api.HeaderExitCode) != "" {
+		t.Fatalf("a streamed answer has its exit code in the header: %v", inv.Header)
 	}
 }
 
 func TestInvokeStatusFollowsTheOutcome(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "fail", map[string]any{"command": []string{"sh", "-c", "echo broken >&2; exit 3"}})
-	d.putFunction(t, "hang", map[string]any{"command": []string{"sleep", "600"}, "timeout": "2s"})
-	resp, _ := d.invoke(t, "POST", "/v1/functions/fail/invoke", nil, nil)
-	if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("X-Podrun-Exit-Code") != "3" {
-		t.Fatalf("failing function = %d, exit code header %q", resp.StatusCode, resp.Header.Get("X-Podrun-Exit-Code"))
+	d.putFunction(t, "fail", api.FunctionRequest{Command: []string{"sh", "-c", "echo broken >&2; exit 3"}})
+	d.putFunction(t, "hang", api.FunctionRequest{Command: []string{"sleep", "600"}, Timeout: "2s"})
+	res := d.invoke(t, "fail", nil, nil)
+	if res.status != http.StatusInternalServerError || res.header.Get(api.HeaderExitCode) != "3" {
+		t.Fatalf("failing function = %d, exit code header %q", res.status, res.header.Get(api.HeaderExitCode))
 	}
-	id := resp.Header.Get("X-Podrun-Agent-Id")
-	d.await(t, id, 10*time.Second, runner.StateFailed)
-	if got := d.logs(t, id, "?stream=stderr"); got != "broken\npodrun-shim: exit status 3\n" {
+	id := res.agentID()
+	d.await(t, id, 10*time.Second, api.StateFailed)
+	if got := d.logs(t, id, api.LogOptions{Stream: api.StreamStderr}); got != "broken\npodrun-shim: exit status 3\n" {
 		t.Fatalf("stderr in the agent's logs = %q", got)
 	}
 	start := time.Now()
-	resp, _ = d.invoke(t, "POST", "/v1/functions/hang/invoke", nil, nil)
-	if resp.StatusCode != http.StatusGatewayTimeout {
-		t.Fatalf("timed-out function = %d after %v, want 504", resp.StatusCode, time.Since(start))
+	res = d.invoke(t, "hang", nil, nil)
+	if res.status != http.StatusGatewayTimeout {
+		t.Fatalf("timed-out function = %d after %v, want 504", res.status, time.Since(start))
 	}
-	a := d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 10*time.Second, runner.StateExpired)
+	a := d.await(t, res.agentID(), 10*time.Second, api.StateExpired)
 	containerGone(t, a.ContainerID, 10*time.Second)
-	if resp, _ := d.invoke(t, "POST", "/v1/functions/nope/invoke", nil, nil); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown function = %d", resp.StatusCode)
+	if res := d.invoke(t, "nope", nil, nil); res.status != http.StatusNotFound {
+		t.Fatalf("unknown function = %d", res.status)
 	}
 	for _, bad := range []string{"UPPER", "-dash", "under_score", strings.Repeat("a", 64)} {
-		if resp := d.call(t, "PUT", "/v1/functions/"+bad, map[string]any{"image": testImage}, nil); resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("PUT /v1/functions/%s = %d, want 400", bad, resp.StatusCode)
+		_, _, err := d.api.PutFunction(t.Context(), bad, api.FunctionRequest{Image: testImage})
+		if e := apiError(t, "PUT /v1/functions/"+bad, err); e.Status != http.StatusBadRequest {
+			t.Errorf("PUT /v1/functions/%s = %d, want 400", bad, e.Status)
 		}
 	}
 }
 
 func TestOpenFaaSRouteAndRequestEnvironment(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "env", map[string]any{"command": []string{"sh", "-c",
+	d.putFunction(t, "env", api.FunctionRequest{Command: []string{"sh", "-c",
 		`echo "$Http_Method|$Http_Path|$Http_Query|$Http_Content_Type|$Http_X_Test"`}})
-	resp, out := d.invoke(t, "PUT", "/function/env/a/b?x=1&y=2", []byte("{}"),
-		map[string]string{"Content-Type": "application/json", "X-Test": "hello"})
+	res := d.invoke(t, "env", []byte("{}"), &client.InvokeOptions{
+		Method: http.MethodPut, Path: "/a/b", Query: url.Values{"x": {"1"}, "y": {"2"}},
+		ContentType: "application/json", Header: http.Header{"X-Test": {"hello"}},
+	})
 	want := "PUT|/a/b|x=1&y=2|application/json|hello\n"
-	if resp.StatusCode != http.StatusOK || string(out) != want {
-		t.Fatalf("env = %d %q, want %q", resp.StatusCode, out, want)
+	if res.status != http.StatusOK || string(res.out) != want {
+		t.Fatalf("env = %d %q, want %q", res.status, res.out, want)
 	}
 }
 
 func TestAsyncInvocationKeepsItsResultAndCallsBack(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}})
+	d.putFunction(t, "echo", api.FunctionRequest{Command: []string{"cat"}})
 	got := make(chan http.Header, 1)
 	var body []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -146,13 +121,12 @@ func TestAsyncInvocationKeepsItsResultAndCallsBack(t *testing.T) {
 		got <- r.Header
 	}))
 	defer srv.Close()
-	resp, _ := d.invoke(t, "POST", "/async-function/echo", []byte("later"), map[string]string{"X-Callback-Url": srv.URL + "/done"})
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusAccepted || !strings.HasPrefix(loc, "/v1/agents/") {
-		t.Fatalf("async = %d, Location %q", resp.StatusCode, loc)
+	async := d.invokeAsync(t, "echo", []byte("later"), &client.InvokeOptions{Path: "/", CallbackURL: srv.URL + "/done"})
+	if !async.Async || async.CallbackURL != srv.URL+"/done" {
+		t.Fatalf("async invocation = %+v", async)
 	}
-	id := strings.TrimPrefix(loc, "/v1/agents/")
-	d.await(t, id, 30*time.Second, runner.StateSucceeded)
+	id := async.ID
+	d.await(t, id, 30*time.Second, api.StateSucceeded)
 	select {
 	case h := <-got:
 		if string(body) != "later" || h.Get("X-Podrun-Agent-Id") != id || h.Get("X-Podrun-Exit-Code") != "0" {
@@ -161,20 +135,16 @@ func TestAsyncInvocationKeepsItsResultAndCallsBack(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no callback")
 	}
-	resp, out := d.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil)
-	if resp.StatusCode != http.StatusOK || string(out) != "later" || resp.Header.Get("X-Podrun-Exit-Code") != "0" {
-		t.Fatalf("result = %d %q %v", resp.StatusCode, out, resp.Header)
+	if r := d.result(t, id); string(r.Output) != "later" || r.ExitCode != 0 {
+		t.Fatalf("result = %+v", r)
 	}
-	resp, _ = d.invoke(t, "POST", "/v1/functions/echo/invoke", []byte("x"), map[string]string{"Prefer": "respond-async"})
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("Prefer: respond-async = %d", resp.StatusCode)
-	}
-	d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 30*time.Second, runner.StateSucceeded)
+	a := d.invokeAsync(t, "echo", []byte("x"), nil) // Prefer: respond-async
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
 }
 
 func TestWarmInvocationsUseFreshContainersAndThePoolRefills(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "who", map[string]any{"command": []string{"sh", "-c", "hostname; cat"}, "warm": 2})
+	d.putFunction(t, "who", api.FunctionRequest{Command: []string{"sh", "-c", "hostname; cat"}, Warm: ptr(2)})
 	awaitPool := func() {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -199,20 +169,20 @@ func TestWarmInvocationsUseFreshContainersAndThePoolRefills(t *testing.T) {
 	containers := map[string]bool{}
 	for i := 0; i < 4; i++ {
 		awaitPool()
-		resp, out := d.invoke(t, "POST", "/function/who", []byte("body"+strconv.Itoa(i)), nil)
-		host, rest, _ := strings.Cut(string(out), "\n")
-		if resp.StatusCode != http.StatusOK || rest != "body"+strconv.Itoa(i) || resp.Header.Get("X-Podrun-Start") != "warm" {
-			t.Fatalf("warm invocation %d = %d %q start %q", i, resp.StatusCode, out, resp.Header.Get("X-Podrun-Start"))
+		res := d.invoke(t, "who", []byte("body"+strconv.Itoa(i)), openFaaS)
+		host, rest, _ := strings.Cut(string(res.out), "\n")
+		if res.status != http.StatusOK || rest != "body"+strconv.Itoa(i) || res.header.Get(api.HeaderStart) != api.StartWarm {
+			t.Fatalf("warm invocation %d = %d %q start %q", i, res.status, res.out, res.header.Get(api.HeaderStart))
 		}
-		a := d.get(t, resp.Header.Get("X-Podrun-Agent-Id"))
+		a := d.get(t, res.agentID())
 		if hosts[host] || containers[a.ContainerID] {
 			t.Fatalf("invocation %d reused host %s / container %s", i, host, a.ContainerID)
 		}
 		hosts[host], containers[a.ContainerID] = true, true
 	}
 	awaitPool() // refilled after four takes
-	if resp := d.call(t, "DELETE", "/v1/functions/who", nil, nil); resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("DELETE function = %d", resp.StatusCode)
+	if err := d.api.DeleteFunction(t.Context(), "who"); err != nil {
+		t.Fatalf("DELETE function: %v", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -231,21 +201,21 @@ func TestSixtyFourConcurrentInvocationsGetTheirOwnOutput(t *testing.T) {
 	d := startDaemon(t, func(c *configs.Config) {
 		c.Invoke.QueueWait = configs.Duration{Duration: 5 * time.Minute}
 	})
-	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}, "max_concurrency": 16})
+	d.putFunction(t, "echo", api.FunctionRequest{Command: []string{"cat"}, MaxConcurrency: ptr(16)})
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := 0; i < 64; i++ {
 		wg.Go(func() {
 			in := fmt.Sprintf("request %d %x", i, i*7919)
-			resp, err := http.Post(d.base+"/v1/functions/echo/invoke", "text/plain", strings.NewReader(in))
+			inv, err := d.api.Invoke(context.Background(), "echo", strings.NewReader(in), &client.InvokeOptions{ContentType: "text/plain"})
 			if err != nil {
 				errs <- err
 				return
 			}
-			defer resp.Body.Close()
-			out, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusOK || string(out) != in {
-				errs <- fmt.Errorf("request %d: %d %q", i, resp.StatusCode, out)
+			defer inv.Body.Close()
+			out, _ := io.ReadAll(inv.Body)
+			if inv.StatusCode != http.StatusOK || string(out) != in {
+				errs <- fmt.Errorf("request %d: %d %q", i, inv.StatusCode, out)
 			}
 		})
 	}
@@ -260,17 +230,12 @@ func TestOverloadAnswers429(t *testing.T) {
 	d := startDaemon(t, func(c *configs.Config) {
 		c.Invoke.MaxConcurrency, c.Invoke.DefaultConcurrency, c.Invoke.QueueLength = 1, 1, 0
 	})
-	d.putFunction(t, "slow", map[string]any{"command": []string{"sleep", "3"}})
+	d.putFunction(t, "slow", api.FunctionRequest{Command: []string{"sleep", "3"}})
 	first := make(chan int, 1)
-	go func() {
-		resp, _ := d.invoke(t, "POST", "/v1/functions/slow/invoke", nil, nil)
-		first <- resp.StatusCode
-	}()
+	go func() { first <- d.invoke(t, "slow", nil, nil).status }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var page runner.AgentPage
-		d.call(t, "GET", "/v1/agents?function=slow", nil, &page)
-		if len(page.Agents) == 1 {
+		if page := d.listAgents(t, api.ListOptions{Function: "slow"}); len(page.Agents) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -278,9 +243,9 @@ func TestOverloadAnswers429(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	resp, _ := d.invoke(t, "POST", "/v1/functions/slow/invoke", nil, nil)
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("second invocation = %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	res := d.invoke(t, "slow", nil, nil)
+	if res.status != http.StatusTooManyRequests || res.err == nil || res.err.Code != api.CodeBusy || res.err.RetryAfter <= 0 {
+		t.Fatalf("second invocation = %d %+v, want 429 busy with Retry-After", res.status, res.err)
 	}
 	if code := <-first; code != http.StatusOK {
 		t.Fatalf("first invocation = %d", code)
@@ -303,15 +268,17 @@ func TestExampleFunctions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("example %s: %v", name, err)
 		}
-		var def map[string]any
-		if err := json.Unmarshal(raw, &def); err != nil {
+		var def api.FunctionRequest
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields() // a function.json file holds exactly this object
+		if err := dec.Decode(&def); err != nil {
 			t.Fatalf("example %s: %v", name, err)
 		}
 		d.putFunction(t, name, def)
-		resp, out := d.invoke(t, "POST", "/function/"+name, []byte(c.body), nil)
-		if resp.StatusCode != c.status || (c.want != "" && string(out) != c.want) {
-			t.Errorf("example %s = %d %q", name, resp.StatusCode, out)
+		res := d.invoke(t, name, []byte(c.body), openFaaS)
+		if res.status != c.status || (c.want != "" && string(res.out) != c.want) {
+			t.Errorf("example %s = %d %q", name, res.status, res.out)
 		}
-		t.Logf("example %s: %d %q", name, resp.StatusCode, out)
+		t.Logf("example %s: %d %q", name, res.status, res.out)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/sandbox"
 )
 
 // BenchmarkInvokeLatency compares one invocation of a `cat` function, cold and
@@ -18,8 +20,9 @@ import (
 // reports p50 and p99 in milliseconds.
 func BenchmarkInvokeLatency(b *testing.B) {
 	d := startDaemon(b, nil)
-	d.putFunction(b, "cold", map[string]any{"command": []string{"cat"}})
-	d.putFunction(b, "warm", map[string]any{"command": []string{"cat"}, "warm": 2})
+	d.putFunction(b, "cold", api.FunctionRequest{Command: []string{"cat"}})
+	d.putFunction(b, "warm", api.FunctionRequest{Command: []string{"cat"}, Warm: ptr(2)})
+	run := podmanRunArgs(b, d)
 	body := []byte("ping")
 	b.Run("cold", func(b *testing.B) {
 		latencies(b, nil, func() { d.mustInvoke(b, "cold", body, "cold") })
@@ -28,7 +31,7 @@ func BenchmarkInvokeLatency(b *testing.B) {
 		latencies(b, func() { d.awaitWarm(b, "warm", 2) }, func() { d.mustInvoke(b, "warm", body, "warm") })
 	})
 	b.Run("podman-run-rm", func(b *testing.B) {
-		latencies(b, nil, func() { podmanRun(b, d.Instance(), body) })
+		latencies(b, nil, func() { podmanRun(b, run, body) })
 	})
 }
 
@@ -56,9 +59,9 @@ func latencies(b *testing.B, prepare, op func()) {
 }
 
 func (d *testDaemon) mustInvoke(b *testing.B, fn string, body []byte, start string) {
-	resp, out := d.invoke(b, "POST", "/v1/functions/"+fn+"/invoke", body, nil)
-	if resp.StatusCode != http.StatusOK || !bytes.Equal(out, body) || resp.Header.Get("X-Podrun-Start") != start {
-		b.Fatalf("%s invocation = %d %q start %q", fn, resp.StatusCode, out, resp.Header.Get("X-Podrun-Start"))
+	res := d.invoke(b, fn, body, nil)
+	if res.status != http.StatusOK || !bytes.Equal(res.out, body) || res.header.Get(api.HeaderStart) != start {
+		b.Fatalf("%s invocation = %d %q start %q", fn, res.status, res.out, res.header.Get(api.HeaderStart))
 	}
 }
 
@@ -87,14 +90,21 @@ func (d *testDaemon) awaitWarm(b *testing.B, fn string, n int) {
 	b.Fatalf("pool of %s did not settle", fn)
 }
 
-// podmanRun is the baseline: the CLI with the flags sandbox.Harden applies.
-func podmanRun(b *testing.B, instance string, body []byte) {
-	args := []string{"run", "--rm", "-i", "--runtime", "runc", "--cap-drop", "all",
-		"--security-opt", "no-new-privileges", "--userns", "auto:size=65536",
-		"--memory", "256m", "--memory-swap", "256m", "--cpus", "1", "--pids-limit", "128",
-		"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--network", "none",
-		"--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777,size=64m", "--log-driver", "k8s-file",
-		"--label", runner.LabelInstance + "=" + instance, testImage, "cat"}
+// podmanRunArgs is the baseline: `podman run --rm` of `cat` confined as the
+// daemon's sandbox confines it, flags from sandbox.RunArgs, with the default limits.
+func podmanRunArgs(b *testing.B, d *testDaemon) []string {
+	cfg := testSandbox(b).Config() // the daemon's, runtime resolved, without the shim `cat` does not need
+	spec := runner.Spec{Image: testImage, Command: []string{"cat"}, Limits: d.cfg.Policy().Defaults,
+		Labels: map[string]string{runner.LabelInstance: d.Instance()}}
+	args, err := sandbox.RunArgs(spec, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return append([]string{"run", "--rm", "--pull=never"}, args...)
+}
+
+// podmanRun runs the baseline once with body on stdin and checks the echo.
+func podmanRun(b *testing.B, args []string, body []byte) {
 	cmd := exec.Command("podman", args...)
 	cmd.Stdin = bytes.NewReader(body)
 	out, err := cmd.Output()

@@ -2,15 +2,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
@@ -22,49 +23,55 @@ const interleaved = `echo err1 >&2; sleep 0.5; echo out1; sleep 0.5; echo err2 >
 // one stream in the order the lines were written, tail counting lines in all.
 func checkOrderedLogs(t *testing.T, d *testDaemon, id, when string) {
 	t.Helper()
-	for _, tc := range []struct{ query, want string }{
-		{"", "err1\nout1\nerr2\nout2\n"},
-		{"?stream=both", "err1\nout1\nerr2\nout2\n"},
-		{"?tail=2", "err2\nout2\n"},
-		{"?tail=3&stream=all", "out1\nerr2\nout2\n"},
-		{"?stream=stderr", "err1\nerr2\n"},
-		{"?stream=stdout&tail=1", "out2\n"},
-		{"?follow=true", "err1\nout1\nerr2\nout2\n"},
-		{"?follow=true&tail=1", "out2\n"},
+	for _, tc := range []struct {
+		opts api.LogOptions
+		want string
+	}{
+		{api.LogOptions{}, "err1\nout1\nerr2\nout2\n"},
+		{api.LogOptions{Stream: "both"}, "err1\nout1\nerr2\nout2\n"},
+		{api.LogOptions{Tail: 2}, "err2\nout2\n"},
+		{api.LogOptions{Tail: 3, Stream: api.StreamAll}, "out1\nerr2\nout2\n"},
+		{api.LogOptions{Stream: api.StreamStderr}, "err1\nerr2\n"},
+		{api.LogOptions{Stream: api.StreamStdout, Tail: 1}, "out2\n"},
+		{api.LogOptions{Follow: true}, "err1\nout1\nerr2\nout2\n"},
+		{api.LogOptions{Follow: true, Tail: 1}, "out2\n"},
 	} {
-		if got := d.logs(t, id, tc.query); got != tc.want {
-			t.Errorf("%s: logs%s = %q, want %q", when, tc.query, got, tc.want)
+		if got := d.logs(t, id, tc.opts); got != tc.want {
+			t.Errorf("%s: logs?%s = %q, want %q", when, tc.opts.Query().Encode(), got, tc.want)
 		}
 	}
 }
 
 func TestLogsAreOneOrderedStream(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", interleaved}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", interleaved}})
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
 	checkOrderedLogs(t, d, a.ID, "from the container")
-	d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil) // a finished agent's container goes now
+	d.delete(t, a.ID) // a finished agent's container goes now
 	containerGone(t, a.ContainerID, 30*time.Second)
 	checkOrderedLogs(t, d, a.ID, "from the saved tail")
 }
 
 func TestLogsFollowedFromTheStartAreOrdered(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", interleaved}})
-	if got := d.logs(t, a.ID, "?follow=true"); got != "err1\nout1\nerr2\nout2\n" {
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", interleaved}})
+	if got := d.logs(t, a.ID, api.LogOptions{Follow: true}); got != "err1\nout1\nerr2\nout2\n" {
 		t.Errorf("followed logs = %q", got)
 	}
 }
 
+// TestLogsNDJSONAndTimestamps reads the logs raw: package api has neither the
+// format and timestamps options nor the NDJSON line type yet, so this is a test
+// of that wire format.
 func TestLogsNDJSONAndTimestamps(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", `echo err1 >&2; echo out1; printf tail`}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
-	resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/logs?format=ndjson", nil, nil)
-	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", `echo err1 >&2; echo out1; printf tail`}})
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
+	_, hdr, body := d.wireCall(t, "GET", "/v1/agents/"+a.ID+"/logs?format=ndjson", "", nil)
+	if ct := hdr.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	lines := decodeNDJSON(t, resp.Body)
+	lines := decodeNDJSON(t, bytes.NewReader(body))
 	if len(lines) != 3 {
 		t.Fatalf("ndjson lines = %+v, want 3", lines)
 	}
@@ -78,9 +85,10 @@ func TestLogsNDJSONAndTimestamps(t *testing.T) {
 			t.Errorf("line %+v: only the unterminated last line is partial", l)
 		}
 	}
-	got := d.logs(t, a.ID, "?timestamps=true&stream=stdout&tail=1")
+	_, _, raw := d.wireCall(t, "GET", "/v1/agents/"+a.ID+"/logs?timestamps=true&stream=stdout&tail=1", "", nil)
+	got := string(raw)
 	ts, text, _ := strings.Cut(got, " ")
-	if at, err := time.Parse(time.RFC3339Nano, ts); err != nil || at.Before(a.CreatedAt.Add(-time.Minute)) || text != "tail" {
+	if at, err := time.Parse(time.RFC3339Nano, ts); err != nil || at.Before(a.CreatedAt.Time().Add(-time.Minute)) || text != "tail" {
 		t.Errorf("timestamped tail = %q (%v), want a time then the unterminated line", got, err)
 	}
 }
@@ -94,22 +102,23 @@ func TestFollowEndsWithEveryLine(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Go(func() {
-			a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", script}})
+			a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", script}})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "GET", d.base+"/v1/agents/"+a.ID+"/logs?follow=true", nil)
-			resp, err := http.DefaultClient.Do(req)
+			logs, err := d.api.Logs(ctx, a.ID, api.LogOptions{Follow: true})
 			if err != nil {
 				t.Errorf("follow %d: %v", i, err)
 				return
 			}
-			defer resp.Body.Close()
-			rd := bufio.NewReader(resp.Body)
+			defer logs.Close()
+			rd := bufio.NewReader(logs)
 			if first, err := rd.ReadString('\n'); first != "ready\n" {
 				t.Errorf("follow %d: first line %q, %v", i, first, err)
 				return
 			}
-			d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil)
+			if _, err := d.api.DeleteAgent(ctx, a.ID); err != nil {
+				t.Errorf("follow %d: delete: %v", i, err)
+			}
 			rest, err := io.ReadAll(rd)
 			if err != nil || string(rest) != "got-term\nbye\n" {
 				t.Errorf("follow %d: rest = %q, %v; want got-term and bye", i, rest, err)
@@ -125,33 +134,36 @@ func TestFollowEndsWithEveryLine(t *testing.T) {
 func TestLogsUnderFlood(t *testing.T) {
 	d := startDaemon(t, nil)
 	const flood = `x=$(head -c 200000 /dev/zero | tr '\0' x); while true; do echo "$x"; echo short; echo err >&2; done`
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", flood}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", flood}})
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
 	time.Sleep(2 * time.Second) // let the log grow and rotate
-	client := &http.Client{Timeout: 90 * time.Second}
 	for i := range 5 {
-		for _, q := range []string{"?tail=3", "?tail=3&stream=stdout", ""} {
+		for _, opts := range []api.LogOptions{{Tail: 3}, {Tail: 3, Stream: api.StreamStdout}, {}} {
+			q := opts.Query().Encode()
 			start := time.Now()
-			resp, err := client.Get(d.base + "/v1/agents/" + a.ID + "/logs" + q)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			logs, err := d.api.Logs(ctx, a.ID, opts)
 			if err != nil {
-				t.Fatalf("try %d: logs%s: %v", i, q, err)
+				cancel()
+				t.Fatalf("try %d: logs?%s: %v", i, q, err)
 			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || err != nil {
-				t.Fatalf("try %d: logs%s = %d (%v): %.300s", i, q, resp.StatusCode, err, body)
+			body, err := io.ReadAll(logs)
+			logs.Close()
+			cancel()
+			if err != nil {
+				t.Fatalf("try %d: logs?%s: %v: %.300s", i, q, err, body)
 			}
-			t.Logf("try %d: logs%s: %d bytes in %v", i, q, len(body), time.Since(start))
+			t.Logf("try %d: logs?%s: %d bytes in %v", i, q, len(body), time.Since(start))
 			lines := strings.SplitAfter(string(body), "\n")
 			if lines[len(lines)-1] == "" {
 				lines = lines[:len(lines)-1]
 			}
-			if q != "" && len(lines) != 3 {
-				t.Errorf("try %d: logs%s gave %d lines (%d bytes), want 3", i, q, len(lines), len(body))
+			if opts.Tail != 0 && len(lines) != 3 {
+				t.Errorf("try %d: logs?%s gave %d lines (%d bytes), want 3", i, q, len(lines), len(body))
 			}
 			for _, l := range lines {
 				if len(l) > maxLogLine+1 {
-					t.Errorf("try %d: logs%s has a line of %d bytes, over the cap of %d", i, q, len(l), maxLogLine)
+					t.Errorf("try %d: logs?%s has a line of %d bytes, over the cap of %d", i, q, len(l), maxLogLine)
 					break
 				}
 			}

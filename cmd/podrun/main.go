@@ -15,6 +15,7 @@ import (
 
 	"github.com/podrun/podrun/cli"
 	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/internal/bench"
 	"github.com/podrun/podrun/internal/buildinfo"
 	"github.com/podrun/podrun/runner"
 )
@@ -34,8 +35,19 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		cli.Passthrough("serve", "Run the podrun daemon (podrun serve -h lists its flags)",
 			func(args []string) int { return serve(args, getenv, stderr) }),
 		cli.Passthrough("bench", "Measure podrun against podman run and the bare bindings (podrun bench -h)",
-			func(args []string) int { return benchMain(args, getenv, stderr) }),
+			func(args []string) int {
+				return bench.Main(args, bench.Env{Stdout: os.Stdout, Stderr: stderr, Getenv: getenv, OpenDaemon: openBenchDaemon})
+			}),
 	)
+}
+
+// openBenchDaemon opens the podrun `podrun bench` measures in-process.
+func openBenchDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (bench.Daemon, error) {
+	d, err := OpenDaemon(ctx, cfg, log)
+	if err != nil {
+		return nil, err // not a nil *Daemon in an interface
+	}
+	return d, nil
 }
 
 func serve(args []string, getenv func(string) string, stderr io.Writer) int {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox"
 )
@@ -72,7 +73,7 @@ func leftContainers() string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sb, err := sandbox.New(ctx, sandbox.Config{URI: podmanURI()})
+	sb, err := sandbox.New(ctx, testSandboxConfig(podmanURI()))
 	if err != nil {
 		return "cannot check: " + err.Error()
 	}
@@ -95,7 +96,14 @@ func podmanURI() string {
 	if v := os.Getenv("PODRUN_PODMAN_SOCKET"); v != "" {
 		return v
 	}
-	return sandbox.DefaultURI
+	return configs.Default().PodmanSocket
+}
+
+// testSandboxConfig is podrun's default sandbox configuration for the service at uri.
+func testSandboxConfig(uri string) sandbox.Config {
+	c := sandbox.ConfigFrom(configs.Default())
+	c.URI = uri
+	return c
 }
 
 // testSandbox is a direct Podman client for checking what podrun did.
@@ -103,7 +111,7 @@ func testSandbox(t testing.TB) *sandbox.Podman {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sb, err := sandbox.New(ctx, sandbox.Config{URI: podmanURI()})
+	sb, err := sandbox.New(ctx, testSandboxConfig(podmanURI()))
 	if err != nil {
 		t.Fatalf("Podman must be reachable at %s (make test starts it): %v", podmanURI(), err)
 	}

@@ -2,49 +2,23 @@ package main
 
 import (
 	"bytes"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
-
-// scrapeMetrics returns /metrics as text and as a map from series (name and
-// labels as written) to value.
-func (d *testDaemon) scrapeMetrics(t *testing.T) (string, map[string]float64) {
-	t.Helper()
-	resp := d.call(t, "GET", "/metrics", nil, nil)
-	body := readAll(resp)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics = %d", resp.StatusCode)
-	}
-	series := map[string]float64{}
-	for _, line := range strings.Split(body, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("/metrics line %q: %v", line, err)
-		}
-		series[line[:i]] = v
-	}
-	return body, series
-}
 
 // awaitMetric polls /metrics until series has the value want.
 func (d *testDaemon) awaitMetric(t *testing.T, series string, want float64, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		_, got := d.scrapeMetrics(t)
+		_, got := d.metrics(t)
 		if v, ok := got[series]; ok && v == want {
 			return
 		}
@@ -60,25 +34,25 @@ func (d *testDaemon) awaitMetric(t *testing.T, series string, want float64, time
 // every podrun metric it touches against what was done, exactly.
 func TestMetricsMatchWhatWasDone(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "ok", map[string]any{"command": []string{"cat"}})
-	d.putFunction(t, "bad", map[string]any{"command": []string{"sh", "-c", "echo no >&2; exit 3"}})
-	d.putFunction(t, "slow", map[string]any{"command": []string{"sleep", "600"}, "timeout": "2s"})
-	d.putFunction(t, "hot", map[string]any{"command": []string{"cat"}, "warm": 1})
+	d.putFunction(t, "ok", api.FunctionRequest{Command: []string{"cat"}})
+	d.putFunction(t, "bad", api.FunctionRequest{Command: []string{"sh", "-c", "echo no >&2; exit 3"}})
+	d.putFunction(t, "slow", api.FunctionRequest{Command: []string{"sleep", "600"}, Timeout: "2s"})
+	d.putFunction(t, "hot", api.FunctionRequest{Command: []string{"cat"}, Warm: ptr(1)})
 	d.awaitMetric(t, `podrun_pool_size{function="hot"}`, 1, 60*time.Second)
 
 	var ids []string
 	for _, c := range []struct {
-		path   string
+		fn     string
 		status int
-	}{
-		{"/function/ok", 200}, {"/function/ok", 200}, {"/function/bad", 500}, {"/function/slow", 504}, {"/function/hot", 200},
-		{"/async-function/ok", 202}, {"/async-function/bad", 202},
-	} {
-		resp, out := d.invoke(t, "POST", c.path, []byte("x"), nil)
-		if resp.StatusCode != c.status {
-			t.Fatalf("%s = %d %q, want %d", c.path, resp.StatusCode, out, c.status)
+	}{{"ok", 200}, {"ok", 200}, {"bad", 500}, {"slow", 504}, {"hot", 200}} {
+		res := d.invoke(t, c.fn, []byte("x"), openFaaS)
+		if res.status != c.status {
+			t.Fatalf("/function/%s = %d %q, want %d", c.fn, res.status, res.out, c.status)
 		}
-		ids = append(ids, resp.Header.Get("X-Podrun-Agent-Id"))
+		ids = append(ids, res.agentID())
+	}
+	for _, fn := range []string{"ok", "bad"} {
+		ids = append(ids, d.invokeAsync(t, fn, []byte("x"), openFaaS).ID)
 	}
 	for _, id := range ids { // every container removed: the removal counters are final
 		deadline := time.Now().Add(60 * time.Second)
@@ -92,7 +66,7 @@ func TestMetricsMatchWhatWasDone(t *testing.T) {
 	d.awaitMetric(t, `podrun_pool_size{function="hot"}`, 1, 60*time.Second) // refilled
 	time.Sleep(1500 * time.Millisecond)                                     // a sweep (every second here) comes and goes
 
-	body, got := d.scrapeMetrics(t)
+	body, got := d.metrics(t)
 	want := map[string]float64{
 		`podrun_invocations_total{function="ok",start="cold",outcome="succeeded"}`:  3,
 		`podrun_invocations_total{function="bad",start="cold",outcome="failed"}`:    2,
@@ -155,12 +129,8 @@ func TestMetricsMatchWhatWasDone(t *testing.T) {
 // removed reports whether an agent has finished and its container is gone, as the API says.
 func (d *testDaemon) removed(t *testing.T, id string) bool {
 	t.Helper()
-	var a struct {
-		State   runner.State `json:"state"`
-		Removed bool         `json:"container_removed"`
-	}
-	d.call(t, "GET", "/v1/agents/"+id, nil, &a)
-	return !a.State.Live() && a.Removed
+	a := d.get(t, id)
+	return !a.State.Live() && a.ContainerRemoved
 }
 
 // promtool finds Prometheus's promtool: $PODRUN_PROMTOOL (make test sets it),
@@ -194,16 +164,15 @@ func promtool(t *testing.T) string {
 func TestMetricsPassPromtool(t *testing.T) {
 	tool := promtool(t)
 	d := startDaemon(t, nil)
-	d.putFunction(t, "ok", map[string]any{"command": []string{"cat"}})
-	if resp, _ := d.invoke(t, "POST", "/function/ok", []byte("x"), nil); resp.StatusCode != 200 {
-		t.Fatalf("invoke = %d", resp.StatusCode)
+	d.putFunction(t, "ok", api.FunctionRequest{Command: []string{"cat"}})
+	if res := d.invoke(t, "ok", []byte("x"), openFaaS); res.status != 200 {
+		t.Fatalf("invoke = %d", res.status)
 	}
-	resp, _ := d.invoke(t, "POST", "/async-function/ok", []byte("x"), nil)
-	d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 30*time.Second, runner.StateSucceeded)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"true"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
+	d.await(t, d.invokeAsync(t, "ok", []byte("x"), openFaaS).ID, 30*time.Second, api.StateSucceeded)
+	a := d.create(t, api.AgentRequest{Command: []string{"true"}})
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
 
-	body, got := d.scrapeMetrics(t)
+	body, got := d.metrics(t)
 	var families []string
 	for _, line := range strings.Split(body, "\n") {
 		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {

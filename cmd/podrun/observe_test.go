@@ -2,28 +2,27 @@ package main
 
 import (
 	"bufio"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 func TestLogsFollowStreamsUntilTheAgentEnds(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", "echo one; sleep 2; echo two"}})
-	resp, err := http.Get(d.base + "/v1/agents/" + a.ID + "/logs?follow=true")
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", "echo one; sleep 2; echo two"}})
+	logs, err := d.api.Logs(t.Context(), a.ID, api.LogOptions{Follow: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	rd := bufio.NewReader(resp.Body)
+	defer logs.Close()
+	rd := bufio.NewReader(logs)
 	first, err := rd.ReadString('\n')
 	if err != nil || first != "one\n" {
 		t.Fatalf("first line = %q, %v", first, err)
 	}
-	if s := d.get(t, a.ID).State; s != runner.StateRunning {
+	if s := d.get(t, a.ID).State; s != api.StateRunning {
 		t.Fatalf("first line arrived when the agent was %s; it must stream while running", s)
 	}
 	rest, err := rd.ReadString('\n')
@@ -33,17 +32,16 @@ func TestLogsFollowStreamsUntilTheAgentEnds(t *testing.T) {
 	if b, _ := rd.ReadString('\n'); b != "" {
 		t.Fatalf("unexpected trailing output %q", b)
 	}
-	if s := d.await(t, a.ID, 10*time.Second, runner.StateSucceeded).State; s != runner.StateSucceeded {
+	if s := d.await(t, a.ID, 10*time.Second, api.StateSucceeded).State; s != api.StateSucceeded {
 		t.Fatalf("agent = %s", s)
 	}
 }
 
 func TestMetricsCountWhatHappened(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"true"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
-	resp := d.call(t, "GET", "/metrics", nil, nil)
-	body := readAll(resp)
+	a := d.create(t, api.AgentRequest{Command: []string{"true"}})
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
+	body, _ := d.metrics(t)
 	for _, want := range []string{
 		"podrun_agents_created_total 1\n",
 		`podrun_agents{state="running"} 0` + "\n",

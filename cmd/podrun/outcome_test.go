@@ -10,21 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
-	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox/podmantest"
 )
 
-// message returns an agent's message as the API shows it.
-func (d *testDaemon) message(t testing.TB, id string) string {
-	t.Helper()
-	var a struct{ Message string }
-	d.call(t, "GET", "/v1/agents/"+id, nil, &a)
-	return a.Message
-}
-
 // exitCode shows an agent's exit code, or null.
-func exitCode(a runner.Agent) string {
+func exitCode(a api.Agent) string {
 	if a.ExitCode == nil {
 		return "null"
 	}
@@ -34,19 +26,17 @@ func exitCode(a runner.Agent) string {
 // countRunning counts fn's running agents.
 func (d *testDaemon) countRunning(t testing.TB, fn string) int {
 	t.Helper()
-	var page struct{ Agents []struct{ ID string } }
-	d.call(t, "GET", "/v1/agents?state=running&function="+fn, nil, &page)
+	page, err := d.api.ListAgents(t.Context(), api.ListOptions{State: api.StateRunning, Function: fn})
+	if err != nil {
+		t.Fatalf("list running agents of %s: %v", fn, err)
+	}
 	return len(page.Agents)
 }
 
-// asyncInvoke starts an asynchronous invocation and returns its agent's ID.
+// asyncInvoke starts an asynchronous invocation (POST /async-function/{name}) and returns its agent's ID.
 func (d *testDaemon) asyncInvoke(t testing.TB, fn string, body []byte) string {
 	t.Helper()
-	resp, out := d.invoke(t, "POST", "/async-function/"+fn, body, nil)
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("async invoke of %s = %d: %s", fn, resp.StatusCode, out)
-	}
-	return resp.Header.Get("X-Podrun-Agent-Id")
+	return d.invokeAsync(t, fn, body, openFaaS).ID
 }
 
 // TestAPodmanServiceRestartLosesNoOutcome stops podrun's Podman service
@@ -64,9 +54,9 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 	script := "sleep 25; echo done"
 	var agents []string
 	for range 10 {
-		agents = append(agents, d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", script}}).ID)
+		agents = append(agents, d.create(t, api.AgentRequest{Command: []string{"sh", "-c", script}}).ID)
 	}
-	d.putFunction(t, "later", map[string]any{"command": []string{"sh", "-c", script}, "timeout": "2m"})
+	d.putFunction(t, "later", api.FunctionRequest{Command: []string{"sh", "-c", script}, Timeout: "2m"})
 	var invocations []string
 	for range 3 {
 		invocations = append(invocations, d.asyncInvoke(t, "later", nil))
@@ -78,15 +68,11 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 	}
 	answered := make(chan answer, 1)
 	go func() { // a client waiting through both outages
-		resp, out := d.invoke(t, "POST", "/function/later", nil, nil)
-		exit := resp.Header.Get("X-Podrun-Exit-Code")
-		if exit == "" { // sent as a trailer once output has started
-			exit = resp.Trailer.Get("X-Podrun-Exit-Code")
-		}
-		answered <- answer{resp.StatusCode, exit, string(out)}
+		res := d.invoke(t, "later", nil, openFaaS)
+		answered <- answer{res.status, res.exitCode(), string(res.out)}
 	}()
 	for _, id := range append(agents, invocations...) {
-		d.await(t, id, 60*time.Second, runner.StateRunning)
+		d.await(t, id, 60*time.Second, api.StateRunning)
 	}
 	// The synchronous invocation's id comes with its answer: find it among the function's running agents.
 	deadline := time.Now().Add(60 * time.Second)
@@ -107,21 +93,20 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 	}
 
 	for _, id := range append(agents, invocations...) {
-		a := d.await(t, id, 90*time.Second, runner.StateSucceeded, runner.StateFailed, runner.StateExpired, runner.StateTerminated)
-		if a.State != runner.StateSucceeded || a.ExitCode == nil || *a.ExitCode != 0 {
+		a := d.await(t, id, 90*time.Second, api.StateSucceeded, api.StateFailed, api.StateExpired, api.StateTerminated)
+		if a.State != api.StateSucceeded || a.ExitCode == nil || *a.ExitCode != 0 {
 			t.Errorf("agent %s after the restarts = %s/%s exit %s (%s), want succeeded with exit code 0",
-				id, a.State, a.Reason, exitCode(a), d.message(t, id))
+				id, a.State, a.Reason, exitCode(a), a.Message)
 		}
 	}
 	for _, id := range agents {
-		if got := d.logs(t, id, ""); got != "done\n" {
+		if got := d.logs(t, id, api.LogOptions{}); got != "done\n" {
 			t.Errorf("logs of %s = %q, want done", id, got)
 		}
 	}
 	for _, id := range invocations {
-		resp, out := d.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil)
-		if resp.StatusCode != http.StatusOK || string(out) != "done\n" || resp.Header.Get("X-Podrun-Exit-Code") != "0" {
-			t.Errorf("result of %s = %d %q exit %s, want done with exit code 0", id, resp.StatusCode, out, resp.Header.Get("X-Podrun-Exit-Code"))
+		if r := d.result(t, id); string(r.Output) != "done\n" || r.ExitCode != 0 {
+			t.Errorf("result of %s = %q exit %d, want done with exit code 0", id, r.Output, r.ExitCode)
 		}
 	}
 	select {
@@ -148,14 +133,14 @@ func podmanCLI(t testing.TB, args ...string) {
 // only some tries, and checks that a real memory hog is still an OOM kill.
 func TestKillsFromOutsideAreNotOOMKills(t *testing.T) {
 	d := startDaemon(t, nil)
-	limits := map[string]any{"memory": "32Mi"}
-	d.putFunction(t, "sleeper", map[string]any{"command": []string{"sleep", "600"}, "limits": limits, "timeout": "5m"})
-	d.putFunction(t, "hog", map[string]any{"command": []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
-		"limits": limits, "timeout": "5m"})
+	limits := api.LimitsRequest{Memory: "32Mi"}
+	d.putFunction(t, "sleeper", api.FunctionRequest{Command: []string{"sleep", "600"}, Limits: limits, Timeout: "5m"})
+	d.putFunction(t, "hog", api.FunctionRequest{Command: []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
+		Limits: limits, Timeout: "5m"})
 	type victim struct{ id, how string }
 	var victims []victim
 	for i := range 8 {
-		a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "limits": limits})
+		a := d.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, Limits: limits})
 		victims = append(victims, victim{a.ID, []string{"kill", "rm -f"}[i%2]})
 	}
 	for range 3 {
@@ -165,63 +150,58 @@ func TestKillsFromOutsideAreNotOOMKills(t *testing.T) {
 
 	var wg sync.WaitGroup
 	for _, v := range victims {
-		a := d.await(t, v.id, 60*time.Second, runner.StateRunning)
+		a := d.await(t, v.id, 60*time.Second, api.StateRunning)
 		wg.Go(func() { podmanCLI(t, append(strings.Fields(v.how), a.ContainerID)...) })
 	}
 	wg.Wait()
 	for _, v := range victims {
-		a := d.await(t, v.id, 60*time.Second, runner.StateSucceeded, runner.StateFailed)
-		if a.State != runner.StateFailed || a.Reason != "killed" || (a.ExitCode != nil && *a.ExitCode != 137) {
+		a := d.await(t, v.id, 60*time.Second, api.StateSucceeded, api.StateFailed)
+		if a.State != api.StateFailed || a.Reason != "killed" || (a.ExitCode != nil && *a.ExitCode != 137) {
 			t.Errorf("agent after podman %s = %s/%s exit %s (%s), want failed/killed, exit code 137 or unknown",
-				v.how, a.State, a.Reason, exitCode(a), d.message(t, v.id))
+				v.how, a.State, a.Reason, exitCode(a), a.Message)
 		}
 	}
-	a := d.await(t, hog, 60*time.Second, runner.StateSucceeded, runner.StateFailed, runner.StateExpired)
-	if a.State != runner.StateFailed || a.Reason != runner.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
-		t.Errorf("memory hog invocation = %s/%s exit %s (%s), want failed/oom 137", a.State, a.Reason, exitCode(a), d.message(t, hog))
+	a := d.await(t, hog, 60*time.Second, api.StateSucceeded, api.StateFailed, api.StateExpired)
+	if a.State != api.StateFailed || a.Reason != api.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
+		t.Errorf("memory hog invocation = %s/%s exit %s (%s), want failed/oom 137", a.State, a.Reason, exitCode(a), a.Message)
 	}
 }
 
 func TestAFailedAgentSaysWhy(t *testing.T) {
 	d := startDaemon(t, nil)
-	missing := d.create(t, map[string]any{"image": testImage, "command": []string{"/no/such/binary"}})
-	exit3 := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", "exit 3"}})
-	if a := d.await(t, missing.ID, 30*time.Second, runner.StateFailed, runner.StateSucceeded); a.Reason != runner.ReasonError {
+	missing := d.create(t, api.AgentRequest{Command: []string{"/no/such/binary"}})
+	exit3 := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", "exit 3"}})
+	a := d.await(t, missing.ID, 30*time.Second, api.StateFailed, api.StateSucceeded)
+	if a.Reason != api.ReasonError {
 		t.Fatalf("agent running a missing binary = %s/%s, want failed/error", a.State, a.Reason)
 	}
 	// The runtime's own words name the binary it could not run.
-	msg := d.message(t, missing.ID)
+	msg := a.Message
 	if !strings.Contains(msg, "/no/such/binary") {
 		t.Errorf("message of the agent running a missing binary = %q, want the runtime's message", msg)
 	}
 	t.Logf("message of the agent running a missing binary: %s", msg)
-	d.await(t, exit3.ID, 30*time.Second, runner.StateFailed)
-	if msg := d.message(t, exit3.ID); msg != "exited with code 3" {
+	if msg := d.await(t, exit3.ID, 30*time.Second, api.StateFailed).Message; msg != "exited with code 3" {
 		t.Errorf("message of the agent that exited 3 = %q", msg)
 	}
 }
 
 func TestDeleteOfAFinishedAgentKeepsItsOutcome(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"echo", "kept"}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
-	var got runner.Agent
-	if resp := d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, &got); resp.StatusCode != http.StatusAccepted || got.State != runner.StateSucceeded {
-		t.Fatalf("DELETE of a succeeded agent = %d %s, want 202 and still succeeded", resp.StatusCode, got.State)
+	a := d.create(t, api.AgentRequest{Command: []string{"echo", "kept"}})
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
+	if got := d.delete(t, a.ID); got.State != api.StateSucceeded {
+		t.Fatalf("DELETE of a succeeded agent = %s, want still succeeded", got.State)
 	}
 	containerGone(t, a.ContainerID, 30*time.Second)
-	var after struct {
-		State            runner.State
-		ExitCode         *int `json:"exit_code"`
-		ContainerRemoved bool `json:"container_removed"`
-	}
+	var after api.Agent
 	for deadline := time.Now().Add(30 * time.Second); !after.ContainerRemoved && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		d.call(t, "GET", "/v1/agents/"+a.ID, nil, &after)
+		after = d.get(t, a.ID)
 	}
-	if after.State != runner.StateSucceeded || after.ExitCode == nil || *after.ExitCode != 0 || !after.ContainerRemoved {
+	if after.State != api.StateSucceeded || after.ExitCode == nil || *after.ExitCode != 0 || !after.ContainerRemoved {
 		t.Fatalf("after DELETE: %+v, want succeeded, exit code 0, container removed", after)
 	}
-	if out := d.logs(t, a.ID, ""); out != "kept\n" {
+	if out := d.logs(t, a.ID, api.LogOptions{}); out != "kept\n" {
 		t.Fatalf("logs after DELETE = %q, want the saved output", out)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -71,20 +71,22 @@ func startProcess(t *testing.T, dataDir string, args ...string) *daemonProcess {
 	return p
 }
 
-func (p *daemonProcess) client() *testDaemon { return &testDaemon{base: p.base} }
+func (p *daemonProcess) client(t *testing.T) *testDaemon {
+	return &testDaemon{api: newClient(t, p.base)}
+}
 
 func TestKill9AndRestartLosesNothing(t *testing.T) {
 	dataDir := t.TempDir()
 	p := startProcess(t, dataDir)
-	c := p.client()
-	long := c.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "ttl": "1h"})
-	short := c.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "ttl": "6s"})
-	quick := c.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", "sleep 2; echo finished while podrun was down"}})
-	done := c.create(t, map[string]any{"image": testImage, "command": []string{"echo", "done before the crash"}})
-	for _, a := range []runner.Agent{long, short, quick} {
-		c.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	c := p.client(t)
+	long := c.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, TTL: "1h"})
+	short := c.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, TTL: "6s"})
+	quick := c.create(t, api.AgentRequest{Command: []string{"sh", "-c", "sleep 2; echo finished while podrun was down"}})
+	done := c.create(t, api.AgentRequest{Command: []string{"echo", "done before the crash"}})
+	for _, a := range []api.Agent{long, short, quick} {
+		c.await(t, a.ID, 30*time.Second, api.StateRunning)
 	}
-	c.await(t, done.ID, 30*time.Second, runner.StateSucceeded)
+	c.await(t, done.ID, 30*time.Second, api.StateSucceeded)
 
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -97,32 +99,30 @@ func TestKill9AndRestartLosesNothing(t *testing.T) {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		_ = p.cmd.Wait()
 	}()
-	c = p.client()
-	var page runner.AgentPage
-	c.call(t, "GET", "/v1/agents", nil, &page)
-	if len(page.Agents) != 4 {
+	c = p.client(t)
+	if page := c.listAgents(t, api.ListOptions{}); len(page.Agents) != 4 {
 		t.Fatalf("after restart %d agents, want 4", len(page.Agents))
 	}
-	if a := c.await(t, quick.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed); a.State != runner.StateSucceeded {
+	if a := c.await(t, quick.ID, 30*time.Second, api.StateSucceeded, api.StateFailed); a.State != api.StateSucceeded {
 		t.Fatalf("agent that exited while podrun was down = %s/%s", a.State, a.Reason)
 	}
-	if a := c.get(t, long.ID); a.State != runner.StateRunning {
+	if a := c.get(t, long.ID); a.State != api.StateRunning {
 		t.Fatalf("long agent = %s after restart, want running", a.State)
 	}
-	s := c.await(t, short.ID, 30*time.Second, runner.StateExpired)
-	if late := s.FinishedAt.Sub(s.ExpiresAt); late < 0 || late > 5*time.Second {
+	s := c.await(t, short.ID, 30*time.Second, api.StateExpired)
+	if late := s.FinishedAt.Time().Sub(s.ExpiresAt.Time()); late < 0 || late > 5*time.Second {
 		t.Fatalf("deadline after restart enforced %v late", late)
 	}
 	containerGone(t, s.ContainerID, 10*time.Second)
-	if got := c.logs(t, done.ID, ""); got != "done before the crash\n" {
+	if got := c.logs(t, done.ID, api.LogOptions{}); got != "done before the crash\n" {
 		t.Fatalf("logs of the finished agent = %q", got)
 	}
 	assertNoOrphans(t, dataDir)
-	c.call(t, "DELETE", "/v1/agents/"+long.ID, nil, nil)
-	l := c.await(t, long.ID, 30*time.Second, runner.StateTerminated)
+	c.delete(t, long.ID)
+	l := c.await(t, long.ID, 30*time.Second, api.StateTerminated)
 	containerGone(t, l.ContainerID, 10*time.Second)
-	for _, a := range []runner.Agent{quick, done} {
-		c.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil) // removes containers kept for their grace
+	for _, a := range []api.Agent{quick, done} {
+		c.delete(t, a.ID) // removes containers kept for their grace
 		containerGone(t, c.get(t, a.ID).ContainerID, 30*time.Second)
 	}
 }
@@ -145,15 +145,11 @@ func assertNoOrphans(t *testing.T, dataDir string) {
 func TestAsyncAcceptedBeforeKill9CompletesAfterRestart(t *testing.T) {
 	dataDir := t.TempDir()
 	p := startProcess(t, dataDir)
-	c := p.client()
-	c.putFunction(t, "later", map[string]any{"command": []string{"sh", "-c", "sleep 2; cat"}})
+	c := p.client(t)
+	c.putFunction(t, "later", api.FunctionRequest{Command: []string{"sh", "-c", "sleep 2; cat"}})
 	var ids []string
 	for i := 0; i < 3; i++ {
-		resp, _ := c.invoke(t, "POST", "/async-function/later", []byte("survives "+strconv.Itoa(i)), nil)
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("async invoke = %d", resp.StatusCode)
-		}
-		ids = append(ids, resp.Header.Get("X-Podrun-Agent-Id"))
+		ids = append(ids, c.asyncInvoke(t, "later", []byte("survives "+strconv.Itoa(i))))
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -165,12 +161,11 @@ func TestAsyncAcceptedBeforeKill9CompletesAfterRestart(t *testing.T) {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		_ = p.cmd.Wait()
 	}()
-	c = p.client()
+	c = p.client(t)
 	for i, id := range ids {
-		c.await(t, id, 60*time.Second, runner.StateSucceeded)
-		resp, out := c.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil)
-		if resp.StatusCode != http.StatusOK || string(out) != "survives "+strconv.Itoa(i) {
-			t.Fatalf("result of %s after kill -9 = %d %q", id, resp.StatusCode, out)
+		c.await(t, id, 60*time.Second, api.StateSucceeded)
+		if r := c.result(t, id); string(r.Output) != "survives "+strconv.Itoa(i) {
+			t.Fatalf("result of %s after kill -9 = %q", id, r.Output)
 		}
 	}
 	assertNoOrphans(t, dataDir)
@@ -182,13 +177,13 @@ func TestAsyncAcceptedBeforeKill9CompletesAfterRestart(t *testing.T) {
 func TestTakenBackInvocationsHoldTheirSlots(t *testing.T) {
 	dataDir := t.TempDir()
 	p := startProcess(t, dataDir)
-	c := p.client()
-	c.putFunction(t, "single", map[string]any{"command": []string{"sh", "-c", "sleep 6; cat"}, "max_concurrency": 1, "timeout": "2m"})
+	c := p.client(t)
+	c.putFunction(t, "single", api.FunctionRequest{Command: []string{"sh", "-c", "sleep 6; cat"}, MaxConcurrency: ptr(1), Timeout: "2m"})
 	first := c.asyncInvoke(t, "single", []byte("first"))
-	c.await(t, first, 30*time.Second, runner.StateRunning)
+	c.await(t, first, 30*time.Second, api.StateRunning)
 	second := c.asyncInvoke(t, "single", []byte("second"))
 	time.Sleep(500 * time.Millisecond) // it had its chance to start, and must not have
-	if a := c.get(t, second); a.State != runner.StatePending {
+	if a := c.get(t, second); a.State != api.StatePending {
 		t.Fatalf("second invocation = %s before the restart, want pending behind max_concurrency 1", a.State)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -201,34 +196,33 @@ func TestTakenBackInvocationsHoldTheirSlots(t *testing.T) {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		_ = p.cmd.Wait()
 	}()
-	c = p.client()
+	c = p.client(t)
 	for _, id := range []string{first, second} {
-		c.await(t, id, 60*time.Second, runner.StateSucceeded)
+		c.await(t, id, 60*time.Second, api.StateSucceeded)
 	}
 	// Event IDs follow the order of writes: the queued one may start only after the taken-back one ended.
-	ended, started := c.stateEvent(t, first, runner.StateSucceeded), c.stateEvent(t, second, runner.StateRunning)
+	ended, started := c.stateEvent(t, first, api.StateSucceeded), c.stateEvent(t, second, api.StateRunning)
 	if started.ID < ended.ID {
 		t.Fatalf("the queued invocation started (event %d, %v) before the taken-back one ended (event %d, %v)",
 			started.ID, started.Time, ended.ID, ended.Time)
 	}
 	for id, want := range map[string]string{first: "first", second: "second"} {
-		if resp, out := c.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil); string(out) != want {
-			t.Errorf("result of %s = %d %q, want %q", id, resp.StatusCode, out, want)
+		if r := c.result(t, id); string(r.Output) != want {
+			t.Errorf("result of %s = %q, want %q", id, r.Output, want)
 		}
 	}
 	assertNoOrphans(t, dataDir)
 }
 
 // stateEvent returns an agent's state event for s.
-func (d *testDaemon) stateEvent(t testing.TB, id string, s runner.State) runner.Event {
+func (d *testDaemon) stateEvent(t testing.TB, id string, s api.State) api.Event {
 	t.Helper()
-	var ev struct{ Events []runner.Event }
-	d.call(t, "GET", "/v1/agents/"+id+"/events", nil, &ev)
-	for _, e := range ev.Events {
-		if e.Type == runner.EventState && e.Name == string(s) {
+	evs := d.events(t, id)
+	for _, e := range evs {
+		if e.Type == api.EventState && e.Name == string(s) {
 			return e
 		}
 	}
-	t.Fatalf("agent %s has no %s event: %+v", id, s, ev.Events)
-	return runner.Event{}
+	t.Fatalf("agent %s has no %s event: %+v", id, s, evs)
+	return api.Event{}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox"
 )
@@ -119,7 +120,8 @@ func TestRootlessWithUnenforcedLimitsAllowedRuns(t *testing.T) {
 	}()
 	d := &testDaemon{}
 	select {
-	case d.base = <-found:
+	case addr := <-found:
+		d.api = newClient(t, addr)
 	case <-time.After(90 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -139,39 +141,34 @@ func TestRootlessWithUnenforcedLimitsAllowedRuns(t *testing.T) {
 		}
 	}()
 
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"echo", "hello rootless"}})
-	a = d.await(t, a.ID, 60*time.Second, runner.StateSucceeded, runner.StateFailed)
-	if a.State != runner.StateSucceeded || a.LimitsEnforced {
+	a := d.create(t, api.AgentRequest{Command: []string{"echo", "hello rootless"}})
+	a = d.await(t, a.ID, 60*time.Second, api.StateSucceeded, api.StateFailed)
+	if a.State != api.StateSucceeded || a.LimitsEnforced {
 		t.Errorf("agent is %s (%s), limits_enforced %v; want succeeded with limits_enforced false", a.State, a.Reason, a.LimitsEnforced)
 	}
-	if got := d.logs(t, a.ID, ""); got != "hello rootless\n" {
+	if got := d.logs(t, a.ID, api.LogOptions{}); got != "hello rootless\n" {
 		t.Errorf("agent's output = %q", got)
 	}
 
-	d.putFunction(t, "echo", map[string]any{"command": []string{"cat"}})
-	resp, out := d.invoke(t, "POST", "/v1/functions/echo/invoke", []byte("invoked rootless"), nil)
-	if resp.StatusCode != http.StatusOK || string(out) != "invoked rootless" {
-		t.Errorf("invocation = %d %q, want 200 echoing its body", resp.StatusCode, out)
+	d.putFunction(t, "echo", api.FunctionRequest{Command: []string{"cat"}})
+	res := d.invoke(t, "echo", []byte("invoked rootless"), nil)
+	if res.status != http.StatusOK || string(res.out) != "invoked rootless" {
+		t.Errorf("invocation = %d %q, want 200 echoing its body", res.status, res.out)
 	}
-	if inv := d.get(t, resp.Header.Get("X-Podrun-Agent-Id")); inv.LimitsEnforced {
+	if inv := d.get(t, res.agentID()); inv.LimitsEnforced {
 		t.Errorf("invocation's agent says limits_enforced true")
 	}
 
-	long := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "300"}})
-	d.await(t, long.ID, 60*time.Second, runner.StateRunning)
-	var res runner.ExecResult
-	if resp := d.call(t, "POST", "/v1/agents/"+long.ID+"/exec", map[string]any{"command": []string{"echo", "exec rootless"}}, &res); resp.StatusCode != http.StatusOK {
-		t.Errorf("exec = %d", resp.StatusCode)
+	long := d.create(t, api.AgentRequest{Command: []string{"sleep", "300"}})
+	d.await(t, long.ID, 60*time.Second, api.StateRunning)
+	ex, err := d.api.Exec(t.Context(), long.ID, api.ExecRequest{Command: []string{"echo", "exec rootless"}})
+	if err != nil || ex.ExitCode != 0 || ex.Stdout != "exec rootless\n" {
+		t.Errorf("exec result = %+v, %v; want exit 0 echoing", ex, err)
 	}
-	if res.ExitCode != 0 || res.Stdout != "exec rootless\n" {
-		t.Errorf("exec result = %+v, want exit 0 echoing", res)
-	}
-	if resp := d.call(t, "DELETE", "/v1/agents/"+long.ID, nil, nil); resp.StatusCode >= 300 {
-		t.Errorf("DELETE agent = %d", resp.StatusCode)
-	}
-	d.await(t, long.ID, 60*time.Second, runner.StateTerminated)
-	if resp := d.call(t, "DELETE", "/v1/functions/echo", nil, nil); resp.StatusCode != http.StatusNoContent {
-		t.Errorf("DELETE function = %d", resp.StatusCode)
+	d.delete(t, long.ID)
+	d.await(t, long.ID, 60*time.Second, api.StateTerminated)
+	if err := d.api.DeleteFunction(t.Context(), "echo"); err != nil {
+		t.Errorf("DELETE function: %v", err)
 	}
 }
 
@@ -180,7 +177,7 @@ func rootlessSandbox(t *testing.T, sock string) *sandbox.Podman {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sb, err := sandbox.New(ctx, sandbox.Config{URI: sock})
+	sb, err := sandbox.New(ctx, testSandboxConfig(sock))
 	if err != nil {
 		t.Fatalf("rootless Podman at %s: %v", sock, err)
 	}

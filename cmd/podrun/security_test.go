@@ -1,13 +1,12 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -54,12 +53,12 @@ func checkConfined(t *testing.T, who string, f map[string]string) {
 
 func TestAgentIsConfinedFromTheInside(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{
-		"image": testImage, "command": []string{"sh", "-c", probeScript},
-		"limits": map[string]any{"memory": "64Mi", "pids": 32, "cpus": 0.5},
+	a := d.create(t, api.AgentRequest{
+		Command: []string{"sh", "-c", probeScript},
+		Limits:  api.LimitsRequest{Memory: "64Mi", PIDs: ptr(int64(32)), CPUs: ptr(0.5)},
 	})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
-	out := d.logs(t, a.ID, "")
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
+	out := d.logs(t, a.ID, api.LogOptions{})
 	t.Logf("inside the agent:\n%s", out)
 	f := probeFields(out)
 	checkConfined(t, "agent", f)
@@ -76,14 +75,13 @@ func TestAgentIsConfinedFromTheInside(t *testing.T) {
 
 func TestExecIsConfinedLikeTheAgent(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "limits": map[string]any{"memory": "48Mi"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
-	var res runner.ExecResult
-	resp := d.call(t, "POST", "/v1/agents/"+a.ID+"/exec", map[string]any{
-		"command": []string{"sh", "-c", probeScript + "cat\nexit 7\n"}, "stdin": "from stdin", "timeout": "20s",
-	}, &res)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("exec = %d", resp.StatusCode)
+	a := d.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, Limits: api.LimitsRequest{Memory: "48Mi"}})
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
+	res, err := d.api.Exec(t.Context(), a.ID, api.ExecRequest{
+		Command: []string{"sh", "-c", probeScript + "cat\nexit 7\n"}, Stdin: "from stdin", Timeout: "20s",
+	})
+	if err != nil {
+		t.Fatalf("exec: %v", err)
 	}
 	if res.ExitCode != 7 || !strings.Contains(res.Stdout, "from stdin") {
 		t.Fatalf("exec result = %+v, want exit 7 echoing stdin", res)
@@ -93,9 +91,9 @@ func TestExecIsConfinedLikeTheAgent(t *testing.T) {
 	if f["memory"] != "50331648" || f["net"] != "lo" {
 		t.Errorf("exec sees memory %q net %q, want the agent's 48Mi and lo only", f["memory"], f["net"])
 	}
-	var st runner.Stats
-	if resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/stats", nil, &st); resp.StatusCode != http.StatusOK {
-		t.Fatalf("stats = %d", resp.StatusCode)
+	st, err := d.api.Stats(t.Context(), a.ID)
+	if err != nil {
+		t.Fatalf("stats: %v", err)
 	}
 	if st.MemoryLimit != 48<<20 || st.PIDs < 1 {
 		t.Fatalf("stats = %+v, want memory limit 48Mi and a pid", st)
@@ -104,12 +102,12 @@ func TestExecIsConfinedLikeTheAgent(t *testing.T) {
 
 func TestMemoryHogIsOOMKilled(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{
-		"image": testImage, "command": []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
-		"limits": map[string]any{"memory": "32Mi"},
+	a := d.create(t, api.AgentRequest{
+		Command: []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
+		Limits:  api.LimitsRequest{Memory: "32Mi"},
 	})
-	a = d.await(t, a.ID, 60*time.Second, runner.StateSucceeded, runner.StateFailed)
-	if a.State != runner.StateFailed || a.Reason != runner.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
+	a = d.await(t, a.ID, 60*time.Second, api.StateSucceeded, api.StateFailed)
+	if a.State != api.StateFailed || a.Reason != api.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
 		t.Fatalf("memory hog = %s/%s exit %v, want failed/oom 137", a.State, a.Reason, a.ExitCode)
 	}
 }
@@ -118,28 +116,29 @@ func TestMemoryHogIsOOMKilled(t *testing.T) {
 // it lives on however many pids the bomb holds (a forked sleep could fail).
 func TestForkBombIsContained(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.create(t, map[string]any{
-		"image": testImage, "command": []string{"sh", "-c", `bomb() { bomb | bomb & }; bomb; exec sleep 600`},
-		"limits": map[string]any{"pids": 32},
+	a := d.create(t, api.AgentRequest{
+		Command: []string{"sh", "-c", `bomb() { bomb | bomb & }; bomb; exec sleep 600`},
+		Limits:  api.LimitsRequest{PIDs: ptr(int64(32))},
 	})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning, runner.StateFailed)
+	d.await(t, a.ID, 30*time.Second, api.StateRunning, api.StateFailed)
 	time.Sleep(2 * time.Second) // let it hit the limit
 	start := time.Now()
-	if resp := d.call(t, "GET", "/healthz", nil, nil); resp.StatusCode != http.StatusOK {
-		t.Fatalf("healthz = %d while a fork bomb runs", resp.StatusCode)
+	if _, err := d.api.Health(t.Context()); err != nil {
+		t.Fatalf("healthz while a fork bomb runs: %v", err)
 	}
 	t.Logf("healthz answered in %v during the fork bomb", time.Since(start))
-	var st runner.Stats
-	if resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/stats", nil, &st); resp.StatusCode == http.StatusOK && st.PIDs > 32 {
+	if st, err := d.api.Stats(t.Context(), a.ID); err == nil && st.PIDs > 32 {
 		t.Fatalf("fork bomb holds %d pids, limit 32", st.PIDs)
 	}
-	d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil)
-	a = d.await(t, a.ID, 60*time.Second, runner.StateTerminated)
+	d.delete(t, a.ID)
+	a = d.await(t, a.ID, 60*time.Second, api.StateTerminated)
 	containerGone(t, a.ContainerID, 10*time.Second)
 }
 
 var fieldRE = regexp.MustCompile(`"field":"([^"]*)"`)
 
+// TestBadInputIsRejectedAndCreatesNothing sends raw bodies, malformed ones
+// among them, which no typed client would send: a test of the protocol.
 func TestBadInputIsRejectedAndCreatesNothing(t *testing.T) {
 	d := startDaemon(t, nil)
 	big := `{"image":"` + testImage + `","stdin":"` + strings.Repeat("x", 2<<20) + `"}`
@@ -165,10 +164,10 @@ func TestBadInputIsRejectedAndCreatesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp := d.call(t, "POST", "/v1/agents", c.body, nil)
-			body := readAll(resp)
-			if resp.StatusCode != c.code {
-				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, c.code)
+			status, _, raw := d.wireCall(t, "POST", "/v1/agents", c.body, nil)
+			body := string(raw)
+			if status != c.code {
+				t.Fatalf("status %d (%s), want %d", status, body, c.code)
 			}
 			if !strings.Contains(body, `"error":{"code":`) {
 				t.Fatalf("body %s lacks the error shape", body)
@@ -180,18 +179,11 @@ func TestBadInputIsRejectedAndCreatesNothing(t *testing.T) {
 			}
 		})
 	}
-	var page runner.AgentPage
-	d.call(t, "GET", "/v1/agents", nil, &page)
-	if len(page.Agents) != 0 {
+	if page := d.listAgents(t, api.ListOptions{}); len(page.Agents) != 0 {
 		t.Fatalf("bad input created %d agents", len(page.Agents))
 	}
 	cs, err := testSandbox(t).List(t.Context(), map[string]string{runner.LabelInstance: d.Instance()})
 	if err != nil || len(cs) != 0 {
 		t.Fatalf("bad input created %d containers (err %v)", len(cs), err)
 	}
-}
-
-func readAll(resp *http.Response) string {
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }

@@ -15,10 +15,12 @@ import (
 	"github.com/podrun/podrun/client"
 )
 
-// wireCall sends a request and returns the answer's status, header and raw body.
+// wireCall sends a request as written and returns the answer's status, header and raw body:
+// for tests of the protocol itself (the JSON as sent, malformed input), where a typed client
+// would hide what is on the wire. Every other test speaks through package client.
 func (d *testDaemon) wireCall(t *testing.T, method, path, body string, hdr map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, d.base+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, d.api.BaseURL()+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestWireMatchesTheAPIPackage(t *testing.T) {
 		t.Fatalf("create: %d %s", status, raw)
 	}
 	id := created.ID
-	d.await(t, id, time.Minute, "running")
+	d.await(t, id, time.Minute, api.StateRunning)
 
 	_, _, raw = d.wireCall(t, "GET", "/v1/agents/"+id, "", nil)
 	var got api.Agent
@@ -143,10 +145,7 @@ func TestWireMatchesTheAPIPackage(t *testing.T) {
 	}
 
 	// The client's OpenFaaS route and metrics, against the real server.
-	cl, err := client.New(d.Addr(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := d.api
 	inv, err := cl.Invoke(context.Background(), "echo", strings.NewReader("via openfaas"), &client.InvokeOptions{Method: http.MethodPut, Path: "/sub/path"})
 	if err != nil {
 		t.Fatal(err)

@@ -20,15 +20,28 @@ import (
 
 // Service is one `podman system service --time=0` process on a socket in a temporary directory.
 type Service struct {
-	t    testing.TB
-	sock string
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	t      testing.TB
+	sock   string
+	log    string
+	prefix []string // runs the service under another command, such as prlimit
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when cmd has exited
+}
+
+// Option changes how Start runs the service.
+type Option func(*Service)
+
+// HardLimits runs the service with these soft and hard RLIMIT_NOFILE and
+// RLIMIT_NPROC (through prlimit(1)), as a service started from a shell or a
+// unit with lower limits would be.
+func HardLimits(nofile, nproc uint64) Option {
+	return func(s *Service) {
+		s.prefix = []string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), fmt.Sprintf("--nproc=%d:%d", nproc, nproc), "--"}
+	}
 }
 
 // Start starts a service, waits until it answers, and stops it when the test ends.
-func Start(t testing.TB) *Service {
+func Start(t testing.TB, opts ...Option) *Service {
 	t.Helper()
 	// A short path: unix socket paths are limited to 107 bytes.
 	dir, err := os.MkdirTemp("", "podrun-svc-")
@@ -36,6 +49,9 @@ func Start(t testing.TB) *Service {
 		t.Fatal(err)
 	}
 	s := &Service{t: t, sock: filepath.Join(dir, "podman.sock"), log: filepath.Join(dir, "service.log")}
+	for _, o := range opts {
+		o(s)
+	}
 	t.Cleanup(func() {
 		s.Stop(syscall.SIGTERM)
 		os.RemoveAll(dir)
@@ -68,7 +84,8 @@ func (s *Service) Restart() {
 		s.t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command("podman", "system", "service", "--time=0", s.URI())
+	args := append(append([]string{}, s.prefix...), "podman", "system", "service", "--time=0", s.URI())
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group: a signal meant for the test never reaches it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

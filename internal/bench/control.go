@@ -1,13 +1,14 @@
-package main
+package bench
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"sync"
 	"time"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/client"
 )
 
 // benchControl is scenario 4: GET /v1/agents/:id and a 100-agent list page
@@ -18,7 +19,7 @@ func benchControl(ctx context.Context, b *bench) (*benchResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create agents: %w", err)
 	}
-	all, err := b.api.list(ctx, url.Values{})
+	all, err := b.list(ctx, api.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -37,13 +38,18 @@ func benchControl(ctx context.Context, b *bench) (*benchResult, error) {
 		{"GET /v1/agents/:id", "get"},
 		{"GET /v1/agents?limit=100", "list"},
 	}
+	page := api.ListOptions{Limit: 100}.Query()
 	for _, r := range routes {
-		path := func(i int) string { return "/v1/agents/" + ids[i%len(ids)] }
+		get := func(ctx context.Context, c *client.Client, i int) error {
+			return c.GetRaw(ctx, "/v1/agents/"+ids[i%len(ids)], nil, io.Discard)
+		}
 		if r.key == "list" {
-			path = func(int) string { return "/v1/agents?limit=100" }
+			get = func(ctx context.Context, c *client.Client, _ int) error {
+				return c.GetRaw(ctx, "/v1/agents", page, io.Discard)
+			}
 		}
 		cpuBefore := b.cpuNow()
-		l := b.load(ctx, path)
+		l := b.load(ctx, get)
 		cpu := b.cpuNow().since(cpuBefore)
 		if ctx.Err() != nil {
 			return res, ctx.Err()
@@ -86,9 +92,10 @@ type loadStats struct {
 	elapsed time.Duration
 }
 
-// load sends GET path(i) from ctlClients clients, each with its own keep-alive
-// connection, for ctlTime; only successful answers count.
-func (b *bench) load(ctx context.Context, path func(i int) string) loadStats {
+// load sends get from ctlClients clients, each with its own keep-alive
+// connection, for ctlTime; only successful answers count. The answers are
+// read whole but not decoded: what is measured is podrun.
+func (b *bench) load(ctx context.Context, get func(ctx context.Context, c *client.Client, i int) error) loadStats {
 	var mu sync.Mutex
 	var st loadStats
 	start := time.Now()
@@ -98,15 +105,21 @@ func (b *bench) load(ctx context.Context, path func(i int) string) loadStats {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hc := &http.Client{Transport: newBenchTransport(1)}
-			defer hc.CloseIdleConnections()
+			c, err := newClient(b.addr, b.opt.token, 1)
+			if err != nil {
+				mu.Lock()
+				st.errs, st.err = st.errs+1, firstNonNil(st.err, err)
+				mu.Unlock()
+				return
+			}
+			defer c.CloseIdleConnections()
 			lat := make([]time.Duration, 0, 4096)
 			errs, i := 0, w*7919
 			var first error
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				i++
 				t0 := time.Now()
-				err := b.get(ctx, hc, path(i))
+				err := get(ctx, c, i)
 				if err != nil {
 					errs++
 					first = firstNonNil(first, err)
@@ -124,25 +137,4 @@ func (b *bench) load(ctx context.Context, path func(i int) string) loadStats {
 	wg.Wait()
 	st.elapsed = time.Since(start)
 	return st
-}
-
-// get sends one GET and reads the whole answer, which must be 200.
-func (b *bench) get(ctx context.Context, hc *http.Client, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.base+path, nil)
-	if err != nil {
-		return err
-	}
-	if b.api.token != "" {
-		req.Header.Set("Authorization", "Bearer "+b.api.token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-	}
-	return err
 }

@@ -1,9 +1,11 @@
-package main
+package bench
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/podrun/podrun/api"
 )
 
 // benchBody is what every invocation and baseline feeds `cat` and expects back.
@@ -24,7 +26,7 @@ func benchCold(ctx context.Context, b *bench) (*benchResult, error) {
 		run  func(context.Context) (time.Duration, error)
 	}{
 		{"podrun invoke", func(ctx context.Context) (time.Duration, error) {
-			inv, err := b.api.invoke(ctx, fn, benchBody)
+			inv, err := b.invoke(ctx, fn, benchBody)
 			invs = append(invs, inv)
 			return inv.took, err
 		}},
@@ -39,7 +41,7 @@ func benchCold(ctx context.Context, b *bench) (*benchResult, error) {
 	}
 	invs = invs[:0]
 	b.bareOps.take()
-	before, err := b.api.metrics(ctx)
+	before, err := b.metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +56,7 @@ func benchCold(ctx context.Context, b *bench) (*benchResult, error) {
 			lat[k] = append(lat[k], d)
 		}
 	}
-	after, err := b.api.metrics(ctx)
+	after, err := b.metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func benchCold(ctx context.Context, b *bench) (*benchResult, error) {
 	res.value("p50_ratio_podrun_to_podman_run", ratio(p.P50, a.P50))
 	res.value("p50_ratio_podrun_to_bindings", ratio(p.P50, bb.P50))
 	t.Notes = append(t.Notes,
-		"(a) is `podman run --rm -i` with sandbox.Harden's flags (see podman_run_baseline_args in --json); (b) is package sandbox's Create, Attach, Start, Wait, Remove: the bindings path podrun itself uses, without HTTP, SQLite, admission or the shim",
+		"(a) is `podman run --rm -i` with the flags sandbox.RunArgs renders from the spec sandbox.Harden builds (see podman_run_baseline_args in --json); (b) is package sandbox's Create, Attach, Start, Wait, Remove: the bindings path podrun itself uses, without HTTP, SQLite, admission or the shim",
 		"every figure is request sent to last byte received; (a) and (b) include removing the container, podrun's only if it answers after the removal (see the phase table)")
 	res.Targets = append(res.Targets, target("cold p50 vs podman run --rm", "<= 0.5 x", ratio(p.P50, a.P50), "x", 0.5, true))
 	res.Tables = append(res.Tables, t)
@@ -120,15 +122,15 @@ func (b *bench) phaseBreakdown(ctx context.Context, title string, phases []bench
 	ds := make([][]time.Duration, len(phases))
 	onPath := 0
 	for _, inv := range invs {
-		evs, err := b.api.events(ctx, inv.agentID)
+		evs, err := b.api.Events(ctx, inv.agentID)
 		if err != nil {
 			return benchTable{}, err
 		}
 		at := map[string]time.Time{"@begin": inv.ended.Add(-inv.took), "@end": inv.ended}
 		for _, e := range evs {
-			if e.Type == "container" {
+			if e.Type == api.EventContainer {
 				if _, seen := at[e.Name]; !seen {
-					at[e.Name] = e.Time
+					at[e.Name] = e.Time.Time()
 				}
 			}
 		}

@@ -1,7 +1,8 @@
-package main
+package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podrun/podrun/client"
 	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/internal/buildinfo"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox"
 )
@@ -22,19 +25,22 @@ type bench struct {
 	opt    benchOptions
 	runID  string // every container of the run carries podrun.instance=runID
 	log    io.Writer
-	api    *benchClient
+	env    Env
+	addr   string // podrun's host:port
+	api    *client.Client
 	sb     *sandbox.Podman // the bindings path podrun uses, for baseline (b) and cleanup
 	limits runner.Limits   // every container's limits, podrun's and the baselines'
 	report benchReport
 
-	daemon  *Daemon // nil with --addr
+	daemon  Daemon // nil with --addr
 	stopRun context.CancelFunc
 	served  chan struct{}
 	dataDir string
 
-	functions []string // deployed by this run, deleted at close
-	leaked    []string // containers podrun had not removed once it closed
-	bareOps   *opTimes // latencies of the bare sandbox's Podman calls
+	baselineArgs []string // podman's arguments for baseline (a)
+	functions    []string // deployed by this run, deleted at close
+	leaked       []string // containers podrun had not removed once it closed
+	bareOps      *opTimes // latencies of the bare sandbox's Podman calls
 }
 
 // open starts podrun in-process (or reaches --addr) and connects the bare sandbox.
@@ -54,27 +60,34 @@ func (b *bench) open(ctx context.Context) error {
 			return err
 		}
 	} else {
-		b.api = newBenchClient("http://"+b.opt.addr, b.opt.token)
+		if b.api, err = newClient(b.opt.addr, b.opt.token, 64); err != nil {
+			return fmt.Errorf("--addr: %w", err)
+		}
+		b.addr = b.opt.addr
 		b.report.Podrun.Mode = "external (--addr)"
 		b.report.Podrun.Addr = b.opt.addr
 	}
 	b.bareOps = newOpTimes()
-	scfg := sandboxConfig(cfg, "", b.bareOps.observe)
+	scfg := sandbox.ConfigFrom(cfg) // podrun's sandbox config without the shim, which `cat` does not need
+	scfg.Observe = b.bareOps.observe
 	if b.sb, err = sandbox.New(ctx, scfg); err != nil {
 		return fmt.Errorf("connect to podman at %s: %w", cfg.PodmanSocket, err)
 	}
-	if err := b.api.health(ctx); err != nil {
-		return fmt.Errorf("podrun at %s: %w", b.api.base, err)
+	if _, err := b.api.Health(ctx); err != nil {
+		return fmt.Errorf("podrun at %s: %w", b.api.BaseURL(), err)
 	}
 	b.report.Machine = machineInfo()
-	b.report.Podrun.Version = version
+	b.report.Podrun.Version = buildinfo.Version
 	b.report.Podrun.Go = runtime.Version()
 	host, err := b.sb.Probe(ctx)
 	if err != nil {
 		return err
 	}
 	b.report.Podman = host
-	b.report.Hardening = podmanRunArgs(b.sb.Config(), b.limits, b.runID, b.opt.image, []string{"cat"})
+	if b.baselineArgs, err = b.podmanRunArgs(b.sb.Config()); err != nil {
+		return err
+	}
+	b.report.Hardening = b.baselineArgs
 	b.report.Start = b.footprintSample(ctx)
 	return nil
 }
@@ -95,7 +108,10 @@ func (b *bench) startDaemon(ctx context.Context, cfg configs.Config) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := OpenDaemon(ctx, cfg, log)
+	if b.env.OpenDaemon == nil {
+		return errors.New("this program cannot start podrun in-process: give --addr")
+	}
+	d, err := b.env.OpenDaemon(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -108,7 +124,10 @@ func (b *bench) startDaemon(ctx context.Context, cfg configs.Config) error {
 			b.logf("podrun stopped: %v", err)
 		}
 	}()
-	b.api = newBenchClient("http://"+d.Addr(), "")
+	if b.api, err = newClient(d.Addr(), "", 64); err != nil {
+		return err
+	}
+	b.addr = d.Addr()
 	b.report.Podrun.Mode = "in-process (OpenDaemon, temp data dir)"
 	b.report.Podrun.Addr = d.Addr()
 	return nil

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -20,10 +20,10 @@ func benchWarm(ctx context.Context, b *bench) (*benchResult, error) {
 		return nil, err
 	}
 	// One unmeasured warm invocation, as in scenario 1.
-	if _, err := b.api.invoke(ctx, fn, benchBody); err != nil {
+	if _, err := b.invoke(ctx, fn, benchBody); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	before, err := b.api.metrics(ctx)
+	before, err := b.metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func benchWarm(ctx context.Context, b *bench) (*benchResult, error) {
 		}
 		pair, second := i/2, i%2 == 1
 		if second == (pair%2 == 1) { // podrun first in even pairs, second in odd ones
-			inv, err := b.api.invoke(ctx, fn, benchBody)
+			inv, err := b.invoke(ctx, fn, benchBody)
 			if err != nil {
 				return nil, err
 			}
@@ -59,7 +59,7 @@ func benchWarm(ctx context.Context, b *bench) (*benchResult, error) {
 		}
 		run = append(run, d)
 	}
-	after, err := b.api.metrics(ctx)
+	after, err := b.metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (b *bench) awaitPool(ctx context.Context, fn string, n int) (time.Duration,
 	key := `podrun_pool_size{function="` + fn + `"}`
 	deadline := start.Add(time.Minute)
 	for {
-		m, err := b.api.metrics(ctx)
+		m, err := b.metrics(ctx)
 		if err != nil {
 			return 0, err
 		}
@@ -123,7 +123,7 @@ func (b *bench) awaitPool(ctx context.Context, fn string, n int) (time.Duration,
 func (b *bench) checkFreshContainers(ctx context.Context, invs []invocation) (int, error) {
 	seen := map[string]string{}
 	for _, inv := range invs {
-		a, err := b.api.agent(ctx, inv.agentID)
+		a, err := b.api.Agent(ctx, inv.agentID)
 		if err != nil {
 			return len(seen), err
 		}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,48 +19,29 @@ import (
 // labelBaseline marks the baselines' containers (besides podrun.instance), so cleanup knows they are not podrun's.
 const labelBaseline = "podrun.bench"
 
-// podmanRunArgs is baseline (a): `podman run --rm -i` with the confinement
-// sandbox.Harden gives every container, flag for flag, from the same config.
-func podmanRunArgs(cfg sandbox.Config, l runner.Limits, runID, image string, command []string) []string {
-	args := []string{"run", "--rm", "-i", "--pull=never"}
-	if cfg.Runtime != "" {
-		args = append(args, "--runtime", cfg.Runtime)
+// baselineSpec is the container both baselines run: `cat` with the bench's
+// limits, labelled with the run and the baseline's kind.
+func (b *bench) baselineSpec(kind string) runner.Spec {
+	return runner.Spec{
+		Image: b.opt.image, Command: []string{"cat"}, Limits: b.limits,
+		Labels: map[string]string{runner.LabelInstance: b.runID, labelBaseline: kind},
 	}
-	args = append(args,
-		"--cap-drop", "all",
-		"--security-opt", "no-new-privileges",
-	)
-	if cfg.SeccompProfile != "" {
-		args = append(args, "--security-opt", "seccomp="+cfg.SeccompProfile)
+}
+
+// podmanRunArgs is baseline (a): `podman run --rm` of the container
+// sandbox.Harden makes of the baseline spec under cfg (the bare sandbox's,
+// podrun's own), its flags rendered from that spec by sandbox.RunArgs.
+func (b *bench) podmanRunArgs(cfg sandbox.Config) ([]string, error) {
+	args, err := sandbox.RunArgs(b.baselineSpec("podman-run"), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("baseline (a): %w", err)
 	}
-	args = append(args,
-		"--userns", "auto:size="+strconv.FormatUint(uint64(cfg.UserNSSize), 10),
-		"--network", cfg.Network,
-		"--read-only", "--read-only-tmpfs=false",
-		"--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777,size="+strconv.FormatInt(cfg.TmpfsSize, 10),
-		"--systemd=false",
-		"--ulimit", fmt.Sprintf("nofile=%d:%d", cfg.NoFile, cfg.NoFile),
-		"--ulimit", fmt.Sprintf("nproc=%d:%d", cfg.NProc, cfg.NProc),
-		"--log-driver", "k8s-file", "--log-opt", "max-size="+strconv.FormatInt(cfg.LogMaxSize, 10),
-	)
-	if l.Memory > 0 {
-		mem := strconv.FormatInt(l.Memory, 10)
-		args = append(args, "--memory", mem, "--memory-swap", mem)
-	}
-	if l.CPUs > 0 {
-		args = append(args, "--cpus", strconv.FormatFloat(l.CPUs, 'f', -1, 64))
-	}
-	if l.PIDs > 0 {
-		args = append(args, "--pids-limit", strconv.FormatInt(l.PIDs, 10))
-	}
-	args = append(args, "--label", runner.LabelInstance+"="+runID, "--label", labelBaseline+"=podman-run", image)
-	return append(args, command...)
+	return append([]string{"run", "--rm", "--pull=never"}, args...), nil
 }
 
 // podmanRun runs baseline (a) once with body on stdin and checks the echo.
 func (b *bench) podmanRun(ctx context.Context, body []byte) (time.Duration, error) {
-	args := podmanRunArgs(b.sb.Config(), b.limits, b.runID, b.opt.image, []string{"cat"})
-	cmd := exec.CommandContext(ctx, "podman", args...)
+	cmd := exec.CommandContext(ctx, "podman", b.baselineArgs...)
 	cmd.Stdin = bytes.NewReader(body)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -83,13 +63,9 @@ func (b *bench) podmanRun(ctx context.Context, body []byte) (time.Duration, erro
 // package sandbox (create, attach, start, wait for exit, remove), without
 // podrun's HTTP, store, admission or shim.
 func (b *bench) bareRun(ctx context.Context, body []byte) (time.Duration, error) {
-	spec := runner.Spec{
-		Image: b.opt.image, Command: []string{"cat"}, Limits: b.limits,
-		Labels: map[string]string{runner.LabelInstance: b.runID, labelBaseline: "bindings"},
-	}
 	var out bytes.Buffer
 	start := time.Now()
-	id, err := b.sb.Create(ctx, spec)
+	id, err := b.sb.Create(ctx, b.baselineSpec("bindings"))
 	if err != nil {
 		return 0, err
 	}

@@ -1,14 +1,14 @@
-package main
+package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -22,12 +22,12 @@ const labelScenario = "bench-scenario"
 // deploy creates a `cat` function of the run with the bench's limits and returns its name.
 func (b *bench) deploy(ctx context.Context, kind string, warm, maxConcurrency int) (string, error) {
 	name := b.runID + "-" + kind
-	f := map[string]any{
-		"image": b.opt.image, "command": []string{"cat"}, "warm": warm, "max_concurrency": maxConcurrency,
-		"timeout": "60s", "limits": b.limitsJSON(),
+	f := api.FunctionRequest{
+		Image: b.opt.image, Command: []string{"cat"}, Warm: &warm, MaxConcurrency: &maxConcurrency,
+		Timeout: "60s", Limits: b.limitsRequest(),
 	}
 	b.functions = append(b.functions, name)
-	if err := b.api.putFunction(ctx, name, f); err != nil {
+	if _, _, err := b.api.PutFunction(ctx, name, f); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -37,29 +37,31 @@ func (b *bench) deploy(ctx context.Context, kind string, warm, maxConcurrency in
 func (b *bench) undeploy(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.api.deleteFunction(ctx, name); err != nil {
+	if err := b.deleteFunction(ctx, name); err != nil {
 		b.logf("delete function %s: %v", name, err)
 	}
 }
 
-func (b *bench) limitsJSON() map[string]any {
-	return map[string]any{"memory": b.opt.memory, "cpus": b.opt.cpus, "pids": b.opt.pids}
+// limitsRequest asks for the bench's limits, as --memory, --cpus and --pids say.
+func (b *bench) limitsRequest() api.LimitsRequest {
+	pids := int64(b.opt.pids)
+	return api.LimitsRequest{Memory: api.Size(b.opt.memory), CPUs: &b.opt.cpus, PIDs: &pids}
 }
 
 // agentRequest is a POST /v1/agents body for command, labelled with the run and the scenario.
-func (b *bench) agentRequest(scenario, ttl string, command ...string) map[string]any {
-	return map[string]any{
-		"image": b.opt.image, "command": command, "ttl": ttl, "limits": b.limitsJSON(),
-		"labels": map[string]string{labelRun: b.runID, labelScenario: scenario},
+func (b *bench) agentRequest(scenario, ttl string, command ...string) api.AgentRequest {
+	return api.AgentRequest{
+		Image: b.opt.image, Command: command, TTL: ttl, Limits: b.limitsRequest(),
+		Labels: map[string]string{labelRun: b.runID, labelScenario: scenario},
 	}
 }
 
 // await polls the agent every 10 ms until ok says so, ctx ends or timeout passes.
-func (b *bench) await(ctx context.Context, id string, timeout time.Duration, ok func(benchAgent) bool) (benchAgent, error) {
+func (b *bench) await(ctx context.Context, id string, timeout time.Duration, ok func(api.Agent) bool) (api.Agent, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		a, err := b.api.agent(ctx, id)
+		a, err := b.api.Agent(ctx, id)
 		if err == nil && ok(a) {
 			return a, nil
 		}
@@ -71,17 +73,19 @@ func (b *bench) await(ctx context.Context, id string, timeout time.Duration, ok 
 	}
 }
 
-func running(a benchAgent) bool { return a.State != "pending" }
+func running(a api.Agent) bool { return a.State != api.StatePending }
 
-func finalAndRemoved(a benchAgent) bool { return !a.live() && (a.Removed || a.ContainerID == "") }
+func finalAndRemoved(a api.Agent) bool {
+	return !a.State.Live() && (a.ContainerRemoved || a.ContainerID == "")
+}
 
 // startSleepers creates n `sleep 600` agents, workers at a time, each waited for
 // until it runs; the machine sets the pace. It returns the agents it started.
-func (b *bench) startSleepers(ctx context.Context, scenario string, n, workers int, ttl string) ([]benchAgent, error) {
+func (b *bench) startSleepers(ctx context.Context, scenario string, n, workers int, ttl string) ([]api.Agent, error) {
 	var mu sync.Mutex
-	var out []benchAgent
+	var out []api.Agent
 	err := b.parallel(ctx, n, workers, func(ctx context.Context, _ int) error {
-		a, err := b.api.createAgent(ctx, b.agentRequest(scenario, ttl, "sleep", "600"))
+		a, err := b.api.CreateAgent(ctx, b.agentRequest(scenario, ttl, "sleep", "600"))
 		if err != nil {
 			return err
 		}
@@ -89,7 +93,7 @@ func (b *bench) startSleepers(ctx context.Context, scenario string, n, workers i
 		out = append(out, a)
 		mu.Unlock()
 		a, err = b.await(ctx, a.ID, 2*time.Minute, running)
-		if err == nil && a.State != "running" {
+		if err == nil && a.State != api.StateRunning {
 			err = fmt.Errorf("agent %s is %s (%s), not running", a.ID, a.State, a.Reason)
 		}
 		return err
@@ -124,7 +128,7 @@ func (b *bench) parallel(ctx context.Context, n, workers int, f func(ctx context
 
 // countAgents counts the agents in podrun's table (all of them, any state).
 func (b *bench) countAgents(ctx context.Context) (int, error) {
-	all, err := b.api.list(ctx, url.Values{})
+	all, err := b.list(ctx, api.ListOptions{})
 	return len(all), err
 }
 
@@ -140,12 +144,12 @@ func (b *bench) fillTable(ctx context.Context, want int) (added int, took time.D
 	b.logf("adding %d agents (the table holds %d, want %d)", want-have, have, want)
 	var n atomic.Int64
 	err = b.parallel(ctx, want-have, b.opt.createWorkers, func(ctx context.Context, _ int) error {
-		a, err := b.api.createAgent(ctx, b.agentRequest("filler", "1m", "true"))
+		a, err := b.api.CreateAgent(ctx, b.agentRequest("filler", "1m", "true"))
 		if err != nil {
 			return err
 		}
 		n.Add(1)
-		if _, err := b.api.deleteAgent(ctx, a.ID); err != nil {
+		if _, err := b.deleteAgent(ctx, a.ID); err != nil {
 			return err
 		}
 		_, err = b.await(ctx, a.ID, time.Minute, finalAndRemoved)
@@ -155,9 +159,9 @@ func (b *bench) fillTable(ctx context.Context, want int) (added int, took time.D
 }
 
 // expireAll makes the reaper kill the given live agents now and waits until their containers are gone.
-func (b *bench) expireAll(ctx context.Context, agents []benchAgent) error {
+func (b *bench) expireAll(ctx context.Context, agents []api.Agent) error {
 	for _, a := range agents {
-		if err := b.api.expireNow(ctx, a.ID); err != nil {
+		if err := b.expireNow(ctx, a.ID); err != nil {
 			return err
 		}
 	}
@@ -174,27 +178,27 @@ func (b *bench) cleanup(ctx context.Context) error {
 	for _, fn := range b.functions {
 		b.undeploy(fn)
 	}
-	queries := []url.Values{{"label": {labelRun + "=" + b.runID}}}
+	queries := []api.ListOptions{{Labels: map[string]string{labelRun: b.runID}}}
 	for _, fn := range b.functions {
-		queries = append(queries, url.Values{"function": {fn}})
+		queries = append(queries, api.ListOptions{Function: fn})
 	}
 	for {
 		busy := 0
 		for _, q := range queries {
-			agents, err := b.api.list(ctx, q)
+			agents, err := b.list(ctx, q)
 			if err != nil {
 				return fmt.Errorf("list the run's agents: %w", err)
 			}
 			for _, a := range agents {
 				switch {
-				case a.State == "pending" || a.State == "running":
+				case a.State == api.StatePending || a.State == api.StateRunning:
 					busy++
-					_ = b.api.expireNow(ctx, a.ID)
-				case a.State == "terminating":
+					_ = b.expireNow(ctx, a.ID)
+				case a.State == api.StateTerminating:
 					busy++
-				case !a.Removed && a.ContainerID != "":
+				case !a.ContainerRemoved && a.ContainerID != "":
 					busy++
-					_, _ = b.api.deleteAgent(ctx, a.ID)
+					_, _ = b.deleteAgent(ctx, a.ID)
 				}
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,11 +17,11 @@ func benchThroughput(ctx context.Context, b *bench) (*benchResult, error) {
 		return nil, err
 	}
 	defer b.undeploy(fn)
-	if _, err := b.api.invoke(ctx, fn, benchBody); err != nil {
+	if _, err := b.invoke(ctx, fn, benchBody); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 	podrun := func(ctx context.Context) (time.Duration, error) {
-		inv, err := b.api.invoke(ctx, fn, benchBody)
+		inv, err := b.invoke(ctx, fn, benchBody)
 		return inv.took, err
 	}
 	bare := func(ctx context.Context) (time.Duration, error) { return b.bareRun(ctx, benchBody) }

@@ -1,10 +1,12 @@
-package main
+package bench
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/podrun/podrun/api"
 )
 
 // benchTTL is scenario 5: M sleeping agents, all running, get deadlines
@@ -25,7 +27,7 @@ func benchTTL(ctx context.Context, b *bench) (*benchResult, error) {
 		if len(agents) > 1 {
 			ttl += (b.opt.ttlSpread - time.Second) * time.Duration(i) / time.Duration(len(agents)-1)
 		}
-		_, err := b.api.setTTL(ctx, agents[i].ID, ttl)
+		_, err := b.api.SetTTL(ctx, agents[i].ID, ttl.String())
 		return err
 	})
 	if err != nil {
@@ -34,7 +36,7 @@ func benchTTL(ctx context.Context, b *bench) (*benchResult, error) {
 	}
 	var late, removed []time.Duration
 	states := map[string]int{}
-	var finals []benchAgent
+	var finals []api.Agent
 	var mu sync.Mutex
 	err = b.parallel(ctx, len(agents), 8, func(ctx context.Context, i int) error {
 		a, err := b.await(ctx, agents[i].ID, b.opt.ttlSpread+2*time.Minute, finalAndRemoved)
@@ -51,18 +53,19 @@ func benchTTL(ctx context.Context, b *bench) (*benchResult, error) {
 		return nil, err
 	}
 	for _, a := range finals {
-		states[a.State+"/"+a.Reason]++
+		states[string(a.State)+"/"+a.Reason]++
 		if a.FinishedAt == nil || a.ExpiresAt == nil {
 			continue
 		}
-		late = append(late, a.FinishedAt.Sub(*a.ExpiresAt))
-		evs, err := b.api.events(ctx, a.ID)
+		expired := a.ExpiresAt.Time()
+		late = append(late, a.FinishedAt.Time().Sub(expired))
+		evs, err := b.api.Events(ctx, a.ID)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range evs {
-			if e.Type == "container" && e.Name == "removed" {
-				removed = append(removed, e.Time.Sub(*a.ExpiresAt))
+			if e.Type == api.EventContainer && e.Name == api.PhaseRemoved {
+				removed = append(removed, e.Time.Time().Sub(expired))
 				break
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/podrun/podrun/api"
 )
 
 // benchDelete is scenario 6: DELETE of a running agent, timed to its 202,
@@ -24,7 +26,7 @@ func benchDelete(ctx context.Context, b *bench) (*benchResult, error) {
 		go func() {
 			defer wg.Done()
 			for loadCtx.Err() == nil {
-				if _, err := b.api.invoke(loadCtx, fn, benchBody); err != nil {
+				if _, err := b.invoke(loadCtx, fn, benchBody); err != nil {
 					if loadCtx.Err() == nil {
 						failed.Add(1)
 					}
@@ -36,16 +38,16 @@ func benchDelete(ctx context.Context, b *bench) (*benchResult, error) {
 	}
 	loadStart := time.Now()
 	var took []time.Duration
-	var deleted []benchAgent
+	var deleted []api.Agent
 	for i := 0; i < b.opt.delN && err == nil; i++ {
-		var as []benchAgent
+		var as []api.Agent
 		as, err = b.startSleepers(ctx, "delete", 1, 1, "10m")
 		deleted = append(deleted, as...)
 		if err != nil {
 			break
 		}
 		var d time.Duration
-		if d, err = b.api.deleteAgent(ctx, as[0].ID); err == nil {
+		if d, err = b.deleteAgent(ctx, as[0].ID); err == nil {
 			took = append(took, d)
 		}
 	}

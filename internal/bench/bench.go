@@ -1,4 +1,10 @@
-package main
+// Package bench is `podrun bench`: it measures a podrun, started in-process
+// or reached at --addr, through its HTTP API (package client), against two
+// baselines under the same confinement: `podman run --rm` with the flags
+// sandbox.RunArgs derives from the hardened spec, and the bare bindings
+// sequence podrun itself uses (package sandbox). It prints a table, or JSON,
+// and leaves no container behind.
+package bench
 
 import (
 	"context"
@@ -8,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -133,10 +140,32 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	return o, nil
 }
 
-// benchMain is `podrun bench`: it prepares the environment, runs the chosen
-// scenarios, prints the report and leaves no container behind.
-func benchMain(args []string, getenv func(string) string, stderr io.Writer) int {
-	opt, err := parseBenchFlags(args, getenv, stderr)
+// Env is what the bench takes from the program it runs in.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// OpenDaemon opens podrun in this process as `podrun serve` would, listening on
+	// cfg.Listen; nil leaves the bench able to measure only a podrun given by --addr.
+	OpenDaemon func(ctx context.Context, cfg configs.Config, log *slog.Logger) (Daemon, error)
+}
+
+// Daemon is an in-process podrun, opened by Env.OpenDaemon.
+type Daemon interface {
+	// Addr is the host:port it listens on.
+	Addr() string
+	// Run serves until ctx ends.
+	Run(ctx context.Context) error
+	// Close stops it; its containers are the bench's to clean up first.
+	Close()
+}
+
+// Main is `podrun bench` with args (the flags after "bench"): it prepares the
+// environment, runs the chosen scenarios, prints the report and leaves no
+// container behind. It returns the exit code: 2 for bad flags, 1 for a failed
+// run or cleanup, 130 when interrupted.
+func Main(args []string, env Env) int {
+	stderr := env.Stderr
+	opt, err := parseBenchFlags(args, env.Getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -148,7 +177,7 @@ func benchMain(args []string, getenv func(string) string, stderr io.Writer) int 
 	defer stop()
 	var raw [5]byte
 	_, _ = rand.Read(raw[:])
-	b := &bench{opt: opt, runID: "bench-" + hex.EncodeToString(raw[:]), log: stderr}
+	b := &bench{opt: opt, runID: "bench-" + hex.EncodeToString(raw[:]), log: stderr, env: env}
 	b.logf("run %s: setting up", b.runID)
 	err = b.open(ctx)
 	if err == nil {
@@ -169,7 +198,7 @@ func benchMain(args []string, getenv func(string) string, stderr io.Writer) int 
 		return 1
 	}
 	b.finishReport()
-	out, table := io.Writer(os.Stdout), io.Writer(os.Stdout)
+	out, table := env.Stdout, env.Stdout
 	if opt.jsonOut {
 		table = stderr
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/client"
+	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox"
 )
@@ -81,15 +83,17 @@ func TestNumAndTargets(t *testing.T) {
 	}
 }
 
-func TestParseMetricsAndPodmanOps(t *testing.T) {
+func TestPodmanOpsFromMetrics(t *testing.T) {
 	page := []byte(`# HELP x
 podrun_podman_request_duration_seconds_bucket{op="create",le="0.01"} 2
 podrun_podman_request_duration_seconds_sum{op="create"} 0.03
 podrun_podman_request_duration_seconds_count{op="create"} 3
 podrun_pool_size{function="f"} 2
-broken line
 `)
-	m := parseMetrics(page)
+	m, err := client.ParseMetrics(page)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if m[`podrun_pool_size{function="f"}`] != 2 {
 		t.Errorf("metrics = %v", m)
 	}
@@ -99,18 +103,28 @@ broken line
 	}
 }
 
-// The baseline must carry every confinement sandbox.Harden applies.
-func TestPodmanRunArgsMirrorHarden(t *testing.T) {
-	cfg := sandbox.Config{Runtime: "runc", Network: "none", TmpfsSize: 64 << 20, NoFile: 1024, NProc: 1024, UserNSSize: 65536, LogMaxSize: 16 << 20}
-	args := strings.Join(podmanRunArgs(cfg, runner.Limits{Memory: 256 << 20, CPUs: 0.5, PIDs: 128}, "run1", "img", []string{"cat"}), " ")
-	for _, want := range []string{
-		"run --rm -i ", "--runtime runc", "--cap-drop all", "--security-opt no-new-privileges", "--userns auto:size=65536",
-		"--network none", "--read-only ", "--tmpfs /tmp:rw,nosuid,nodev,mode=1777,size=67108864", "--ulimit nofile=1024:1024",
-		"--ulimit nproc=1024:1024", "--memory 268435456 --memory-swap 268435456", "--cpus 0.5", "--pids-limit 128",
-		"--label podrun.instance=run1", "img cat",
-	} {
-		if !strings.Contains(args, want) {
-			t.Errorf("podman %s\nlacks %q", args, want)
+// Baseline (a) is the baseline spec as sandbox.RunArgs renders it: the
+// bench's limits and the run's labels, run with --rm and without pulling.
+func TestBaselineArgsComeFromTheHardenedSpec(t *testing.T) {
+	cfg := sandbox.ConfigFrom(configs.Default())
+	cfg.Runtime = "runc"
+	b := &bench{opt: benchOptions{image: "img"}, runID: "run1", limits: runner.Limits{Memory: 256 << 20, CPUs: 0.5, PIDs: 128}}
+	args, err := b.podmanRunArgs(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags, err := sandbox.RunArgs(b.baselineSpec("podman-run"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(args, append([]string{"run", "--rm", "--pull=never"}, flags...)) {
+		t.Errorf("baseline (a) = podman %s\nwant run --rm --pull=never and RunArgs' %s", strings.Join(args, " "), strings.Join(flags, " "))
+	}
+	line := strings.Join(args, " ")
+	for _, want := range []string{"--memory 268435456 --memory-swap 268435456", "--cpu-quota 50000", "--pids-limit 128",
+		"--label podrun.bench=podman-run --label podrun.instance=run1", " img cat"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("podman %s\nlacks %q", line, want)
 		}
 	}
 }

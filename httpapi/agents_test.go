@@ -85,7 +85,7 @@ func TestListAgentsFilter(t *testing.T) {
 		t.Fatalf("status = %d; body %s", rec.Code, rec.Body)
 	}
 	want := runner.AgentFilter{
-		State:    runner.StateRunning,
+		States:   []runner.State{runner.StateRunning},
 		Labels:   map[string]string{"team": "a", "env": "x=y"},
 		Function: "fn",
 		Limit:    7,
@@ -101,6 +101,31 @@ func TestListAgentsFilter(t *testing.T) {
 	rec = h.do(t, http.MethodGet, "/v1/agents", "")
 	if rec.Code != http.StatusOK || h.fake.lastFilter.Limit != defaultListLimit {
 		t.Errorf("default limit = %d (status %d), want %d", h.fake.lastFilter.Limit, rec.Code, defaultListLimit)
+	}
+}
+
+// TestListAgentsAnyOfStates: the state parameter may be repeated, and an agent in any of the
+// states matches, so a client lists the live agents in one request.
+func TestListAgentsAnyOfStates(t *testing.T) {
+	h := newHarness(t, Options{})
+	for _, tt := range []struct {
+		query string
+		want  []runner.State
+	}{
+		{"state=pending&state=running&state=terminating", []runner.State{runner.StatePending, runner.StateRunning, runner.StateTerminating}},
+		{"state=failed&state=failed", []runner.State{runner.StateFailed}},
+		{"", nil},
+	} {
+		if rec := h.do(t, http.MethodGet, "/v1/agents?"+tt.query, ""); rec.Code != http.StatusOK {
+			t.Fatalf("%s: status = %d; body %s", tt.query, rec.Code, rec.Body)
+		}
+		if got := h.fake.lastFilter.States; !slices.Equal(got, tt.want) {
+			t.Errorf("%s: states = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	rec := h.do(t, http.MethodGet, "/v1/agents?state=running&state=asleep", "")
+	if got := apiErrorOf(t, rec); rec.Code != http.StatusBadRequest || got.Field != "state" {
+		t.Errorf("an unknown second state: status %d, field %q, want 400 naming state", rec.Code, got.Field)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -243,9 +244,9 @@ func functionError(status int, res runner.InvokeResult) *apiError {
 	if a.ID != "" {
 		msg += "; its stderr is in /v1/agents/" + a.ID + "/logs?stream=stderr"
 	}
-	apiCode := "function_failed"
+	apiCode := api.CodeFunctionFailed
 	if status == http.StatusGatewayTimeout {
-		apiCode = "timeout"
+		apiCode = api.CodeTimeout
 	}
 	e := apiErr(status, apiCode, msg)
 	e.reason = runner.Outcome(a)

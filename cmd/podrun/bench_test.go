@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 // BenchmarkEchoAgent measures one echo agent from POST to succeeded, through HTTP and real Podman.
@@ -13,7 +13,7 @@ func BenchmarkEchoAgent(b *testing.B) {
 	d := startDaemon(b, nil)
 	for b.Loop() {
 		a := d.create(b, map[string]any{"image": testImage, "command": []string{"echo", "hi"}})
-		for d.get(b, a.ID).State != runner.StateSucceeded {
+		for d.get(b, a.ID).State != api.StateSucceeded {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -25,7 +25,7 @@ func BenchmarkDeleteAccepted(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		a := d.create(b, map[string]any{"image": testImage, "command": []string{"sleep", "600"}})
-		for d.get(b, a.ID).State != runner.StateRunning {
+		for d.get(b, a.ID).State != api.StateRunning {
 			time.Sleep(time.Millisecond)
 		}
 		b.StartTimer()

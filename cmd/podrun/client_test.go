@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
@@ -148,9 +149,9 @@ func (d *testDaemon) call(t testing.TB, method, path string, body any, out any) 
 }
 
 // create posts an agent and expects 201.
-func (d *testDaemon) create(t testing.TB, req map[string]any) runner.Agent {
+func (d *testDaemon) create(t testing.TB, req map[string]any) api.Agent {
 	t.Helper()
-	var a runner.Agent
+	var a api.Agent
 	resp := d.call(t, "POST", "/v1/agents", req, &a)
 	if resp.StatusCode != http.StatusCreated {
 		body, _ := io.ReadAll(resp.Body)
@@ -159,9 +160,9 @@ func (d *testDaemon) create(t testing.TB, req map[string]any) runner.Agent {
 	return a
 }
 
-func (d *testDaemon) get(t testing.TB, id string) runner.Agent {
+func (d *testDaemon) get(t testing.TB, id string) api.Agent {
 	t.Helper()
-	var a runner.Agent
+	var a api.Agent
 	if resp := d.call(t, "GET", "/v1/agents/"+id, nil, &a); resp.StatusCode != http.StatusOK {
 		t.Fatalf("get agent %s: status %d", id, resp.StatusCode)
 	}
@@ -169,7 +170,7 @@ func (d *testDaemon) get(t testing.TB, id string) runner.Agent {
 }
 
 // await polls until the agent is in one of the states, or fails after timeout.
-func (d *testDaemon) await(t testing.TB, id string, timeout time.Duration, states ...runner.State) runner.Agent {
+func (d *testDaemon) await(t testing.TB, id string, timeout time.Duration, states ...api.State) api.Agent {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

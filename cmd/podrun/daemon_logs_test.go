@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -168,7 +169,7 @@ func TestUnreachablePodmanErrorSaysItOnce(t *testing.T) {
 func TestFailedStartSaysEachThingOnce(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"/no/such/command"}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateFailed)
+	a = d.await(t, a.ID, 30*time.Second, api.StateFailed)
 	events, err := d.runner.Events(t.Context(), a.ID)
 	if err != nil {
 		t.Fatal(err)

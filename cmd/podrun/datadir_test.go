@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -24,7 +25,7 @@ import (
 func TestSecondDaemonOnTheSameDataDirFailsAndTouchesNothing(t *testing.T) {
 	d := startDaemon(t, nil)
 	agent := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "ttl": "1h"})
-	agent = d.await(t, agent.ID, 30*time.Second, runner.StateRunning)
+	agent = d.await(t, agent.ID, 30*time.Second, api.StateRunning)
 	d.putFunction(t, "slow", map[string]any{"command": []string{"sh", "-c", "cat; sleep 15; echo done"}, "warm": 1})
 	warm := awaitWarm(t, d, "slow", "")
 
@@ -88,7 +89,7 @@ func TestSecondDaemonOnTheSameDataDirFailsAndTouchesNothing(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the in-flight invocation did not answer in 60s")
 	}
-	if a := d.get(t, agent.ID); a.State != runner.StateRunning || a.ContainerID != agent.ContainerID {
+	if a := d.get(t, agent.ID); a.State != api.StateRunning || a.ContainerID != agent.ContainerID {
 		t.Errorf("running agent is %s in %s, want running in %s", a.State, a.ContainerID, agent.ContainerID)
 	}
 	after := containerStates(t, d)

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 // agentProcesses lists, through an exec reading /proc, the command lines in an agent's container that contain mark.
 func agentProcesses(t *testing.T, d *testDaemon, id, mark string) []string {
 	t.Helper()
-	var res runner.ExecResult
+	var res api.ExecResult
 	resp := d.call(t, "POST", "/v1/agents/"+id+"/exec", map[string]any{
 		"command": []string{"sh", "-c", `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f"; echo; done`}, "timeout": "30s",
 	}, &res)
@@ -36,7 +36,7 @@ func agentProcesses(t *testing.T, d *testDaemon, id, mark string) []string {
 func TestExecTimeoutLeavesNothingRunning(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "120"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
 	resp := d.call(t, "POST", "/v1/agents/"+a.ID+"/exec", map[string]any{
 		"command": []string{"sh", "-c", "sleep 45; echo leaked"}, "timeout": "2s",
 	}, nil)
@@ -53,7 +53,7 @@ func TestExecTimeoutLeavesNothingRunning(t *testing.T) {
 func TestExecOfAClientThatLeftLeavesNothingRunning(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "120"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
 	body, _ := json.Marshal(map[string]any{"command": []string{"sh", "-c", "setsid sleep 246 & sleep 245; echo leaked"}, "timeout": "1m"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

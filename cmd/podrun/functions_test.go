@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
@@ -68,7 +69,7 @@ func TestInvokeEchoesAMebibyteExactly(t *testing.T) {
 	if code != "0" || resp.Header.Get("X-Podrun-Start") != "cold" || !runner.ValidID(resp.Header.Get("X-Podrun-Agent-Id")) {
 		t.Fatalf("headers = %v, trailer %v", resp.Header, resp.Trailer)
 	}
-	a := d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 10*time.Second, runner.StateSucceeded)
+	a := d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 10*time.Second, api.StateSucceeded)
 	containerGone(t, a.ContainerID, 10*time.Second)
 }
 
@@ -85,7 +86,7 @@ func TestInvokeStreamsBeforeTheProcessExits(t *testing.T) {
 	if err != nil || first != "first\n" {
 		t.Fatalf("first part = %q, %v", first, err)
 	}
-	if s := d.get(t, resp.Header.Get("X-Podrun-Agent-Id")).State; s != runner.StateRunning {
+	if s := d.get(t, resp.Header.Get("X-Podrun-Agent-Id")).State; s != api.StateRunning {
 		t.Fatalf("first part arrived when the agent was %s; it must stream while the process runs", s)
 	}
 	rest, _ := io.ReadAll(rd)
@@ -103,7 +104,7 @@ func TestInvokeStatusFollowsTheOutcome(t *testing.T) {
 		t.Fatalf("failing function = %d, exit code header %q", resp.StatusCode, resp.Header.Get("X-Podrun-Exit-Code"))
 	}
 	id := resp.Header.Get("X-Podrun-Agent-Id")
-	d.await(t, id, 10*time.Second, runner.StateFailed)
+	d.await(t, id, 10*time.Second, api.StateFailed)
 	if got := d.logs(t, id, "?stream=stderr"); got != "broken\npodrun-shim: exit status 3\n" {
 		t.Fatalf("stderr in the agent's logs = %q", got)
 	}
@@ -112,7 +113,7 @@ func TestInvokeStatusFollowsTheOutcome(t *testing.T) {
 	if resp.StatusCode != http.StatusGatewayTimeout {
 		t.Fatalf("timed-out function = %d after %v, want 504", resp.StatusCode, time.Since(start))
 	}
-	a := d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 10*time.Second, runner.StateExpired)
+	a := d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 10*time.Second, api.StateExpired)
 	containerGone(t, a.ContainerID, 10*time.Second)
 	if resp, _ := d.invoke(t, "POST", "/v1/functions/nope/invoke", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown function = %d", resp.StatusCode)
@@ -152,7 +153,7 @@ func TestAsyncInvocationKeepsItsResultAndCallsBack(t *testing.T) {
 		t.Fatalf("async = %d, Location %q", resp.StatusCode, loc)
 	}
 	id := strings.TrimPrefix(loc, "/v1/agents/")
-	d.await(t, id, 30*time.Second, runner.StateSucceeded)
+	d.await(t, id, 30*time.Second, api.StateSucceeded)
 	select {
 	case h := <-got:
 		if string(body) != "later" || h.Get("X-Podrun-Agent-Id") != id || h.Get("X-Podrun-Exit-Code") != "0" {
@@ -169,7 +170,7 @@ func TestAsyncInvocationKeepsItsResultAndCallsBack(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("Prefer: respond-async = %d", resp.StatusCode)
 	}
-	d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 30*time.Second, runner.StateSucceeded)
+	d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 30*time.Second, api.StateSucceeded)
 }
 
 func TestWarmInvocationsUseFreshContainersAndThePoolRefills(t *testing.T) {
@@ -268,7 +269,7 @@ func TestOverloadAnswers429(t *testing.T) {
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var page runner.AgentPage
+		var page api.AgentPage
 		d.call(t, "GET", "/v1/agents?function=slow", nil, &page)
 		if len(page.Agents) == 1 {
 			break

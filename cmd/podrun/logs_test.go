@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 )
@@ -41,7 +42,7 @@ func checkOrderedLogs(t *testing.T, d *testDaemon, id, when string) {
 func TestLogsAreOneOrderedStream(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", interleaved}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
 	checkOrderedLogs(t, d, a.ID, "from the container")
 	d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil) // a finished agent's container goes now
 	containerGone(t, a.ContainerID, 30*time.Second)
@@ -59,7 +60,7 @@ func TestLogsFollowedFromTheStartAreOrdered(t *testing.T) {
 func TestLogsNDJSONAndTimestamps(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", `echo err1 >&2; echo out1; printf tail`}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
 	resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/logs?format=ndjson", nil, nil)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Errorf("Content-Type = %q", ct)
@@ -70,7 +71,7 @@ func TestLogsNDJSONAndTimestamps(t *testing.T) {
 	}
 	// Conmon reads the two pipes in its own order when lines come at once: check streams by text.
 	for _, l := range lines {
-		want := map[string]runner.LogStream{"err1": runner.Stderr, "out1": runner.Stdout, "tail": runner.Stdout}[l.Text]
+		want := map[string]string{"err1": api.StreamStderr, "out1": api.StreamStdout, "tail": api.StreamStdout}[l.Text]
 		if l.Stream != want || l.Time.IsZero() || l.Seq == 0 {
 			t.Errorf("line %+v: want stream %v, a time and a sequence number", l, want)
 		}
@@ -80,7 +81,7 @@ func TestLogsNDJSONAndTimestamps(t *testing.T) {
 	}
 	got := d.logs(t, a.ID, "?timestamps=true&stream=stdout&tail=1")
 	ts, text, _ := strings.Cut(got, " ")
-	if at, err := time.Parse(time.RFC3339Nano, ts); err != nil || at.Before(a.CreatedAt.Add(-time.Minute)) || text != "tail" {
+	if at, err := time.Parse(time.RFC3339Nano, ts); err != nil || at.Before(a.CreatedAt.Time().Add(-time.Minute)) || text != "tail" {
 		t.Errorf("timestamped tail = %q (%v), want a time then the unterminated line", got, err)
 	}
 }
@@ -126,7 +127,7 @@ func TestLogsUnderFlood(t *testing.T) {
 	d := startDaemon(t, nil)
 	const flood = `x=$(head -c 200000 /dev/zero | tr '\0' x); while true; do echo "$x"; echo short; echo err >&2; done`
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", flood}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
 	time.Sleep(2 * time.Second) // let the log grow and rotate
 	client := &http.Client{Timeout: 90 * time.Second}
 	for i := range 5 {
@@ -162,13 +163,13 @@ func TestLogsUnderFlood(t *testing.T) {
 // maxLogLine is the documented cap on one line of output.
 const maxLogLine = runner.MaxLogLine
 
-func decodeNDJSON(t *testing.T, r io.Reader) []runner.LogLine {
+func decodeNDJSON(t *testing.T, r io.Reader) []api.LogLine {
 	t.Helper()
-	var out []runner.LogLine
+	var out []api.LogLine
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var l runner.LogLine
+		var l api.LogLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("ndjson line %q: %v", sc.Text(), err)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -199,9 +200,9 @@ func TestMetricsPassPromtool(t *testing.T) {
 		t.Fatalf("invoke = %d", resp.StatusCode)
 	}
 	resp, _ := d.invoke(t, "POST", "/async-function/ok", []byte("x"), nil)
-	d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 30*time.Second, runner.StateSucceeded)
+	d.await(t, resp.Header.Get("X-Podrun-Agent-Id"), 30*time.Second, api.StateSucceeded)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"true"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
 
 	body, got := d.scrapeMetrics(t)
 	var families []string

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 func TestLogsFollowStreamsUntilTheAgentEnds(t *testing.T) {
@@ -23,7 +23,7 @@ func TestLogsFollowStreamsUntilTheAgentEnds(t *testing.T) {
 	if err != nil || first != "one\n" {
 		t.Fatalf("first line = %q, %v", first, err)
 	}
-	if s := d.get(t, a.ID).State; s != runner.StateRunning {
+	if s := d.get(t, a.ID).State; s != api.StateRunning {
 		t.Fatalf("first line arrived when the agent was %s; it must stream while running", s)
 	}
 	rest, err := rd.ReadString('\n')
@@ -33,7 +33,7 @@ func TestLogsFollowStreamsUntilTheAgentEnds(t *testing.T) {
 	if b, _ := rd.ReadString('\n'); b != "" {
 		t.Fatalf("unexpected trailing output %q", b)
 	}
-	if s := d.await(t, a.ID, 10*time.Second, runner.StateSucceeded).State; s != runner.StateSucceeded {
+	if s := d.await(t, a.ID, 10*time.Second, api.StateSucceeded).State; s != api.StateSucceeded {
 		t.Fatalf("agent = %s", s)
 	}
 }
@@ -41,7 +41,7 @@ func TestLogsFollowStreamsUntilTheAgentEnds(t *testing.T) {
 func TestMetricsCountWhatHappened(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"true"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
 	resp := d.call(t, "GET", "/metrics", nil, nil)
 	body := readAll(resp)
 	for _, want := range []string{

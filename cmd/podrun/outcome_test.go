@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox/podmantest"
@@ -24,7 +25,7 @@ func (d *testDaemon) message(t testing.TB, id string) string {
 }
 
 // exitCode shows an agent's exit code, or null.
-func exitCode(a runner.Agent) string {
+func exitCode(a api.Agent) string {
 	if a.ExitCode == nil {
 		return "null"
 	}
@@ -78,7 +79,7 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 		answered <- answer{resp.StatusCode, exit, string(out)}
 	}()
 	for _, id := range append(agents, invocations...) {
-		d.await(t, id, 60*time.Second, runner.StateRunning)
+		d.await(t, id, 60*time.Second, api.StateRunning)
 	}
 
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
@@ -91,8 +92,8 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 	}
 
 	for _, id := range append(agents, invocations...) {
-		a := d.await(t, id, 90*time.Second, runner.StateSucceeded, runner.StateFailed, runner.StateExpired, runner.StateTerminated)
-		if a.State != runner.StateSucceeded || a.ExitCode == nil || *a.ExitCode != 0 {
+		a := d.await(t, id, 90*time.Second, api.StateSucceeded, api.StateFailed, api.StateExpired, api.StateTerminated)
+		if a.State != api.StateSucceeded || a.ExitCode == nil || *a.ExitCode != 0 {
 			t.Errorf("agent %s after the restarts = %s/%s exit %s (%s), want succeeded with exit code 0",
 				id, a.State, a.Reason, exitCode(a), d.message(t, id))
 		}
@@ -149,19 +150,19 @@ func TestKillsFromOutsideAreNotOOMKills(t *testing.T) {
 
 	var wg sync.WaitGroup
 	for _, v := range victims {
-		a := d.await(t, v.id, 60*time.Second, runner.StateRunning)
+		a := d.await(t, v.id, 60*time.Second, api.StateRunning)
 		wg.Go(func() { podmanCLI(t, append(strings.Fields(v.how), a.ContainerID)...) })
 	}
 	wg.Wait()
 	for _, v := range victims {
-		a := d.await(t, v.id, 60*time.Second, runner.StateSucceeded, runner.StateFailed)
-		if a.State != runner.StateFailed || a.Reason != "killed" || (a.ExitCode != nil && *a.ExitCode != 137) {
+		a := d.await(t, v.id, 60*time.Second, api.StateSucceeded, api.StateFailed)
+		if a.State != api.StateFailed || a.Reason != "killed" || (a.ExitCode != nil && *a.ExitCode != 137) {
 			t.Errorf("agent after podman %s = %s/%s exit %s (%s), want failed/killed, exit code 137 or unknown",
 				v.how, a.State, a.Reason, exitCode(a), d.message(t, v.id))
 		}
 	}
-	a := d.await(t, hog, 60*time.Second, runner.StateSucceeded, runner.StateFailed, runner.StateExpired)
-	if a.State != runner.StateFailed || a.Reason != runner.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
+	a := d.await(t, hog, 60*time.Second, api.StateSucceeded, api.StateFailed, api.StateExpired)
+	if a.State != api.StateFailed || a.Reason != runner.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
 		t.Errorf("memory hog invocation = %s/%s exit %s (%s), want failed/oom 137", a.State, a.Reason, exitCode(a), d.message(t, hog))
 	}
 }
@@ -170,7 +171,7 @@ func TestAFailedAgentSaysWhy(t *testing.T) {
 	d := startDaemon(t, nil)
 	missing := d.create(t, map[string]any{"image": testImage, "command": []string{"/no/such/binary"}})
 	exit3 := d.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", "exit 3"}})
-	if a := d.await(t, missing.ID, 30*time.Second, runner.StateFailed, runner.StateSucceeded); a.Reason != runner.ReasonError {
+	if a := d.await(t, missing.ID, 30*time.Second, api.StateFailed, api.StateSucceeded); a.Reason != runner.ReasonError {
 		t.Fatalf("agent running a missing binary = %s/%s, want failed/error", a.State, a.Reason)
 	}
 	// The runtime's own words name the binary it could not run.
@@ -179,7 +180,7 @@ func TestAFailedAgentSaysWhy(t *testing.T) {
 		t.Errorf("message of the agent running a missing binary = %q, want the runtime's message", msg)
 	}
 	t.Logf("message of the agent running a missing binary: %s", msg)
-	d.await(t, exit3.ID, 30*time.Second, runner.StateFailed)
+	d.await(t, exit3.ID, 30*time.Second, api.StateFailed)
 	if msg := d.message(t, exit3.ID); msg != "exited with code 3" {
 		t.Errorf("message of the agent that exited 3 = %q", msg)
 	}
@@ -188,9 +189,9 @@ func TestAFailedAgentSaysWhy(t *testing.T) {
 func TestDeleteOfAFinishedAgentKeepsItsOutcome(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"echo", "kept"}})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
-	var got runner.Agent
-	if resp := d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, &got); resp.StatusCode != http.StatusAccepted || got.State != runner.StateSucceeded {
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
+	var got api.Agent
+	if resp := d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, &got); resp.StatusCode != http.StatusAccepted || got.State != api.StateSucceeded {
 		t.Fatalf("DELETE of a succeeded agent = %d %s, want 202 and still succeeded", resp.StatusCode, got.State)
 	}
 	containerGone(t, a.ContainerID, 30*time.Second)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -81,10 +82,10 @@ func TestKill9AndRestartLosesNothing(t *testing.T) {
 	short := c.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "ttl": "6s"})
 	quick := c.create(t, map[string]any{"image": testImage, "command": []string{"sh", "-c", "sleep 2; echo finished while podrun was down"}})
 	done := c.create(t, map[string]any{"image": testImage, "command": []string{"echo", "done before the crash"}})
-	for _, a := range []runner.Agent{long, short, quick} {
-		c.await(t, a.ID, 30*time.Second, runner.StateRunning)
+	for _, a := range []api.Agent{long, short, quick} {
+		c.await(t, a.ID, 30*time.Second, api.StateRunning)
 	}
-	c.await(t, done.ID, 30*time.Second, runner.StateSucceeded)
+	c.await(t, done.ID, 30*time.Second, api.StateSucceeded)
 
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -98,19 +99,19 @@ func TestKill9AndRestartLosesNothing(t *testing.T) {
 		_ = p.cmd.Wait()
 	}()
 	c = p.client()
-	var page runner.AgentPage
+	var page api.AgentPage
 	c.call(t, "GET", "/v1/agents", nil, &page)
 	if len(page.Agents) != 4 {
 		t.Fatalf("after restart %d agents, want 4", len(page.Agents))
 	}
-	if a := c.await(t, quick.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed); a.State != runner.StateSucceeded {
+	if a := c.await(t, quick.ID, 30*time.Second, api.StateSucceeded, api.StateFailed); a.State != api.StateSucceeded {
 		t.Fatalf("agent that exited while podrun was down = %s/%s", a.State, a.Reason)
 	}
-	if a := c.get(t, long.ID); a.State != runner.StateRunning {
+	if a := c.get(t, long.ID); a.State != api.StateRunning {
 		t.Fatalf("long agent = %s after restart, want running", a.State)
 	}
-	s := c.await(t, short.ID, 30*time.Second, runner.StateExpired)
-	if late := s.FinishedAt.Sub(s.ExpiresAt); late < 0 || late > 5*time.Second {
+	s := c.await(t, short.ID, 30*time.Second, api.StateExpired)
+	if late := s.FinishedAt.Time().Sub(s.ExpiresAt.Time()); late < 0 || late > 5*time.Second {
 		t.Fatalf("deadline after restart enforced %v late", late)
 	}
 	containerGone(t, s.ContainerID, 10*time.Second)
@@ -119,9 +120,9 @@ func TestKill9AndRestartLosesNothing(t *testing.T) {
 	}
 	assertNoOrphans(t, dataDir)
 	c.call(t, "DELETE", "/v1/agents/"+long.ID, nil, nil)
-	l := c.await(t, long.ID, 30*time.Second, runner.StateTerminated)
+	l := c.await(t, long.ID, 30*time.Second, api.StateTerminated)
 	containerGone(t, l.ContainerID, 10*time.Second)
-	for _, a := range []runner.Agent{quick, done} {
+	for _, a := range []api.Agent{quick, done} {
 		c.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil) // removes containers kept for their grace
 		containerGone(t, c.get(t, a.ID).ContainerID, 30*time.Second)
 	}
@@ -167,7 +168,7 @@ func TestAsyncAcceptedBeforeKill9CompletesAfterRestart(t *testing.T) {
 	}()
 	c = p.client()
 	for i, id := range ids {
-		c.await(t, id, 60*time.Second, runner.StateSucceeded)
+		c.await(t, id, 60*time.Second, api.StateSucceeded)
 		resp, out := c.invoke(t, "GET", "/v1/agents/"+id+"/result", nil, nil)
 		if resp.StatusCode != http.StatusOK || string(out) != "survives "+strconv.Itoa(i) {
 			t.Fatalf("result of %s after kill -9 = %d %q", id, resp.StatusCode, out)
@@ -185,10 +186,10 @@ func TestTakenBackInvocationsHoldTheirSlots(t *testing.T) {
 	c := p.client()
 	c.putFunction(t, "single", map[string]any{"command": []string{"sh", "-c", "sleep 6; cat"}, "max_concurrency": 1, "timeout": "2m"})
 	first := c.asyncInvoke(t, "single", []byte("first"))
-	c.await(t, first, 30*time.Second, runner.StateRunning)
+	c.await(t, first, 30*time.Second, api.StateRunning)
 	second := c.asyncInvoke(t, "single", []byte("second"))
 	time.Sleep(500 * time.Millisecond) // it had its chance to start, and must not have
-	if a := c.get(t, second); a.State != runner.StatePending {
+	if a := c.get(t, second); a.State != api.StatePending {
 		t.Fatalf("second invocation = %s before the restart, want pending behind max_concurrency 1", a.State)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -203,10 +204,10 @@ func TestTakenBackInvocationsHoldTheirSlots(t *testing.T) {
 	}()
 	c = p.client()
 	for _, id := range []string{first, second} {
-		c.await(t, id, 60*time.Second, runner.StateSucceeded)
+		c.await(t, id, 60*time.Second, api.StateSucceeded)
 	}
 	// Event IDs follow the order of writes: the queued one may start only after the taken-back one ended.
-	ended, started := c.stateEvent(t, first, runner.StateSucceeded), c.stateEvent(t, second, runner.StateRunning)
+	ended, started := c.stateEvent(t, first, api.StateSucceeded), c.stateEvent(t, second, api.StateRunning)
 	if started.ID < ended.ID {
 		t.Fatalf("the queued invocation started (event %d, %v) before the taken-back one ended (event %d, %v)",
 			started.ID, started.Time, ended.ID, ended.Time)
@@ -220,9 +221,9 @@ func TestTakenBackInvocationsHoldTheirSlots(t *testing.T) {
 }
 
 // stateEvent returns an agent's state event for s.
-func (d *testDaemon) stateEvent(t testing.TB, id string, s runner.State) runner.Event {
+func (d *testDaemon) stateEvent(t testing.TB, id string, s api.State) api.Event {
 	t.Helper()
-	var ev struct{ Events []runner.Event }
+	var ev api.EventList
 	d.call(t, "GET", "/v1/agents/"+id+"/events", nil, &ev)
 	for _, e := range ev.Events {
 		if e.Type == runner.EventState && e.Name == string(s) {
@@ -230,5 +231,5 @@ func (d *testDaemon) stateEvent(t testing.TB, id string, s runner.State) runner.
 		}
 	}
 	t.Fatalf("agent %s has no %s event: %+v", id, s, ev.Events)
-	return runner.Event{}
+	return api.Event{}
 }

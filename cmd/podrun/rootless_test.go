@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox"
 )
@@ -140,8 +141,8 @@ func TestRootlessWithUnenforcedLimitsAllowedRuns(t *testing.T) {
 	}()
 
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"echo", "hello rootless"}})
-	a = d.await(t, a.ID, 60*time.Second, runner.StateSucceeded, runner.StateFailed)
-	if a.State != runner.StateSucceeded || a.LimitsEnforced {
+	a = d.await(t, a.ID, 60*time.Second, api.StateSucceeded, api.StateFailed)
+	if a.State != api.StateSucceeded || a.LimitsEnforced {
 		t.Errorf("agent is %s (%s), limits_enforced %v; want succeeded with limits_enforced false", a.State, a.Reason, a.LimitsEnforced)
 	}
 	if got := d.logs(t, a.ID, ""); got != "hello rootless\n" {
@@ -158,8 +159,8 @@ func TestRootlessWithUnenforcedLimitsAllowedRuns(t *testing.T) {
 	}
 
 	long := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "300"}})
-	d.await(t, long.ID, 60*time.Second, runner.StateRunning)
-	var res runner.ExecResult
+	d.await(t, long.ID, 60*time.Second, api.StateRunning)
+	var res api.ExecResult
 	if resp := d.call(t, "POST", "/v1/agents/"+long.ID+"/exec", map[string]any{"command": []string{"echo", "exec rootless"}}, &res); resp.StatusCode != http.StatusOK {
 		t.Errorf("exec = %d", resp.StatusCode)
 	}
@@ -169,7 +170,7 @@ func TestRootlessWithUnenforcedLimitsAllowedRuns(t *testing.T) {
 	if resp := d.call(t, "DELETE", "/v1/agents/"+long.ID, nil, nil); resp.StatusCode >= 300 {
 		t.Errorf("DELETE agent = %d", resp.StatusCode)
 	}
-	d.await(t, long.ID, 60*time.Second, runner.StateTerminated)
+	d.await(t, long.ID, 60*time.Second, api.StateTerminated)
 	if resp := d.call(t, "DELETE", "/v1/functions/echo", nil, nil); resp.StatusCode != http.StatusNoContent {
 		t.Errorf("DELETE function = %d", resp.StatusCode)
 	}

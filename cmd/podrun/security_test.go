@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -58,7 +59,7 @@ func TestAgentIsConfinedFromTheInside(t *testing.T) {
 		"image": testImage, "command": []string{"sh", "-c", probeScript},
 		"limits": map[string]any{"memory": "64Mi", "pids": 32, "cpus": 0.5},
 	})
-	a = d.await(t, a.ID, 30*time.Second, runner.StateSucceeded, runner.StateFailed)
+	a = d.await(t, a.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
 	out := d.logs(t, a.ID, "")
 	t.Logf("inside the agent:\n%s", out)
 	f := probeFields(out)
@@ -77,8 +78,8 @@ func TestAgentIsConfinedFromTheInside(t *testing.T) {
 func TestExecIsConfinedLikeTheAgent(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"sleep", "600"}, "limits": map[string]any{"memory": "48Mi"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning)
-	var res runner.ExecResult
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
+	var res api.ExecResult
 	resp := d.call(t, "POST", "/v1/agents/"+a.ID+"/exec", map[string]any{
 		"command": []string{"sh", "-c", probeScript + "cat\nexit 7\n"}, "stdin": "from stdin", "timeout": "20s",
 	}, &res)
@@ -93,7 +94,7 @@ func TestExecIsConfinedLikeTheAgent(t *testing.T) {
 	if f["memory"] != "50331648" || f["net"] != "lo" {
 		t.Errorf("exec sees memory %q net %q, want the agent's 48Mi and lo only", f["memory"], f["net"])
 	}
-	var st runner.Stats
+	var st api.Stats
 	if resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/stats", nil, &st); resp.StatusCode != http.StatusOK {
 		t.Fatalf("stats = %d", resp.StatusCode)
 	}
@@ -108,8 +109,8 @@ func TestMemoryHogIsOOMKilled(t *testing.T) {
 		"image": testImage, "command": []string{"sh", "-c", `x=0123456789; while true; do x="$x$x"; done`},
 		"limits": map[string]any{"memory": "32Mi"},
 	})
-	a = d.await(t, a.ID, 60*time.Second, runner.StateSucceeded, runner.StateFailed)
-	if a.State != runner.StateFailed || a.Reason != runner.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
+	a = d.await(t, a.ID, 60*time.Second, api.StateSucceeded, api.StateFailed)
+	if a.State != api.StateFailed || a.Reason != runner.ReasonOOM || a.ExitCode == nil || *a.ExitCode != 137 {
 		t.Fatalf("memory hog = %s/%s exit %v, want failed/oom 137", a.State, a.Reason, a.ExitCode)
 	}
 }
@@ -120,19 +121,19 @@ func TestForkBombIsContained(t *testing.T) {
 		"image": testImage, "command": []string{"sh", "-c", `bomb() { bomb | bomb & }; bomb; sleep 600`},
 		"limits": map[string]any{"pids": 32},
 	})
-	d.await(t, a.ID, 30*time.Second, runner.StateRunning, runner.StateFailed)
+	d.await(t, a.ID, 30*time.Second, api.StateRunning, api.StateFailed)
 	time.Sleep(2 * time.Second) // let it hit the limit
 	start := time.Now()
 	if resp := d.call(t, "GET", "/healthz", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz = %d while a fork bomb runs", resp.StatusCode)
 	}
 	t.Logf("healthz answered in %v during the fork bomb", time.Since(start))
-	var st runner.Stats
+	var st api.Stats
 	if resp := d.call(t, "GET", "/v1/agents/"+a.ID+"/stats", nil, &st); resp.StatusCode == http.StatusOK && st.PIDs > 32 {
 		t.Fatalf("fork bomb holds %d pids, limit 32", st.PIDs)
 	}
 	d.call(t, "DELETE", "/v1/agents/"+a.ID, nil, nil)
-	a = d.await(t, a.ID, 60*time.Second, runner.StateTerminated)
+	a = d.await(t, a.ID, 60*time.Second, api.StateTerminated)
 	containerGone(t, a.ContainerID, 10*time.Second)
 }
 
@@ -178,7 +179,7 @@ func TestBadInputIsRejectedAndCreatesNothing(t *testing.T) {
 			}
 		})
 	}
-	var page runner.AgentPage
+	var page api.AgentPage
 	d.call(t, "GET", "/v1/agents", nil, &page)
 	if len(page.Agents) != 0 {
 		t.Fatalf("bad input created %d agents", len(page.Agents))

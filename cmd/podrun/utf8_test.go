@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 // TestTextIsRunAsSentOrRefused: valid UTF-8 reaches the container byte for
@@ -20,12 +20,12 @@ func TestTextIsRunAsSentOrRefused(t *testing.T) {
 	if err := json.Unmarshal([]byte(readAll(resp)), &e); err != nil || resp.StatusCode != http.StatusBadRequest || e.Error.Field != "command[1]" {
 		t.Errorf("invalid UTF-8 in a command = %d, %+v (%v); want 400 naming command[1]", resp.StatusCode, e, err)
 	}
-	var page struct{ Agents []runner.Agent }
+	var page api.AgentPage
 	if d.call(t, "GET", "/v1/agents", nil, &page); len(page.Agents) != 0 {
 		t.Fatalf("%d agents exist after a refused request", len(page.Agents))
 	}
 	a := d.create(t, map[string]any{"image": testImage, "command": []string{"echo", "café-日本-\U0001F600"}})
-	d.await(t, a.ID, 30*time.Second, runner.StateSucceeded)
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
 	if got := d.logs(t, a.ID, "?stream=stdout"); got != "café-日本-\U0001F600\n" {
 		t.Errorf("the container printed %q", got)
 	}

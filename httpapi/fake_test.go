@@ -276,7 +276,8 @@ func newHarness(t testing.TB, opts Options) *harness {
 	}
 	fake := newFake()
 	srv := New(fake, opts)
-	return &harness{fake: fake, srv: srv, h: srv.Handler(), logs: logs}
+	// Every exchange is validated against openapi.json when the test ends.
+	return &harness{fake: fake, srv: srv, h: recordExchanges(t, srv, opts.Token), logs: logs}
 }
 
 // do sends one request through the full handler stack; headers come as name, value pairs.

@@ -79,6 +79,7 @@ func (s *Server) routeTable() []route {
 		route{http.MethodGet, "/healthz", s.healthz},
 		route{http.MethodGet, "/readyz", s.readyz},
 		route{http.MethodGet, "/metrics", s.serveMetrics},
+		route{http.MethodGet, "/openapi.json", s.serveOpenAPI},
 	)
 }
 

@@ -30,6 +30,7 @@ const (
 	ReasonExit        = "exit"         // the process exited by itself
 	ReasonOOM         = "oom"          // the kernel killed it for memory
 	ReasonError       = "error"        // podrun or the container engine failed it (see Agent.Message)
+	ReasonKilled      = "killed"       // SIGKILL not sent for memory: podman kill, podman rm -f, ...
 	ReasonLost        = "lost"         // its container disappeared
 	ReasonTTL         = "ttl"          // its time to live ran out
 	ReasonDeleted     = "deleted"      // a client deleted it

@@ -9,9 +9,10 @@
 //
 // Shapes, for every answer: times are RFC 3339 strings in UTC with up to nanoseconds; a time that
 // is not set yet is null (a pointer here); sizes are JSON numbers of bytes; durations are Go
-// duration strings like "30s"; optional fields are marked optional and left out when empty.
-// Lists and maps in answers are meant to be [] and {} when empty, never null; decode them as
-// nil-or-empty all the same.
+// duration strings like "30s"; optional fields are marked optional and left out when empty, and
+// every other field is always present. Lists and maps in answers are [] and {} when empty, never
+// null. The server's OpenAPI 3.1 document (GET /openapi.json, httpapi/openapi.json in the
+// repository) describes the same shapes; tests hold it to the server.
 package api
 
 // DefaultAddr is where `podrun serve` listens unless told otherwise, and so where a client looks

@@ -15,6 +15,12 @@ type Error struct {
 	// body like "limits.memory", "command[0]" or "env.KEY", a query parameter like "state", or a
 	// header like "X-Callback-Url".
 	Field string `json:"field,omitempty"`
+	// Reason says how a failed invocation ended, for an invocation that wrote nothing (codes
+	// CodeFunctionFailed and CodeTimeout): one of the Outcome constants; optional.
+	Reason string `json:"reason,omitempty"`
+	// ExitCode is such an invocation's exit status; optional, absent when the process never
+	// exited by itself.
+	ExitCode *int `json:"exit_code,omitempty"`
 }
 
 // Error codes, each with the HTTP status it comes with.
@@ -29,6 +35,7 @@ const (
 	CodeImageUnavailable     = "image_unavailable"      // 422: the image is neither present nor pullable
 	CodeBusy                 = "busy"                   // 429: too many invocations; retry after Retry-After
 	CodeInternal             = "internal"               // 500: the server failed; its log has the cause
-	CodeUnavailable          = "unavailable"            // 503: /readyz: the container engine does not answer
+	CodeFunctionFailed       = "function_failed"        // 500: an invocation ended badly without writing anything (see Error.Reason)
+	CodeUnavailable          = "unavailable"            // 503: the container engine does not answer; try again
 	CodeTimeout              = "timeout"                // 504: the operation or the function ran out of time
 )

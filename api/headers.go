@@ -10,6 +10,9 @@ const (
 	// HeaderExitCode is the process's exit status: a header when the server held the answer until
 	// the process ended, a trailer when it streamed the output as it came.
 	HeaderExitCode = "X-Podrun-Exit-Code"
+	// HeaderReason says how the invocation ended, one of the Outcome constants: a header or a
+	// trailer, as HeaderExitCode.
+	HeaderReason = "X-Podrun-Reason"
 	// HeaderTruncated is "true" when the output was cut at the function's max_output.
 	HeaderTruncated = "X-Podrun-Truncated"
 	// HeaderCallbackStatus is a result's callback delivery state.
@@ -26,9 +29,24 @@ const (
 	PreferAsync = "respond-async"
 )
 
+// How an invocation ended, in one word: the HeaderReason of its answer and the Reason of the
+// error of one that failed without output. The list is closed.
+const (
+	OutcomeSucceeded   = "succeeded"    // exited 0
+	OutcomeFailed      = "failed"       // exited non-zero, or ended for a reason not listed here
+	OutcomeExpired     = "expired"      // killed at its timeout
+	OutcomeOOM         = "oom"          // killed for memory
+	OutcomeOutputLimit = "output_limit" // killed for writing more than max_output
+	OutcomeClientGone  = "client_gone"  // killed because the synchronous caller left
+	OutcomeError       = "error"        // its container could not be made or started, or vanished
+	OutcomeDeleted     = "deleted"      // stopped by DELETE
+)
+
 // ContentTypeJSON is the Content-Type of every JSON body, asked and answered. Output of agents
 // and functions comes as ContentTypeOutput (invocations, results) or text/plain (logs).
 const (
 	ContentTypeJSON   = "application/json"
 	ContentTypeOutput = "application/octet-stream"
+	// ContentTypeNDJSON is the Content-Type of the NDJSON logs: one LogLine per line.
+	ContentTypeNDJSON = "application/x-ndjson"
 )

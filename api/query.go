@@ -8,7 +8,7 @@ import (
 
 // Query parameters of GET /v1/agents.
 const (
-	QueryState    = "state"    // one State
+	QueryState    = "state"    // a State, repeatable: an agent in any of them
 	QueryFunction = "function" // a function's name
 	QueryLabel    = "label"    // key=value, repeatable: an agent must carry all
 	QueryCursor   = "cursor"   // AgentPage.NextCursor of the previous page
@@ -17,22 +17,34 @@ const (
 
 // Query parameters of GET /v1/agents/{id}/logs.
 const (
-	QueryFollow = "follow" // "true" keeps the answer open until the process ends
-	QueryTail   = "tail"   // the last N lines of each stream; 0 or left out means all
-	QueryStream = "stream" // StreamStdout, StreamStderr or StreamAll (the default)
+	QueryFollow     = "follow"     // "true" keeps the answer open until the process ends
+	QueryTail       = "tail"       // the last N lines of the selected streams, counted together; 0 or left out means all
+	QueryStream     = "stream"     // StreamStdout, StreamStderr or StreamBoth (the default)
+	QueryTimestamps = "timestamps" // "true" starts each line of the text form with its time
+	QueryFormat     = "format"     // FormatText (the default) or FormatNDJSON
 )
 
 // Values of QueryStream.
 const (
-	StreamAll    = "all"
+	StreamBoth   = "both"
 	StreamStdout = "stdout"
 	StreamStderr = "stderr"
 )
 
+// Values of QueryFormat.
+const (
+	// FormatText writes each line and its newline (none after a partial last line), as
+	// text/plain; with timestamps each starts with its time, RFC 3339, and a space ("-" for a
+	// line saved without one).
+	FormatText = "text"
+	// FormatNDJSON writes one LogLine per line, as application/x-ndjson.
+	FormatNDJSON = "ndjson"
+)
+
 // ListOptions select a page of GET /v1/agents; every field is optional.
 type ListOptions struct {
-	// State keeps agents in this state.
-	State State
+	// States keeps agents in any of these states; empty keeps every state.
+	States []State
 	// Function keeps the agents of this function's invocations.
 	Function string
 	// Labels keeps agents carrying every one of these labels.
@@ -46,7 +58,9 @@ type ListOptions struct {
 // Query encodes the options as query parameters.
 func (o ListOptions) Query() url.Values {
 	q := url.Values{}
-	set(q, QueryState, string(o.State))
+	for _, st := range o.States {
+		q.Add(QueryState, string(st))
+	}
 	set(q, QueryFunction, o.Function)
 	set(q, QueryCursor, o.Cursor)
 	if o.Limit != 0 {
@@ -63,15 +77,19 @@ func (o ListOptions) Query() url.Values {
 	return q
 }
 
-// LogOptions select what GET /v1/agents/{id}/logs writes: the agent's output as plain text,
-// stdout and stderr interleaved unless Stream picks one.
+// LogOptions select what GET /v1/agents/{id}/logs writes: the agent's output, stdout and
+// stderr interleaved in the order they were written unless Stream picks one.
 type LogOptions struct {
 	// Follow keeps the answer open, writing output as it comes, until the process ends.
 	Follow bool
-	// Tail is how many lines from the end of each stream; 0 means all.
+	// Tail is how many lines from the end, both streams counted together; 0 means all.
 	Tail int
-	// Stream is StreamStdout, StreamStderr, or "" (or StreamAll) for both.
+	// Stream is StreamStdout, StreamStderr, or "" (or StreamBoth) for both.
 	Stream string
+	// Timestamps starts each line of the text form with its time.
+	Timestamps bool
+	// Format is FormatText ("" too) or FormatNDJSON.
+	Format string
 }
 
 // Query encodes the options as query parameters.
@@ -84,6 +102,10 @@ func (o LogOptions) Query() url.Values {
 		q.Set(QueryTail, strconv.Itoa(o.Tail))
 	}
 	set(q, QueryStream, o.Stream)
+	if o.Timestamps {
+		q.Set(QueryTimestamps, "true")
+	}
+	set(q, QueryFormat, o.Format)
 	return q
 }
 

@@ -2,7 +2,7 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
+	"reflect"
 	"strconv"
 )
 
@@ -24,7 +24,9 @@ func (s Size) MarshalJSON() ([]byte, error) {
 	return json.Marshal(string(s))
 }
 
-// UnmarshalJSON reads a JSON number or string as it is written.
+// UnmarshalJSON reads a JSON number or string as it is written. Any other JSON value is a
+// *json.UnmarshalTypeError, to which encoding/json adds the path of the field ("limits.memory",
+// "max_output"), so the server's answer names the field the client sent.
 func (s *Size) UnmarshalJSON(data []byte) error {
 	var n json.Number
 	if err := json.Unmarshal(data, &n); err == nil {
@@ -33,10 +35,25 @@ func (s *Size) UnmarshalJSON(data []byte) error {
 	}
 	var str string
 	if err := json.Unmarshal(data, &str); err != nil {
-		return fmt.Errorf("size: want a number of bytes or a string like \"256Mi\", not %s", data)
+		return &json.UnmarshalTypeError{Value: jsonKind(data), Type: reflect.TypeFor[Size]()}
 	}
 	*s = Size(str)
 	return nil
+}
+
+// jsonKind names the kind of a JSON value the way encoding/json's errors do.
+func jsonKind(data []byte) string {
+	switch data[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "value"
 }
 
 // isJSONInteger reports whether s is a non-negative integer as JSON writes one (no leading zeros).

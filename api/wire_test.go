@@ -1,25 +1,15 @@
 package api_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"reflect"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
-
-// strictDecode decodes as the server does: unknown fields are errors.
-func strictDecode(t *testing.T, raw []byte, dst any) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		t.Fatalf("decode %s into %T: %v", raw, dst, err)
-	}
-}
 
 func marshal(t *testing.T, v any) []byte {
 	t.Helper()
@@ -30,102 +20,8 @@ func marshal(t *testing.T, v any) []byte {
 	return b
 }
 
-// TestRequestsDecodeAsTheServerReadsThem sends every request type through the server's own
-// request types and checks each value arrives.
-func TestRequestsDecodeAsTheServerReadsThem(t *testing.T) {
-	stdin, cpus, pids, warm, conc := "in", 0.5, int64(16), 2, 3
-	t.Run("agent", func(t *testing.T) {
-		in := api.AgentRequest{
-			Image: "img", Command: []string{"sh", "-c", "x"}, Env: map[string]string{"A": "1"}, Stdin: &stdin,
-			TTL: "5m", Limits: api.LimitsRequest{Memory: "256Mi", CPUs: &cpus, PIDs: &pids}, Labels: map[string]string{"k": "v"},
-		}
-		var got runner.AgentRequest
-		strictDecode(t, marshal(t, in), &got)
-		mem := runner.ByteSize(256 << 20)
-		want := runner.AgentRequest{Image: "img", Command: in.Command, Env: in.Env, Stdin: &stdin, TTL: "5m",
-			Limits: runner.LimitsRequest{Memory: &mem, CPUs: &cpus, PIDs: &pids}, Labels: in.Labels}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("got %+v, want %+v", got, want)
-		}
-	})
-	t.Run("agent with defaults", func(t *testing.T) {
-		raw := marshal(t, api.AgentRequest{Image: "img"})
-		if string(raw) != `{"image":"img"}` {
-			t.Errorf("minimal request = %s, want only the image", raw)
-		}
-		var got runner.AgentRequest
-		strictDecode(t, raw, &got)
-		if !reflect.DeepEqual(got, runner.AgentRequest{Image: "img"}) {
-			t.Errorf("got %+v", got)
-		}
-	})
-	t.Run("function", func(t *testing.T) {
-		in := api.FunctionRequest{Image: "img", Command: []string{"cat"}, Env: map[string]string{"A": "1"},
-			Limits: api.LimitsRequest{Memory: api.Bytes(32 << 20)}, Timeout: "10s", Warm: &warm, MaxConcurrency: &conc, MaxOutput: "1Mi"}
-		var got runner.FunctionRequest
-		strictDecode(t, marshal(t, in), &got)
-		mem, out := runner.ByteSize(32<<20), runner.ByteSize(1<<20)
-		want := runner.FunctionRequest{Image: "img", Command: in.Command, Env: in.Env, Limits: runner.LimitsRequest{Memory: &mem},
-			Timeout: "10s", Warm: &warm, MaxConcurrency: &conc, MaxOutput: &out}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("got %+v, want %+v", got, want)
-		}
-	})
-	t.Run("exec", func(t *testing.T) {
-		in := api.ExecRequest{Command: []string{"id"}, Stdin: "x", Timeout: "3s"}
-		var got runner.ExecRequest
-		strictDecode(t, marshal(t, in), &got)
-		if want := (runner.ExecRequest{Command: []string{"id"}, Stdin: "x", Timeout: "3s"}); !reflect.DeepEqual(got, want) {
-			t.Errorf("got %+v, want %+v", got, want)
-		}
-	})
-	t.Run("patch", func(t *testing.T) {
-		if raw := marshal(t, api.PatchAgentRequest{TTL: "1m"}); string(raw) != `{"ttl":"1m"}` {
-			t.Errorf("patch = %s", raw)
-		}
-	})
-}
-
-// sameJSON checks that raw, decoded strictly into dst and encoded again, gives the same JSON.
-func sameJSON(t *testing.T, raw []byte, dst any) {
-	t.Helper()
-	strictDecode(t, raw, dst)
-	var want, got any
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(marshal(t, dst), &got); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%T changes the server's JSON:\n got %s\nwant %s", dst, marshal(t, got), raw)
-	}
-}
-
-// TestAnswersKeepTheServerShape encodes the server's answer types and decodes them here without loss.
-// Agents are rendered by the HTTP server itself; cmd/podrun's wire test checks them against a real daemon.
-func TestAnswersKeepTheServerShape(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
-	t.Run("function", func(t *testing.T) {
-		f := runner.Function{Name: "echo", Image: "img", Command: []string{"cat"}, Env: map[string]string{"A": "1"},
-			Limits: runner.Limits{Memory: 32 << 20, CPUs: 0.5, PIDs: 16}, Timeout: 90 * time.Second, Warm: 1,
-			MaxConcurrency: 4, MaxOutput: 6 << 20, CreatedAt: at, UpdatedAt: at}
-		var got api.Function
-		sameJSON(t, marshal(t, f), &got)
-		if got.Timeout != "1m30s" {
-			t.Errorf("timeout = %q, want 1m30s", got.Timeout)
-		}
-	})
-	t.Run("event", func(t *testing.T) {
-		sameJSON(t, marshal(t, runner.Event{ID: 7, AgentID: "a", Time: at, Type: runner.EventState, Name: "running", Detail: "d"}), &api.Event{})
-	})
-	t.Run("stats", func(t *testing.T) {
-		sameJSON(t, marshal(t, runner.Stats{CPUPercent: 12.5, MemoryUsage: 1, MemoryLimit: 2, PIDs: 3, NetRx: 4, NetTx: 5, BlockRead: 6, BlockWrite: 7}), &api.Stats{})
-	})
-	t.Run("exec", func(t *testing.T) {
-		sameJSON(t, marshal(t, runner.ExecResult{ExitCode: 3, Stdout: "o", Stderr: "e", Truncated: true}), &api.ExecResult{})
-	})
-}
+// The server's handling of these types (requests decoded, answers encoded) is tested where it
+// happens, in package httpapi (wire_test.go) and against a real daemon in cmd/podrun.
 
 func TestTimeOnTheWire(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
@@ -170,21 +66,27 @@ func TestSizeOnTheWire(t *testing.T) {
 		}
 	}
 	var s api.Size
-	if err := json.Unmarshal([]byte(`true`), &s); err == nil {
-		t.Error("a boolean size was accepted")
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal([]byte(`true`), &s); !errors.As(err, &typeErr) {
+		t.Errorf("a boolean size gave %v, want a *json.UnmarshalTypeError", err)
+	}
+	// encoding/json names the field of a type error, so the server's answer can.
+	var req api.FunctionRequest
+	if err := json.Unmarshal([]byte(`{"image":"x","limits":{"memory":[1]}}`), &req); !errors.As(err, &typeErr) || typeErr.Field != "limits.memory" {
+		t.Errorf("an array for limits.memory gave %v, want a type error naming limits.memory", err)
 	}
 }
 
 func TestQueries(t *testing.T) {
-	got := api.ListOptions{State: api.StateRunning, Function: "f", Labels: map[string]string{"b": "2", "a": "1"}, Cursor: "c", Limit: 5}.Query().Encode()
-	if want := "cursor=c&function=f&label=a%3D1&label=b%3D2&limit=5&state=running"; got != want {
+	got := api.ListOptions{States: []api.State{api.StateRunning, api.StatePending}, Function: "f", Labels: map[string]string{"b": "2", "a": "1"}, Cursor: "c", Limit: 5}.Query().Encode()
+	if want := "cursor=c&function=f&label=a%3D1&label=b%3D2&limit=5&state=running&state=pending"; got != want {
 		t.Errorf("list query = %s, want %s", got, want)
 	}
 	if got := (api.ListOptions{}).Query().Encode(); got != "" {
 		t.Errorf("empty list query = %q", got)
 	}
-	got = api.LogOptions{Follow: true, Tail: 3, Stream: api.StreamStderr}.Query().Encode()
-	if want := "follow=true&stream=stderr&tail=3"; got != want {
+	got = api.LogOptions{Follow: true, Tail: 3, Stream: api.StreamStderr, Timestamps: true, Format: api.FormatNDJSON}.Query().Encode()
+	if want := "follow=true&format=ndjson&stream=stderr&tail=3&timestamps=true"; got != want {
 		t.Errorf("log query = %s, want %s", got, want)
 	}
 }
@@ -202,7 +104,7 @@ func TestStatesMatchTheServer(t *testing.T) {
 
 func TestWordsMatchTheServer(t *testing.T) {
 	for _, p := range [][2]string{
-		{api.ReasonExit, runner.ReasonExit}, {api.ReasonOOM, runner.ReasonOOM}, {api.ReasonError, runner.ReasonError},
+		{api.ReasonExit, runner.ReasonExit}, {api.ReasonOOM, runner.ReasonOOM}, {api.ReasonError, runner.ReasonError}, {api.ReasonKilled, runner.ReasonKilled},
 		{api.ReasonLost, runner.ReasonLost}, {api.ReasonTTL, runner.ReasonTTL}, {api.ReasonDeleted, runner.ReasonDeleted},
 		{api.ReasonOutputLimit, runner.ReasonOutputLimit}, {api.ReasonClientGone, runner.ReasonClientGone},
 		{api.StartCold, runner.StartCold}, {api.StartWarm, runner.StartWarm},
@@ -214,6 +116,18 @@ func TestWordsMatchTheServer(t *testing.T) {
 	} {
 		if p[0] != p[1] {
 			t.Errorf("api says %q where the server says %q", p[0], p[1])
+		}
+	}
+	outcomes := []string{api.OutcomeSucceeded, api.OutcomeFailed, api.OutcomeExpired, api.OutcomeOOM,
+		api.OutcomeOutputLimit, api.OutcomeClientGone, api.OutcomeError, api.OutcomeDeleted}
+	if !slices.Equal(outcomes, runner.Outcomes) {
+		t.Errorf("api's outcomes %v, the server's %v", outcomes, runner.Outcomes)
+	}
+	for _, p := range [][2]string{
+		{api.StreamStdout, runner.Stdout.String()}, {api.StreamStderr, runner.Stderr.String()}, {api.StreamBoth, runner.BothStreams.String()},
+	} {
+		if p[0] != p[1] {
+			t.Errorf("api says stream %q where the server says %q", p[0], p[1])
 		}
 	}
 }

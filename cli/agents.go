@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +26,8 @@ func (a *app) psCmd() *cobra.Command {
 		Short:   "List agents: live ones, or all with -a",
 		Long: `List agents, newest first: live ones (pending, running, terminating), or every agent the
 server still keeps with -a. Filters: state=STATE (or status=), function=NAME, label=KEY=VALUE;
-several filters must all match.`,
+an agent must match every filter, except that several state filters keep an agent in any of
+those states. One request per page of 1000 agents.`,
 		Args: a.args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, err := a.client(cmd)
@@ -38,23 +38,17 @@ several filters must all match.`,
 			if err != nil {
 				return &usageError{cmd, err}
 			}
-			states := []api.State{opts.State}
-			if opts.State == "" && !all {
-				states = api.LiveStates
+			if len(opts.States) == 0 && !all {
+				opts.States = api.LiveStates
 			}
+			opts.Limit = maxPage
 			var agents []api.Agent
-			for _, st := range states {
-				opts.State = st
-				for ag, err := range cl.Agents(cmd.Context(), opts) {
-					if err != nil {
-						return err
-					}
-					agents = append(agents, ag)
+			for ag, err := range cl.Agents(cmd.Context(), opts) {
+				if err != nil {
+					return err
 				}
+				agents = append(agents, ag)
 			}
-			slices.SortStableFunc(agents, func(x, y api.Agent) int {
-				return cmp.Or(y.CreatedAt.Time().Compare(x.CreatedAt.Time()), strings.Compare(y.ID, x.ID))
-			})
 			switch {
 			case a.json || format == "json":
 				return writeJSON(a.env.Stdout, orEmpty(agents))
@@ -78,6 +72,9 @@ several filters must all match.`,
 	return cmd
 }
 
+// maxPage is the largest page GET /v1/agents gives.
+const maxPage = 1000
+
 // parseFilters reads ps's --filter flags into list options.
 func parseFilters(filters []string) (api.ListOptions, error) {
 	var o api.ListOptions
@@ -87,7 +84,7 @@ func parseFilters(filters []string) (api.ListOptions, error) {
 		case !ok:
 			return o, fmt.Errorf("--filter %q: want KEY=VALUE", f)
 		case k == "state" || k == "status":
-			o.State = api.State(v)
+			o.States = append(o.States, api.State(v))
 		case k == "function":
 			o.Function = v
 		case k == "label":
@@ -186,8 +183,9 @@ container leaves the tail the server kept.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing output until the process ends")
-	f.IntVarP(&opts.Tail, "tail", "n", 0, "print only the last N lines of each stream (0: all)")
+	f.IntVarP(&opts.Tail, "tail", "n", 0, "print only the last N lines, both streams counted together (0: all)")
 	f.StringVar(&opts.Stream, "stream", "", "print only stdout or stderr")
+	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "start each line with the time it was logged")
 	return cmd
 }
 

@@ -47,8 +47,8 @@ func TestLoadFunctionFile(t *testing.T) {
 }
 
 func TestParseFilters(t *testing.T) {
-	got, err := parseFilters([]string{"status=running", "function=f", "label=a=b=c", "label=x="})
-	want := api.ListOptions{State: api.StateRunning, Function: "f", Labels: map[string]string{"a": "b=c", "x": ""}}
+	got, err := parseFilters([]string{"status=running", "function=f", "label=a=b=c", "label=x=", "state=failed"})
+	want := api.ListOptions{States: []api.State{api.StateRunning, api.StateFailed}, Function: "f", Labels: map[string]string{"a": "b=c", "x": ""}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, %v; want %+v", got, err, want)
 	}

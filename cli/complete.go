@@ -23,19 +23,17 @@ func (a *app) completeAgents(live bool) cobra.CompletionFunc {
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 		defer cancel()
-		states := []api.State{""}
+		opts := api.ListOptions{Limit: maxPage}
 		if live {
-			states = api.LiveStates
+			opts.States = api.LiveStates
 		}
-		var out []cobra.Completion
-		for _, st := range states {
-			page, err := cl.ListAgents(ctx, api.ListOptions{State: st, Limit: 1000})
-			if err != nil {
-				return nil, cobra.ShellCompDirectiveError
-			}
-			for _, ag := range page.Agents {
-				out = append(out, cobra.CompletionWithDesc(ag.ID, ag.Image+" "+string(ag.State)))
-			}
+		page, err := cl.ListAgents(ctx, opts)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		out := make([]cobra.Completion, 0, len(page.Agents))
+		for _, ag := range page.Agents {
+			out = append(out, cobra.CompletionWithDesc(ag.ID, ag.Image+" "+string(ag.State)))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -76,7 +76,8 @@ func (c *Client) DeleteAgent(ctx context.Context, id string) (api.Agent, error) 
 	return a, err
 }
 
-// Logs returns an agent's output as plain text (GET /v1/agents/{id}/logs). With opts.Follow the
+// Logs returns an agent's output (GET /v1/agents/{id}/logs): plain text, or with opts.Format
+// api.FormatNDJSON one api.LogLine per line. With opts.Follow the
 // reader yields output as it comes and ends when the process ends; closing it (or cancelling ctx)
 // stops following. The caller must close it.
 func (c *Client) Logs(ctx context.Context, id string, opts api.LogOptions) (io.ReadCloser, error) {

@@ -128,7 +128,7 @@ func TestAgentsFollowsTheCursor(t *testing.T) {
 		fmt.Fprint(w, pages[r.URL.Query().Get("cursor")])
 	}, "")
 	var ids []string
-	for a, err := range c.Agents(context.Background(), api.ListOptions{State: api.StateRunning, Limit: 2}) {
+	for a, err := range c.Agents(context.Background(), api.ListOptions{States: []api.State{api.StateRunning}, Limit: 2}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,11 @@ type Error struct {
 	Message string
 	// Field names the offending input, as the API does ("limits.memory", "ttl", ...); "" when none.
 	Field string
+	// Reason and ExitCode say how an invocation that failed without writing anything ended
+	// (code api.CodeFunctionFailed or api.CodeTimeout): an api.Outcome constant, and the exit
+	// status when the process exited; "" and nil otherwise.
+	Reason   string
+	ExitCode *int
 	// RetryAfter is how long the server asks a client to wait before retrying a 429; 0 otherwise.
 	RetryAfter time.Duration
 	// Header is the answer's header: a failed invocation's carries api.HeaderAgentID and
@@ -63,6 +68,7 @@ func readError(resp *http.Response) *Error {
 	var body api.ErrorResponse
 	if err := json.Unmarshal(raw, &body); err == nil && body.Error.Code != "" {
 		e.Code, e.Message, e.Field = body.Error.Code, body.Error.Message, body.Error.Field
+		e.Reason, e.ExitCode = body.Error.Reason, body.Error.ExitCode
 		return e
 	}
 	e.Message = strings.TrimSpace(string(raw))

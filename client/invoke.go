@@ -81,6 +81,21 @@ func (inv *Invocation) ExitCode() (int, error) {
 // that streamed its output. It is complete once Body has been read to EOF.
 func (inv *Invocation) Trailer() http.Header { return inv.resp.Trailer }
 
+// Reason returns how the invocation ended, one of the api.Outcome constants, from the header or,
+// for a streamed answer read to EOF, the trailer, as ExitCode does.
+func (inv *Invocation) Reason() (string, error) {
+	if v := inv.Header.Get(api.HeaderReason); v != "" {
+		return v, nil
+	}
+	if !inv.eof.done() {
+		return "", errBodyNotRead
+	}
+	if v := inv.resp.Trailer.Get(api.HeaderReason); v != "" {
+		return v, nil
+	}
+	return "", ErrNoExitCode
+}
+
 func parseExitCode(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil {

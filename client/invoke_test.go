@@ -24,15 +24,23 @@ func TestInvokeExitCodeFromHeaderOrTrailer(t *testing.T) {
 		case "/v1/functions/held/invoke": // the process ended before the answer began
 			h.Set("Content-Type", api.ContentTypeOutput)
 			h.Set(api.HeaderExitCode, "3")
+			h.Set(api.HeaderReason, api.OutcomeFailed)
 			w.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprint(w, "partial")
 		case "/v1/functions/streamed/invoke":
 			h.Set("Content-Type", api.ContentTypeOutput)
-			h.Set("Trailer", api.HeaderExitCode)
+			h.Set("Trailer", api.HeaderExitCode+", "+api.HeaderReason)
 			w.WriteHeader(http.StatusOK)
 			fmt.Fprint(w, "out")
 			w.(http.Flusher).Flush()
 			h.Set(api.HeaderExitCode, "7")
+			h.Set(api.HeaderReason, api.OutcomeOOM)
+		case "/v1/functions/silent/invoke": // failed without writing: podrun's JSON error
+			h.Set("Content-Type", "application/json")
+			h.Set(api.HeaderExitCode, "2")
+			h.Set(api.HeaderReason, api.OutcomeFailed)
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":{"code":"function_failed","message":"the function failed (exit code 2)","reason":"failed","exit_code":2}}`)
 		case "/v1/functions/broken/invoke": // committed to 200, then failed: no trailer
 			h.Set("Content-Type", api.ContentTypeOutput)
 			h.Set("Trailer", api.HeaderExitCode)
@@ -53,6 +61,9 @@ func TestInvokeExitCodeFromHeaderOrTrailer(t *testing.T) {
 	if code, err := inv.ExitCode(); err != nil || code != 3 || inv.StatusCode != 500 || inv.AgentID != "ag1" || inv.Start != "warm" {
 		t.Errorf("held: code %d, %v, status %d, agent %q, start %q", code, err, inv.StatusCode, inv.AgentID, inv.Start)
 	}
+	if reason, err := inv.Reason(); err != nil || reason != api.OutcomeFailed {
+		t.Errorf("held: reason %q, %v", reason, err)
+	}
 	inv.Body.Close()
 
 	inv, err = c.Invoke(ctx, "streamed", nil, nil)
@@ -66,6 +77,9 @@ func TestInvokeExitCodeFromHeaderOrTrailer(t *testing.T) {
 	inv.Body.Close()
 	if code, err := inv.ExitCode(); err != nil || code != 7 || string(out) != "out" {
 		t.Errorf("streamed: %q, code %d, %v", out, code, err)
+	}
+	if reason, err := inv.Reason(); err != nil || reason != api.OutcomeOOM {
+		t.Errorf("streamed: reason %q, %v", reason, err)
 	}
 
 	inv, err = c.Invoke(ctx, "broken", nil, nil)
@@ -82,6 +96,11 @@ func TestInvokeExitCodeFromHeaderOrTrailer(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != api.CodeNotFound {
 		t.Errorf("unknown function: %v", err)
+	}
+
+	_, err = c.Invoke(ctx, "silent", nil, nil)
+	if !errors.As(err, &e) || e.Code != api.CodeFunctionFailed || e.Reason != api.OutcomeFailed || e.ExitCode == nil || *e.ExitCode != 2 {
+		t.Errorf("failed without output: %#v", err)
 	}
 }
 

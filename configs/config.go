@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -145,7 +146,7 @@ func Default() Config { return defaults(os.Getenv, os.Geteuid() == 0) }
 // defaults builds the built-in configuration; only data_dir and podman_socket depend on who runs podrun.
 func defaults(getenv func(string) string, root bool) Config {
 	return Config{
-		Listen:       "127.0.0.1:8080",
+		Listen:       api.DefaultAddr,
 		DataDir:      defaultDataDir(getenv, root),
 		PodmanSocket: defaultPodmanSocket(getenv, root),
 		LogFormat:    "text",

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -17,8 +19,13 @@ const (
 )
 
 func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
-	var req runner.AgentRequest
-	if err := s.decode(w, r, &req); err != nil {
+	var in api.AgentRequest
+	if err := s.decode(w, r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	req, err := agentRequestIn(in)
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -28,7 +35,7 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/agents/"+a.ID)
-	writeJSON(w, r, http.StatusCreated, agentView(a))
+	writeJSON(w, r, http.StatusCreated, agentOut(a))
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
@@ -42,37 +49,43 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, agentPageView(page))
+	writeJSON(w, r, http.StatusOK, agentPageOut(page))
 }
 
-// parseFilter validates the list query; unknown parameters are ignored.
+// parseFilter validates the list query; unknown parameters are ignored. The state parameter may
+// be repeated: an agent in any of the states matches.
 func parseFilter(q url.Values) (runner.AgentFilter, error) {
 	f := runner.AgentFilter{
-		State:    runner.State(q.Get("state")),
-		Function: q.Get("function"),
-		Cursor:   q.Get("cursor"),
+		Function: q.Get(api.QueryFunction),
+		Cursor:   q.Get(api.QueryCursor),
 		Limit:    defaultListLimit,
 	}
-	if f.State != "" && !f.State.Valid() {
-		return f, &runner.FieldError{Field: "state", Message: "must be one of " + stateNames()}
+	for _, v := range q[api.QueryState] {
+		st := runner.State(v)
+		if !st.Valid() {
+			return f, &runner.FieldError{Field: api.QueryState, Message: "must be one of " + stateNames()}
+		}
+		if !slices.Contains(f.States, st) {
+			f.States = append(f.States, st)
+		}
 	}
-	for _, kv := range q["label"] {
+	for _, kv := range q[api.QueryLabel] {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return f, &runner.FieldError{Field: "label", Message: "must look like key=value"}
+			return f, &runner.FieldError{Field: api.QueryLabel, Message: "must look like key=value"}
 		}
 		if old, dup := f.Labels[k]; dup && old != v {
-			return f, &runner.FieldError{Field: "label", Message: "label " + strconv.Quote(k) + " is given twice with different values"}
+			return f, &runner.FieldError{Field: api.QueryLabel, Message: "label " + strconv.Quote(k) + " is given twice with different values"}
 		}
 		if f.Labels == nil {
 			f.Labels = make(map[string]string)
 		}
 		f.Labels[k] = v
 	}
-	if l := q.Get("limit"); l != "" {
+	if l := q.Get(api.QueryLimit); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > maxListLimit {
-			return f, &runner.FieldError{Field: "limit", Message: "must be an integer from 1 to " + strconv.Itoa(maxListLimit)}
+			return f, &runner.FieldError{Field: api.QueryLimit, Message: "must be an integer from 1 to " + strconv.Itoa(maxListLimit)}
 		}
 		f.Limit = n
 	}
@@ -97,7 +110,7 @@ func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, agentView(a))
+	writeJSON(w, r, http.StatusOK, agentOut(a))
 }
 
 // deleteAgent answers 202: the service marks the agent terminating and removes
@@ -112,12 +125,7 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusAccepted, agentView(a))
-}
-
-// patchRequest is the only change PATCH allows today: a new time to live.
-type patchRequest struct {
-	TTL string `json:"ttl"`
+	writeJSON(w, r, http.StatusAccepted, agentOut(a))
 }
 
 func (s *Server) patchAgent(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +133,7 @@ func (s *Server) patchAgent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req patchRequest
+	var req api.PatchAgentRequest
 	if err := s.decode(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -140,7 +148,7 @@ func (s *Server) patchAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, agentView(a))
+	writeJSON(w, r, http.StatusOK, agentOut(a))
 }
 
 func (s *Server) agentEvents(w http.ResponseWriter, r *http.Request) {
@@ -153,12 +161,7 @@ func (s *Server) agentEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if events == nil {
-		events = []runner.Event{}
-	}
-	writeJSON(w, r, http.StatusOK, struct {
-		Events []runner.Event `json:"events"`
-	}{events})
+	writeJSON(w, r, http.StatusOK, eventListOut(events))
 }
 
 func (s *Server) agentStats(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +174,7 @@ func (s *Server) agentStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, st)
+	writeJSON(w, r, http.StatusOK, statsOut(st))
 }
 
 // execGrace is how long past the longest exec a response may take to write.
@@ -182,18 +185,18 @@ func (s *Server) agentExec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req runner.ExecRequest
-	if err := s.decode(w, r, &req); err != nil {
+	var in api.ExecRequest
+	if err := s.decode(w, r, &in); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	// An exec may legitimately run for MaxExecTimeout, longer than the server's
 	// WriteTimeout; extend (not lift) the deadline so a stuck exec still ends.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(runner.MaxExecTimeout + execGrace))
-	res, err := s.svc.Exec(r.Context(), id, req)
+	res, err := s.svc.Exec(r.Context(), id, execRequestIn(in))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, res)
+	writeJSON(w, r, http.StatusOK, execOut(res))
 }

@@ -85,7 +85,7 @@ func TestListAgentsFilter(t *testing.T) {
 		t.Fatalf("status = %d; body %s", rec.Code, rec.Body)
 	}
 	want := runner.AgentFilter{
-		State:    runner.StateRunning,
+		States:   []runner.State{runner.StateRunning},
 		Labels:   map[string]string{"team": "a", "env": "x=y"},
 		Function: "fn",
 		Limit:    7,
@@ -104,30 +104,67 @@ func TestListAgentsFilter(t *testing.T) {
 	}
 }
 
+// TestListAgentsAnyOfStates: the state parameter may be repeated, and an agent in any of the
+// states matches, so a client lists the live agents in one request.
+func TestListAgentsAnyOfStates(t *testing.T) {
+	h := newHarness(t, Options{})
+	for _, tt := range []struct {
+		query string
+		want  []runner.State
+	}{
+		{"state=pending&state=running&state=terminating", []runner.State{runner.StatePending, runner.StateRunning, runner.StateTerminating}},
+		{"state=failed&state=failed", []runner.State{runner.StateFailed}},
+		{"", nil},
+	} {
+		if rec := h.do(t, http.MethodGet, "/v1/agents?"+tt.query, ""); rec.Code != http.StatusOK {
+			t.Fatalf("%s: status = %d; body %s", tt.query, rec.Code, rec.Body)
+		}
+		if got := h.fake.lastFilter.States; !slices.Equal(got, tt.want) {
+			t.Errorf("%s: states = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+	rec := h.do(t, http.MethodGet, "/v1/agents?state=running&state=asleep", "")
+	if got := apiErrorOf(t, rec); rec.Code != http.StatusBadRequest || got.Field != "state" {
+		t.Errorf("an unknown second state: status %d, field %q, want 400 naming state", rec.Code, got.Field)
+	}
+}
+
+// TestServiceErrorsMapToStatuses: writeError maps each domain error to its status and code, and
+// only known errors keep their message. Each error comes from a service method whose route can
+// meet it, so the answers are also ones openapi.json describes for that route.
 func TestServiceErrorsMapToStatuses(t *testing.T) {
 	tests := []struct {
+		method  string // the fake's method that fails
 		err     error
 		status  int
 		code    string
 		field   string
 		message string // "" skips the check
 	}{
-		{fmt.Errorf("agent x: %w", runner.ErrNotFound), 404, "not_found", "", "agent x: not found"},
-		{fmt.Errorf("agent x is final: %w", runner.ErrConflict), 409, "conflict", "", ""},
-		{fmt.Errorf("too many agents: %w", runner.ErrBusy), 429, "busy", "", ""},
-		{fmt.Errorf("pull busybox: %w", runner.ErrImageUnavailable), 422, "image_unavailable", "", ""},
-		{fmt.Errorf("wrapped: %w", &runner.FieldError{Field: "ttl", Message: "bad"}), 400, "invalid", "ttl", "bad"},
-		{fmt.Errorf("odd: %w", runner.ErrInvalid), 400, "invalid", "", ""},
-		{fmt.Errorf("podman: %w", context.DeadlineExceeded), 504, "timeout", "", "the operation timed out"},
-		{fmt.Errorf("exec: %w: dial unix /run/podman/podman.sock: secret detail", runner.ErrUnavailable), 503, "unavailable", "",
+		{"Agent", fmt.Errorf("agent x: %w", runner.ErrNotFound), 404, "not_found", "", "agent x: not found"},
+		{"SetTTL", fmt.Errorf("agent x is final: %w", runner.ErrConflict), 409, "conflict", "", ""},
+		{"Invoke", fmt.Errorf("too many invocations: %w", runner.ErrBusy), 429, "busy", "", ""},
+		{"CreateAgent", fmt.Errorf("pull busybox: %w", runner.ErrImageUnavailable), 422, "image_unavailable", "", ""},
+		{"CreateAgent", fmt.Errorf("wrapped: %w", &runner.FieldError{Field: "ttl", Message: "bad"}), 400, "invalid", "ttl", "bad"},
+		{"CreateAgent", fmt.Errorf("odd: %w", runner.ErrInvalid), 400, "invalid", "", ""},
+		{"Stats", fmt.Errorf("podman: %w", context.DeadlineExceeded), 504, "timeout", "", "the operation timed out"},
+		{"Stats", fmt.Errorf("stats: %w: dial unix /run/podman/podman.sock: secret detail", runner.ErrUnavailable), 503, "unavailable", "",
 			"the container service does not answer; try again"},
-		{errors.New("dial unix /run/podman/podman.sock: secret detail"), 500, "internal", "", "internal error"},
+		{"Agent", errors.New("dial unix /run/podman/podman.sock: secret detail"), 500, "internal", "", "internal error"},
 	}
 	for _, tt := range tests {
 		h := newHarness(t, Options{})
 		id := h.fake.add()
-		h.fake.errs["Agent"] = tt.err
-		rec := h.do(t, http.MethodGet, "/v1/agents/"+id, "")
+		h.fake.addFunction("fn")
+		h.fake.errs[tt.method] = tt.err
+		route := map[string][3]string{
+			"Agent":       {http.MethodGet, "/v1/agents/" + id, ""},
+			"SetTTL":      {http.MethodPatch, "/v1/agents/" + id, `{"ttl":"1m"}`},
+			"Invoke":      {http.MethodPost, "/v1/functions/fn/invoke", ""},
+			"CreateAgent": {http.MethodPost, "/v1/agents", `{"image":"busybox"}`},
+			"Stats":       {http.MethodGet, "/v1/agents/" + id + "/stats", ""},
+		}[tt.method]
+		rec := h.do(t, route[0], route[1], route[2])
 		if rec.Code != tt.status {
 			t.Errorf("%v: status = %d, want %d", tt.err, rec.Code, tt.status)
 			continue
@@ -139,12 +176,12 @@ func TestServiceErrorsMapToStatuses(t *testing.T) {
 		if retry := rec.Header().Get("Retry-After"); (tt.status == 429) != (retry == "1") {
 			t.Errorf("%v: Retry-After = %q", tt.err, retry)
 		}
-		if tt.status == 500 {
+		if strings.Contains(tt.err.Error(), "secret detail") {
 			if strings.Contains(rec.Body.String(), "secret detail") {
-				t.Errorf("500 body leaks the error: %s", rec.Body)
+				t.Errorf("%d body leaks the error: %s", tt.status, rec.Body)
 			}
 			if !strings.Contains(h.logs.String(), "secret detail") {
-				t.Errorf("500 error not logged; logs:\n%s", h.logs)
+				t.Errorf("%d error not logged; logs:\n%s", tt.status, h.logs)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -30,7 +31,7 @@ func TestInvokeAsync(t *testing.T) {
 			if rec.Code != http.StatusAccepted {
 				t.Fatalf("status = %d, want 202; body %s", rec.Code, rec.Body)
 			}
-			var a runner.Agent
+			var a api.Agent
 			if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
 				t.Fatal(err)
 			}

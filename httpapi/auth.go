@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/podrun/podrun/api"
 )
 
 // Only /v1, /function and /async-function are guarded (the last two run code): /healthz, /readyz and /metrics stay open because
@@ -19,7 +21,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="podrun"`)
-			writeError(w, r, apiErr(http.StatusUnauthorized, "unauthorized", "a valid bearer token is required"))
+			writeError(w, r, apiErr(http.StatusUnauthorized, api.CodeUnauthorized, "a valid bearer token is required"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -33,8 +34,12 @@ func BenchmarkDecodeValidate(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var req runner.AgentRequest
-		if err := s.decode(w, r, &req); err != nil {
+		var in api.AgentRequest
+		if err := s.decode(w, r, &in); err != nil {
+			b.Fatal(err)
+		}
+		req, err := agentRequestIn(in)
+		if err != nil {
 			b.Fatal(err)
 		}
 		if _, err := req.Validate(testPolicy); err != nil {

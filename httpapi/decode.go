@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -20,8 +21,8 @@ import (
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return apiErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+		if err != nil || mt != api.ContentTypeJSON {
+			return apiErr(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType, "Content-Type must be "+api.ContentTypeJSON)
 		}
 	}
 	// MaxBytesReader wants the server's own writer so it can close the connection on overflow.
@@ -37,7 +38,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	}
 	// Exactly one value: trailing data usually means a client bug we should not paper over.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apiErr(http.StatusBadRequest, "invalid", "request body must hold a single JSON object")
+		return apiErr(http.StatusBadRequest, api.CodeInvalid, "request body must hold a single JSON object")
 	}
 	return invalidJSONText(raw)
 }
@@ -54,14 +55,14 @@ func decodeError(err error) error {
 	case errors.As(err, &mbe), errors.As(err, &fe):
 		return err
 	case errors.Is(err, io.EOF):
-		return apiErr(http.StatusBadRequest, "invalid", "request body is empty")
+		return apiErr(http.StatusBadRequest, api.CodeInvalid, "request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apiErr(http.StatusBadRequest, "invalid", "request body is truncated JSON")
+		return apiErr(http.StatusBadRequest, api.CodeInvalid, "request body is truncated JSON")
 	case errors.As(err, &syn):
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
+		return apiErr(http.StatusBadRequest, api.CodeInvalid, fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return apiErr(http.StatusBadRequest, "invalid", "request body must be a JSON object")
+			return apiErr(http.StatusBadRequest, api.CodeInvalid, "request body must be a JSON object")
 		}
 		return &runner.FieldError{Field: typ.Field, Message: fmt.Sprintf("must be %s, not a JSON %s", describeType(typ.Type), typ.Value)}
 	}
@@ -71,13 +72,16 @@ func decodeError(err error) error {
 			return &runner.FieldError{Field: name, Message: "unknown field"}
 		}
 	}
-	return apiErr(http.StatusBadRequest, "invalid", "request body is not valid JSON")
+	return apiErr(http.StatusBadRequest, api.CodeInvalid, "request body is not valid JSON")
 }
 
 // describeType names a Go type the way a JSON client thinks of it.
 func describeType(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == reflect.TypeFor[api.Size]() {
+		return `a number of bytes or a size like "64Mi"`
 	}
 	switch t.Kind() {
 	case reflect.String:

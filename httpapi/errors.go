@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -27,23 +28,12 @@ func apiErr(status int, code, message string) *apiError {
 	return &apiError{status: status, code: code, message: message}
 }
 
-// errorBody is the JSON shape of every error response.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-	// Reason and ExitCode say how a failed invocation ended, when it wrote nothing.
-	Reason   string `json:"reason,omitempty"`
-	ExitCode *int   `json:"exit_code,omitempty"`
-}
-
 // statusClientClosed follows nginx's convention for a client that went away;
-// it only reaches logs and metrics, never the client.
-const statusClientClosed = 499
+// it only reaches logs and metrics, never the client, as does codeCanceled.
+const (
+	statusClientClosed = 499
+	codeCanceled       = "canceled"
+)
 
 // classify maps an error to what the client is told; only known errors keep their message.
 func classify(r *http.Request, err error) *apiError {
@@ -56,27 +46,27 @@ func classify(r *http.Request, err error) *apiError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &mbe):
-		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+		return apiErr(http.StatusRequestEntityTooLarge, api.CodeTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
 	case errors.As(err, &fe):
-		return &apiError{status: http.StatusBadRequest, code: "invalid", message: fe.Message, field: fe.Field}
+		return &apiError{status: http.StatusBadRequest, code: api.CodeInvalid, message: fe.Message, field: fe.Field}
 	case errors.Is(err, runner.ErrInvalid):
-		return apiErr(http.StatusBadRequest, "invalid", err.Error())
+		return apiErr(http.StatusBadRequest, api.CodeInvalid, err.Error())
 	case errors.Is(err, runner.ErrNotFound):
-		return apiErr(http.StatusNotFound, "not_found", err.Error())
+		return apiErr(http.StatusNotFound, api.CodeNotFound, err.Error())
 	case errors.Is(err, runner.ErrConflict):
-		return apiErr(http.StatusConflict, "conflict", err.Error())
+		return apiErr(http.StatusConflict, api.CodeConflict, err.Error())
 	case errors.Is(err, runner.ErrBusy):
-		return apiErr(http.StatusTooManyRequests, "busy", err.Error())
+		return apiErr(http.StatusTooManyRequests, api.CodeBusy, err.Error())
 	case errors.Is(err, runner.ErrImageUnavailable):
-		return apiErr(http.StatusUnprocessableEntity, "image_unavailable", err.Error())
+		return apiErr(http.StatusUnprocessableEntity, api.CodeImageUnavailable, err.Error())
 	case errors.Is(err, runner.ErrUnavailable):
-		return apiErr(http.StatusServiceUnavailable, "unavailable", "the container service does not answer; try again")
+		return apiErr(http.StatusServiceUnavailable, api.CodeUnavailable, "the container service does not answer; try again")
 	case errors.Is(err, context.DeadlineExceeded):
-		return apiErr(http.StatusGatewayTimeout, "timeout", "the operation timed out")
+		return apiErr(http.StatusGatewayTimeout, api.CodeTimeout, "the operation timed out")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		return apiErr(statusClientClosed, "canceled", "the request was canceled")
+		return apiErr(statusClientClosed, codeCanceled, "the request was canceled")
 	default:
-		return apiErr(http.StatusInternalServerError, "internal", "internal error")
+		return apiErr(http.StatusInternalServerError, api.CodeInternal, "internal error")
 	}
 }
 
@@ -96,7 +86,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, r, ae.status, errorBody{errorDetail{Code: ae.code, Message: ae.message, Field: ae.field, Reason: ae.reason, ExitCode: ae.exitCode}})
+	writeJSON(w, r, ae.status, api.ErrorResponse{Error: api.Error{Code: ae.code, Message: ae.message, Field: ae.field, Reason: ae.reason, ExitCode: ae.exitCode}})
 }
 
 // writeJSON marshals before writing so an encoding failure can still become a clean 500.
@@ -108,7 +98,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 		body = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", api.ContentTypeJSON)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -275,7 +276,8 @@ func newHarness(t testing.TB, opts Options) *harness {
 	}
 	fake := newFake()
 	srv := New(fake, opts)
-	return &harness{fake: fake, srv: srv, h: srv.Handler(), logs: logs}
+	// Every exchange is validated against openapi.json when the test ends.
+	return &harness{fake: fake, srv: srv, h: recordExchanges(t, srv, opts.Token), logs: logs}
 }
 
 // do sends one request through the full handler stack; headers come as name, value pairs.
@@ -308,7 +310,7 @@ func (h *harness) doRaw(t testing.TB, method, target, body string, headers ...st
 }
 
 // apiErrorOf decodes an error response and checks its shape.
-func apiErrorOf(t testing.TB, rec *httptest.ResponseRecorder) errorDetail {
+func apiErrorOf(t testing.TB, rec *httptest.ResponseRecorder) api.Error {
 	t.Helper()
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("error Content-Type = %q, want application/json; body %s", ct, rec.Body)
@@ -317,7 +319,7 @@ func apiErrorOf(t testing.TB, rec *httptest.ResponseRecorder) errorDetail {
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("error body %q: %v", rec.Body, err)
 	}
-	var e errorDetail
+	var e api.Error
 	dec := json.NewDecoder(bytes.NewReader(body["error"]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil || len(body) != 1 || e.Code == "" || e.Message == "" {

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/api"
 )
 
 // putFunction creates or replaces a function; PUT because the client names it.
@@ -12,8 +12,13 @@ func (s *Server) putFunction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req runner.FunctionRequest
-	if err := s.decode(w, r, &req); err != nil {
+	var in api.FunctionRequest
+	if err := s.decode(w, r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	req, err := functionRequestIn(in)
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -27,7 +32,7 @@ func (s *Server) putFunction(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/v1/functions/"+f.Name)
 	}
-	writeJSON(w, r, status, f)
+	writeJSON(w, r, status, functionOut(f))
 }
 
 func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) {
@@ -36,12 +41,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if fs == nil {
-		fs = []runner.Function{} // clients iterate; null would break them
-	}
-	writeJSON(w, r, http.StatusOK, struct {
-		Functions []runner.Function `json:"functions"`
-	}{fs})
+	writeJSON(w, r, http.StatusOK, functionListOut(fs))
 }
 
 func (s *Server) getFunction(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +54,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, f)
+	writeJSON(w, r, http.StatusOK, functionOut(f))
 }
 
 func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request) {

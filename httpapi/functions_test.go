@@ -60,6 +60,13 @@ func TestPutFunctionInvalid(t *testing.T) {
 		{`{"image":"busybox","warm":99}`, "warm"},
 		{`{"image":"busybox","timeout":"1h"}`, "timeout"},
 		{`{"image":"busybox","nope":1}`, "nope"},
+		// Every size names the field it came in, whatever is wrong with it.
+		{`{"image":"busybox","max_output":"lots"}`, "max_output"},
+		{`{"image":"busybox","max_output":1.5}`, "max_output"},
+		{`{"image":"busybox","max_output":true}`, "max_output"},
+		{`{"image":"busybox","max_output":0}`, "max_output"},
+		{`{"image":"busybox","limits":{"memory":"lots"}}`, "limits.memory"},
+		{`{"image":"busybox","limits":{"memory":[1]}}`, "limits.memory"},
 	}
 	for _, tt := range tests {
 		rec := h.do(t, http.MethodPut, "/v1/functions/f", tt.body)

@@ -6,21 +6,29 @@ import (
 	"net/http"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/internal/buildinfo"
 )
 
 // healthz says only that the process serves HTTP; dependencies belong to readyz,
 // so a Podman hiccup makes the instance unready rather than restarted.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, r, http.StatusOK, api.Health{Status: "ok"})
 }
 
 // readyz reports whether the runner can take work.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.Ready(r.Context()); err != nil {
-		writeJSON(w, r, http.StatusServiceUnavailable, errorBody{errorDetail{Code: "unavailable", Message: err.Error()}})
+		writeJSON(w, r, http.StatusServiceUnavailable, api.ErrorResponse{Error: api.Error{Code: api.CodeUnavailable, Message: err.Error()}})
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, r, http.StatusOK, api.Health{Status: "ok"})
+}
+
+// version names the build of podrun serving the API.
+func (s *Server) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, buildinfo.Get())
 }
 
 // serveMetrics writes the Prometheus text format, every family with its # TYPE

@@ -8,18 +8,19 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
-// Headers podrun adds to invocation answers and results.
+// Headers podrun adds to invocation answers and results; package api documents them.
 const (
-	headerAgentID        = "X-Podrun-Agent-Id"
-	headerStart          = "X-Podrun-Start"
-	headerExitCode       = "X-Podrun-Exit-Code"
-	headerReason         = "X-Podrun-Reason" // runner.Outcome: succeeded, failed, expired, oom, ...
-	headerTruncated      = "X-Podrun-Truncated"
-	headerCallbackStatus = "X-Podrun-Callback-Status"
-	headerFunction       = "X-Podrun-Function"
+	headerAgentID        = api.HeaderAgentID
+	headerStart          = api.HeaderStart
+	headerExitCode       = api.HeaderExitCode
+	headerReason         = api.HeaderReason // runner.Outcome: succeeded, failed, expired, oom, ...
+	headerTruncated      = api.HeaderTruncated
+	headerCallbackStatus = api.HeaderCallbackStatus
+	headerFunction       = api.HeaderFunction
 )
 
 // invokeV1 runs a function and answers with its output, or answers 202 at once
@@ -121,9 +122,9 @@ func (s *Server) invokeAsync(w http.ResponseWriter, r *http.Request, inv runner.
 	h.Set("Location", "/v1/agents/"+res.Agent.ID)
 	h.Set(headerAgentID, res.Agent.ID)
 	if prefersAsync(r) {
-		h.Set("Preference-Applied", "respond-async")
+		h.Set(api.HeaderPreferenceApplied, api.PreferAsync)
 	}
-	writeJSON(w, r, http.StatusAccepted, agentView(res.Agent))
+	writeJSON(w, r, http.StatusAccepted, agentOut(res.Agent))
 }
 
 // agentResult returns what an asynchronous invocation wrote, with how it ended in headers.
@@ -151,6 +152,6 @@ func (s *Server) agentResult(w http.ResponseWriter, r *http.Request) {
 
 // setOutputHeaders marks a body as a function's raw output: untrusted bytes a browser must never sniff into HTML.
 func setOutputHeaders(h http.Header) {
-	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", api.ContentTypeOutput)
 	h.Set("X-Content-Type-Options", "nosniff")
 }

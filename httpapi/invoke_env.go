@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -79,7 +80,7 @@ func portableEnvName(name string) bool {
 }
 
 // callbackHeader names the header an asynchronous caller puts its callback URL in, as OpenFaaS does.
-const callbackHeader = "X-Callback-Url"
+const callbackHeader = api.HeaderCallbackURL
 
 // callbackURL returns the request's callback URL, "" when it names none.
 func callbackURL(r *http.Request) (string, error) {
@@ -96,10 +97,10 @@ func callbackURL(r *http.Request) (string, error) {
 
 // prefersAsync reports whether the client asked for a 202 with Prefer: respond-async (RFC 7240).
 func prefersAsync(r *http.Request) bool {
-	for _, v := range r.Header.Values("Prefer") {
+	for _, v := range r.Header.Values(api.HeaderPrefer) {
 		for pref := range strings.SplitSeq(v, ",") {
 			token, _, _ := strings.Cut(pref, ";")
-			if strings.EqualFold(strings.TrimSpace(token), "respond-async") {
+			if strings.EqualFold(strings.TrimSpace(token), api.PreferAsync) {
 				return true
 			}
 		}

@@ -191,7 +191,7 @@ func TestInvokeErrorsBeforeStart(t *testing.T) {
 		{fmt.Errorf("function fn: %w", runner.ErrBusy), 429, "busy"},
 		{fmt.Errorf("function fn: %w", runner.ErrNotFound), 404, "not_found"},
 		{&runner.FieldError{Field: "env", Message: "bad"}, 400, "invalid"},
-		{fmt.Errorf("pull: %w", runner.ErrImageUnavailable), 422, "image_unavailable"},
+		{fmt.Errorf("create container: %w", runner.ErrUnavailable), 503, "unavailable"},
 	}
 	for _, tt := range tests {
 		h := newHarness(t, Options{})

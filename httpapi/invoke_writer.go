@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -182,14 +183,14 @@ func (o *invokeWriter) finish(r *http.Request, res runner.InvokeResult, err erro
 	case o.streaming:
 		h := o.w.Header() // both declared as trailers by release
 		h.Set(headerExitCode, code)
-		h.Set(headerReason, reason)
+		setReason(h, reason)
 		return nil
 	case err != nil:
 		return err
 	}
 	h := o.w.Header()
 	h.Set(headerExitCode, code)
-	h.Set(headerReason, reason)
+	setReason(h, reason)
 	status := outcomeStatus(res)
 	if status != http.StatusOK && o.held.Len() == 0 {
 		return functionError(status, res)
@@ -199,6 +200,14 @@ func (o *invokeWriter) finish(r *http.Request, res runner.InvokeResult, err erro
 	o.w.WriteHeader(status)
 	_, _ = o.w.Write(o.held.Bytes())
 	return nil
+}
+
+// setReason sets the X-Podrun-Reason header (or trailer), left out rather than empty when the
+// agent has no outcome yet: a client either gets one of the outcome words or nothing.
+func setReason(h http.Header, reason string) {
+	if reason != "" {
+		h.Set(headerReason, reason)
+	}
 }
 
 // outcomeStatus is the status of an answer given after the process ended: 504
@@ -243,9 +252,9 @@ func functionError(status int, res runner.InvokeResult) *apiError {
 	if a.ID != "" {
 		msg += "; its stderr is in /v1/agents/" + a.ID + "/logs?stream=stderr"
 	}
-	apiCode := "function_failed"
+	apiCode := api.CodeFunctionFailed
 	if status == http.StatusGatewayTimeout {
-		apiCode = "timeout"
+		apiCode = api.CodeTimeout
 	}
 	e := apiErr(status, apiCode, msg)
 	e.reason = runner.Outcome(a)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -17,7 +18,7 @@ import (
 // the order it was written. Query: follow (bool), tail (lines in all),
 // stream (stdout, stderr or both), timestamps (bool, text form) and format:
 // "text" (the default: each line and its newline, if it had one) or
-// "ndjson" (one runner.LogLine per line, with its stream, time and Seq).
+// "ndjson" (one api.LogLine per line, with its stream, time and seq).
 func (s *Server) agentLogs(w http.ResponseWriter, r *http.Request) {
 	id, ok := agentID(w, r)
 	if !ok {
@@ -66,7 +67,7 @@ type logForm struct {
 
 func (f logForm) contentType() string {
 	if f.ndjson {
-		return "application/x-ndjson"
+		return api.ContentTypeNDJSON
 	}
 	return "text/plain; charset=utf-8"
 }
@@ -88,30 +89,30 @@ func logQuery(r *http.Request) (runner.LogOptions, logForm, error) {
 		*dst = b
 		return nil
 	}
-	if err := boolean("follow", &opts.Follow); err != nil {
+	if err := boolean(api.QueryFollow, &opts.Follow); err != nil {
 		return opts, form, err
 	}
-	if err := boolean("timestamps", &form.timestamps); err != nil {
+	if err := boolean(api.QueryTimestamps, &form.timestamps); err != nil {
 		return opts, form, err
 	}
-	if v := q.Get("tail"); v != "" {
+	if v := q.Get(api.QueryTail); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return opts, form, &runner.FieldError{Field: "tail", Message: "must be a non-negative integer"}
+			return opts, form, &runner.FieldError{Field: api.QueryTail, Message: "must be a non-negative integer"}
 		}
 		opts.Tail = n
 	}
-	streams, err := runner.ParseLogStreams(q.Get("stream"))
+	streams, err := runner.ParseLogStreams(q.Get(api.QueryStream))
 	if err != nil {
 		return opts, form, err
 	}
 	opts.Streams = streams
-	switch q.Get("format") {
-	case "", "text":
-	case "ndjson":
+	switch q.Get(api.QueryFormat) {
+	case "", api.FormatText:
+	case api.FormatNDJSON:
 		form.ndjson = true
 	default:
-		return opts, form, &runner.FieldError{Field: "format", Message: "must be text or ndjson"}
+		return opts, form, &runner.FieldError{Field: api.QueryFormat, Message: "must be text or ndjson"}
 	}
 	return opts, form, nil
 }
@@ -143,7 +144,7 @@ func (lw *lineWriter) write(l runner.LogLine) error {
 	b := lw.buf[:0]
 	switch {
 	case lw.form.ndjson:
-		j, err := json.Marshal(l)
+		j, err := json.Marshal(logLineOut(l))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/podrun/podrun/api"
 )
 
 // reqInfo is what the middleware learns about one request; the router fills in
@@ -145,7 +147,7 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 				panic(http.ErrAbortHandler)
 			}
 			// Not writeError: the panic is already logged, with more than it could say.
-			writeJSON(w, r, http.StatusInternalServerError, errorBody{errorDetail{Code: "internal", Message: "internal error"}})
+			writeJSON(w, r, http.StatusInternalServerError, api.ErrorResponse{Error: api.Error{Code: api.CodeInternal, Message: "internal error"}})
 		}()
 		next.ServeHTTP(w, r)
 	})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -24,43 +25,62 @@ func (s *Server) routes() *httprouter.Router {
 	r.NotFound = s.protectGuarded(http.HandlerFunc(notFound))
 	r.MethodNotAllowed = s.protectGuarded(http.HandlerFunc(methodNotAllowed))
 
-	add := func(method, pattern string, h http.HandlerFunc) {
-		var next http.Handler = h
-		if !isInvocation(pattern) {
+	for _, rt := range s.routeTable() {
+		var next http.Handler = rt.handle
+		if !isInvocation(rt.pattern) {
 			// An invocation passes its query on raw; invocationEnv checks it.
 			next = checkQueryText(next)
 		}
-		if isGuarded(pattern) {
+		if isGuarded(rt.pattern) {
 			next = s.requireToken(next)
 		}
-		r.Handler(method, pattern, withRoute(pattern, next))
+		r.Handler(rt.method, rt.pattern, withRoute(rt.pattern, next))
 	}
-	add(http.MethodPost, "/v1/agents", s.createAgent)
-	add(http.MethodGet, "/v1/agents", s.listAgents)
-	add(http.MethodGet, "/v1/agents/:id", s.getAgent)
-	add(http.MethodDelete, "/v1/agents/:id", s.deleteAgent)
-	add(http.MethodPatch, "/v1/agents/:id", s.patchAgent)
-	add(http.MethodGet, "/v1/agents/:id/logs", s.agentLogs)
-	add(http.MethodGet, "/v1/agents/:id/stats", s.agentStats)
-	add(http.MethodPost, "/v1/agents/:id/exec", s.agentExec)
-	add(http.MethodGet, "/v1/agents/:id/events", s.agentEvents)
-	add(http.MethodGet, "/v1/agents/:id/result", s.agentResult)
-	add(http.MethodPut, "/v1/functions/:name", s.putFunction)
-	add(http.MethodGet, "/v1/functions", s.listFunctions)
-	add(http.MethodGet, "/v1/functions/:name", s.getFunction)
-	add(http.MethodDelete, "/v1/functions/:name", s.deleteFunction)
-	add(http.MethodPost, "/v1/functions/:name/invoke", s.invokeV1)
+	return r
+}
+
+// route is one entry of the route table: a method, an httprouter pattern and its handler.
+type route struct {
+	method, pattern string
+	handle          http.HandlerFunc
+}
+
+// routeTable lists every route the server serves. It is the one list: the router is built from
+// it, and a test checks it against openapi.json, path by path and method by method.
+func (s *Server) routeTable() []route {
+	rs := []route{
+		{http.MethodPost, "/v1/agents", s.createAgent},
+		{http.MethodGet, "/v1/agents", s.listAgents},
+		{http.MethodGet, "/v1/agents/:id", s.getAgent},
+		{http.MethodDelete, "/v1/agents/:id", s.deleteAgent},
+		{http.MethodPatch, "/v1/agents/:id", s.patchAgent},
+		{http.MethodGet, "/v1/agents/:id/logs", s.agentLogs},
+		{http.MethodGet, "/v1/agents/:id/stats", s.agentStats},
+		{http.MethodPost, "/v1/agents/:id/exec", s.agentExec},
+		{http.MethodGet, "/v1/agents/:id/events", s.agentEvents},
+		{http.MethodGet, "/v1/agents/:id/result", s.agentResult},
+		{http.MethodPut, "/v1/functions/:name", s.putFunction},
+		{http.MethodGet, "/v1/functions", s.listFunctions},
+		{http.MethodGet, "/v1/functions/:name", s.getFunction},
+		{http.MethodDelete, "/v1/functions/:name", s.deleteFunction},
+		{http.MethodPost, "/v1/functions/:name/invoke", s.invokeV1},
+		{http.MethodGet, "/v1/version", s.version},
+	}
 	// OpenFaaS gateway compatibility: the function sees every method and the path below its name.
 	for _, m := range openFaaSMethods {
-		add(m, "/function/:name", s.invokeOpenFaaS)
-		add(m, "/function/:name/*path", s.invokeOpenFaaS)
-		add(m, "/async-function/:name", s.invokeOpenFaaSAsync)
-		add(m, "/async-function/:name/*path", s.invokeOpenFaaSAsync)
+		rs = append(rs,
+			route{m, "/function/:name", s.invokeOpenFaaS},
+			route{m, "/function/:name/*path", s.invokeOpenFaaS},
+			route{m, "/async-function/:name", s.invokeOpenFaaSAsync},
+			route{m, "/async-function/:name/*path", s.invokeOpenFaaSAsync},
+		)
 	}
-	add(http.MethodGet, "/healthz", s.healthz)
-	add(http.MethodGet, "/readyz", s.readyz)
-	add(http.MethodGet, "/metrics", s.serveMetrics)
-	return r
+	return append(rs,
+		route{http.MethodGet, "/healthz", s.healthz},
+		route{http.MethodGet, "/readyz", s.readyz},
+		route{http.MethodGet, "/metrics", s.serveMetrics},
+		route{http.MethodGet, "/openapi.json", s.serveOpenAPI},
+	)
 }
 
 // openFaaSMethods are the methods the /function routes accept: all a function could mean something by.
@@ -105,7 +125,7 @@ func withRoute(pattern string, next http.Handler) http.Handler {
 func agentID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := httprouter.ParamsFromContext(r.Context()).ByName("id")
 	if !runner.ValidID(id) {
-		writeError(w, r, apiErr(http.StatusNotFound, "not_found", "no agent with this id"))
+		writeError(w, r, apiErr(http.StatusNotFound, api.CodeNotFound, "no agent with this id"))
 		return "", false
 	}
 	return id, true
@@ -123,10 +143,10 @@ func functionName(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, apiErr(http.StatusNotFound, "not_found", "no such route"))
+	writeError(w, r, apiErr(http.StatusNotFound, api.CodeNotFound, "no such route"))
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	// httprouter has already set the Allow header.
-	writeError(w, r, apiErr(http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here"))
+	writeError(w, r, apiErr(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method "+r.Method+" is not allowed here"))
 }

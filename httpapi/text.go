@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -33,7 +34,7 @@ func invalidJSONText(data []byte) error {
 		return nil
 	}
 	if field == "" {
-		return apiErr(http.StatusBadRequest, "invalid", "request body: a key is not valid UTF-8")
+		return apiErr(http.StatusBadRequest, api.CodeInvalid, "request body: a key is not valid UTF-8")
 	}
 	return &runner.FieldError{Field: field, Message: "must be valid UTF-8"}
 }

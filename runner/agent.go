@@ -52,38 +52,38 @@ const (
 
 // Limits are the resources one agent's container may use.
 type Limits struct {
-	Memory int64   `json:"memory"` // bytes; swap is set equal, so no swap
-	CPUs   float64 `json:"cpus"`
-	PIDs   int64   `json:"pids"`
+	Memory int64 // bytes; swap is set equal, so no swap
+	CPUs   float64
+	PIDs   int64
 }
 
 // Agent is one request-scoped process running in its own hardened container.
 type Agent struct {
-	ID             string            `json:"id"`
-	Function       string            `json:"function,omitempty"`
-	Image          string            `json:"image"`
-	Command        []string          `json:"command"`
-	Env            map[string]string `json:"env"`
-	Stdin          []byte            `json:"-"`
-	State          State             `json:"state"`
-	Reason         string            `json:"reason"`
-	Message        string            `json:"message,omitempty"` // why a failed, expired or terminated agent ended, in words
-	ExitCode       *int              `json:"exit_code"`
-	ContainerID    string            `json:"container_id"`
-	Limits         Limits            `json:"limits"`
-	LimitsEnforced bool              `json:"limits_enforced"`
-	Labels         map[string]string `json:"labels"`
-	CreatedAt      time.Time         `json:"created_at"`
-	StartedAt      time.Time         `json:"started_at"`
-	FinishedAt     time.Time         `json:"finished_at"`
-	ExpiresAt      time.Time         `json:"expires_at"`
+	ID             string
+	Function       string
+	Image          string
+	Command        []string
+	Env            map[string]string
+	Stdin          []byte
+	State          State
+	Reason         string
+	Message        string // why a failed, expired or terminated agent ended, in words
+	ExitCode       *int
+	ContainerID    string
+	Limits         Limits
+	LimitsEnforced bool
+	Labels         map[string]string
+	CreatedAt      time.Time
+	StartedAt      time.Time
+	FinishedAt     time.Time
+	ExpiresAt      time.Time
 	// Async is set for invocations answered 202 whose output is kept as a Result.
-	Async       bool   `json:"async,omitempty"`
-	CallbackURL string `json:"callback_url,omitempty"`
+	Async       bool
+	CallbackURL string
 	// Start says how an invocation's container was prepared: StartCold or StartWarm.
-	Start string `json:"start,omitempty"`
+	Start string
 	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
-	RemovedAt time.Time `json:"-"`
+	RemovedAt time.Time
 }
 
 // How an invocation's container was prepared.
@@ -94,12 +94,12 @@ const (
 
 // Event is one entry in an agent's history: a state transition or a container phase.
 type Event struct {
-	ID      int64     `json:"id"`
-	AgentID string    `json:"agent_id"`
-	Time    time.Time `json:"time"`
-	Type    string    `json:"type"` // EventState or EventContainer
-	Name    string    `json:"name"` // the state or the container phase
-	Detail  string    `json:"detail,omitempty"`
+	ID      int64
+	AgentID string
+	Time    time.Time
+	Type    string // EventState or EventContainer
+	Name    string // the state or the container phase
+	Detail  string
 }
 
 // Event types.

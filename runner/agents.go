@@ -39,8 +39,10 @@ func (r *Runner) Agent(ctx context.Context, id string) (Agent, error) {
 
 // ListAgents returns one page of agents, newest first, without their stdin.
 func (r *Runner) ListAgents(ctx context.Context, f AgentFilter) (AgentPage, error) {
-	if f.State != "" && !f.State.Valid() {
-		return AgentPage{}, invalid("state", "unknown state %q", f.State)
+	for _, st := range f.States {
+		if !st.Valid() {
+			return AgentPage{}, invalid("state", "unknown state %q", st)
+		}
 	}
 	return r.store.ListAgents(ctx, f)
 }

@@ -1,13 +1,13 @@
 package runner
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 )
 
-// ByteSize is a size in bytes that reads from JSON as a number or a string like "64Mi", "1Gi" or "512M".
+// ByteSize is a size in bytes, written in requests and configuration files as a number of bytes or
+// a string like "64Mi", "1Gi" or "512M" (see ParseByteSize).
 type ByteSize int64
 
 var byteUnits = []struct {
@@ -50,29 +50,6 @@ func (b ByteSize) String() string {
 		}
 	}
 	return strconv.FormatInt(int64(b), 10)
-}
-
-// UnmarshalJSON accepts a JSON number of bytes or a size string.
-func (b *ByteSize) UnmarshalJSON(data []byte) error {
-	var n json.Number
-	if err := json.Unmarshal(data, &n); err == nil {
-		v, err := n.Int64()
-		if err != nil {
-			return invalid("limits.memory", "must be a whole number of bytes or a size like \"64Mi\"")
-		}
-		*b = ByteSize(v)
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return invalid("limits.memory", "must be a number of bytes or a size like \"64Mi\"")
-	}
-	v, err := ParseByteSize(s)
-	if err != nil {
-		return invalid("limits.memory", "%v", err)
-	}
-	*b = v
-	return nil
 }
 
 // UnmarshalText lets config files use the same size syntax.

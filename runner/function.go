@@ -1,45 +1,35 @@
 package runner
 
 import (
-	"encoding/json"
 	"regexp"
 	"time"
 )
 
 // Function is a named, stored recipe for invocations: each invocation runs it in a fresh container.
 type Function struct {
-	Name           string            `json:"name"`
-	Image          string            `json:"image"`
-	Command        []string          `json:"command"`
-	Env            map[string]string `json:"env"`
-	Limits         Limits            `json:"limits"`
-	Timeout        time.Duration     `json:"-"`
-	Warm           int               `json:"warm"`            // containers kept prepared
-	MaxConcurrency int               `json:"max_concurrency"` // invocations running at once
-	MaxOutput      int64             `json:"max_output"`      // bytes of stdout an invocation may write
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-}
-
-// MarshalJSON writes the timeout as a duration string.
-func (f Function) MarshalJSON() ([]byte, error) {
-	type plain Function
-	return json.Marshal(struct {
-		plain
-		Timeout string `json:"timeout"`
-	}{plain(f), f.Timeout.String()})
+	Name           string
+	Image          string
+	Command        []string
+	Env            map[string]string
+	Limits         Limits
+	Timeout        time.Duration
+	Warm           int   // containers kept prepared
+	MaxConcurrency int   // invocations running at once
+	MaxOutput      int64 // bytes of stdout an invocation may write
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // FunctionRequest creates or replaces a function; zero fields take defaults.
 type FunctionRequest struct {
-	Image          string            `json:"image"`
-	Command        []string          `json:"command"`
-	Env            map[string]string `json:"env"`
-	Limits         LimitsRequest     `json:"limits"`
-	Timeout        string            `json:"timeout"`
-	Warm           *int              `json:"warm"`
-	MaxConcurrency *int              `json:"max_concurrency"`
-	MaxOutput      *ByteSize         `json:"max_output"`
+	Image          string
+	Command        []string
+	Env            map[string]string
+	Limits         LimitsRequest
+	Timeout        string
+	Warm           *int
+	MaxConcurrency *int
+	MaxOutput      *ByteSize
 }
 
 // FunctionPolicy bounds what a function may ask for.
@@ -99,15 +89,15 @@ func intField(field string, v *int, def, lo, hi int) (int, error) {
 
 // Result is what an asynchronous invocation produced, kept for GET /v1/agents/:id/result.
 type Result struct {
-	AgentID   string    `json:"agent_id"`
-	ExitCode  int       `json:"exit_code"`
-	Output    []byte    `json:"-"`
-	Truncated bool      `json:"truncated"`
-	CreatedAt time.Time `json:"created_at"`
+	AgentID   string
+	ExitCode  int
+	Output    []byte
+	Truncated bool
+	CreatedAt time.Time
 	// Callback delivery, when the invocation named a callback URL.
-	CallbackURL      string `json:"callback_url,omitempty"`
-	CallbackStatus   string `json:"callback_status,omitempty"` // CallbackPending, CallbackDelivered or CallbackFailed
-	CallbackAttempts int    `json:"callback_attempts,omitempty"`
+	CallbackURL      string
+	CallbackStatus   string // CallbackPending, CallbackDelivered or CallbackFailed
+	CallbackAttempts int
 }
 
 // Callback delivery states.

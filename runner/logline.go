@@ -34,27 +34,6 @@ func (s LogStream) String() string {
 	return fmt.Sprintf("LogStream(%d)", uint8(s))
 }
 
-// MarshalText writes the stream's name, as in the NDJSON form of the logs.
-func (s LogStream) MarshalText() ([]byte, error) {
-	if s != Stdout && s != Stderr {
-		return nil, fmt.Errorf("log line stream %d is neither stdout nor stderr", uint8(s))
-	}
-	return []byte(s.String()), nil
-}
-
-// UnmarshalText reads "stdout" or "stderr".
-func (s *LogStream) UnmarshalText(b []byte) error {
-	switch string(b) {
-	case "stdout":
-		*s = Stdout
-	case "stderr":
-		*s = Stderr
-	default:
-		return fmt.Errorf("log line stream %q: want stdout or stderr", b)
-	}
-	return nil
-}
-
 // ParseLogStreams reads the stream selection of a logs request: "stdout",
 // "stderr", or "both" ("all" and "" mean both too).
 func ParseLogStreams(v string) (LogStream, error) {
@@ -69,23 +48,22 @@ func ParseLogStreams(v string) (LogStream, error) {
 	return 0, invalid("stream", "must be stdout, stderr or both")
 }
 
-// LogLine is one line of a container's output, and its wire form in the
-// NDJSON logs (Text is a JSON string: bytes that are not UTF-8 become U+FFFD).
+// LogLine is one line of a container's output.
 type LogLine struct {
 	// Seq is the line's position in the container's log, from 1, counting
 	// both streams; 0 for output saved by a podrun that did not number lines.
-	Seq int64 `json:"seq,omitempty"`
+	Seq int64
 	// Time is when the engine logged the line (Podman 4.3 gives whole
 	// seconds); zero for output saved by a podrun that did not keep it.
-	Time   time.Time `json:"time,omitzero"`
-	Stream LogStream `json:"stream"`
+	Time   time.Time
+	Stream LogStream
 	// Text is the line without its newline.
-	Text string `json:"text"`
+	Text string
 	// Partial says the output ended without a newline after Text: the
 	// process had not finished the line (or never did).
-	Partial bool `json:"partial,omitempty"`
+	Partial bool
 	// Cut says Text is only the start of a longer line (see MaxLogLine).
-	Cut bool `json:"cut,omitempty"`
+	Cut bool
 }
 
 // LogOptions select what Runner.Logs passes on.

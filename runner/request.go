@@ -9,20 +9,20 @@ import (
 
 // AgentRequest is what a client asks for when creating an agent; zero fields take defaults.
 type AgentRequest struct {
-	Image   string            `json:"image"`
-	Command []string          `json:"command"`
-	Env     map[string]string `json:"env"`
-	Stdin   *string           `json:"stdin"`
-	TTL     string            `json:"ttl"`
-	Limits  LimitsRequest     `json:"limits"`
-	Labels  map[string]string `json:"labels"`
+	Image   string
+	Command []string
+	Env     map[string]string
+	Stdin   *string
+	TTL     string
+	Limits  LimitsRequest
+	Labels  map[string]string
 }
 
 // LimitsRequest holds requested limits; nil means the configured default.
 type LimitsRequest struct {
-	Memory *ByteSize `json:"memory"`
-	CPUs   *float64  `json:"cpus"`
-	PIDs   *int64    `json:"pids"`
+	Memory *ByteSize
+	CPUs   *float64
+	PIDs   *int64
 }
 
 // Policy bounds what a request may ask for.
@@ -205,9 +205,9 @@ func validateLabels(labels map[string]string) error {
 
 // ExecRequest asks to run a command inside a running agent's container.
 type ExecRequest struct {
-	Command []string `json:"command"`
-	Stdin   string   `json:"stdin"`
-	Timeout string   `json:"timeout"`
+	Command []string
+	Stdin   string
+	Timeout string
 }
 
 // DefaultExecTimeout and MaxExecTimeout bound an exec.

@@ -43,11 +43,11 @@ type Sandbox interface {
 
 // Host is what the sandbox found out about the machine it runs containers on.
 type Host struct {
-	Version       string   `json:"version"`
-	Runtime       string   `json:"runtime"`
-	Rootless      bool     `json:"rootless"`
-	CgroupVersion string   `json:"cgroup_version"` // "v1" or "v2"
-	Controllers   []string `json:"controllers"`    // cgroup controllers available to containers
+	Version       string
+	Runtime       string
+	Rootless      bool
+	CgroupVersion string   // "v1" or "v2"
+	Controllers   []string // cgroup controllers available to containers
 }
 
 // Spec is what the runner asks of one container; the sandbox adds the hardening.
@@ -105,14 +105,14 @@ type Container struct {
 
 // Stats is one sample of a container's resource use.
 type Stats struct {
-	CPUPercent  float64 `json:"cpu_percent"`
-	MemoryUsage uint64  `json:"memory_usage"`
-	MemoryLimit uint64  `json:"memory_limit"`
-	PIDs        uint64  `json:"pids"`
-	NetRx       uint64  `json:"net_rx"`
-	NetTx       uint64  `json:"net_tx"`
-	BlockRead   uint64  `json:"block_read"`
-	BlockWrite  uint64  `json:"block_write"`
+	CPUPercent  float64
+	MemoryUsage uint64
+	MemoryLimit uint64
+	PIDs        uint64
+	NetRx       uint64
+	NetTx       uint64
+	BlockRead   uint64
+	BlockWrite  uint64
 }
 
 // ExecSpec is a command to run inside a running container.
@@ -125,8 +125,8 @@ type ExecSpec struct {
 
 // ExecResult is the outcome of an exec.
 type ExecResult struct {
-	ExitCode  int    `json:"exit_code"`
-	Stdout    string `json:"stdout"`
-	Stderr    string `json:"stderr"`
-	Truncated bool   `json:"truncated"` // some output was dropped past MaxOutput; always sent, false included
+	ExitCode  int
+	Stdout    string
+	Stderr    string
+	Truncated bool // some output was dropped past MaxOutput
 }

@@ -67,7 +67,7 @@ type Store interface {
 
 // AgentFilter selects agents for listing.
 type AgentFilter struct {
-	State    State             // empty: any
+	States   []State           // any of them; empty: any state
 	Labels   map[string]string // all must match
 	Function string            // empty: any
 	Limit    int               // page size; the store caps it
@@ -76,8 +76,8 @@ type AgentFilter struct {
 
 // AgentPage is one page of a listing; Next is empty on the last page.
 type AgentPage struct {
-	Agents []Agent `json:"agents"`
-	Next   string  `json:"next_cursor,omitempty"`
+	Agents []Agent
+	Next   string
 }
 
 // Change is a conditional state transition.

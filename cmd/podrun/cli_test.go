@@ -17,6 +17,7 @@ import (
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/internal/buildinfo"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -340,8 +341,11 @@ func TestCLITokenVersionAndCompletion(t *testing.T) {
 	runPodrun(t, []string{"PODRUN_ADDR=" + d.Addr(), "PODRUN_TOKEN=cli-secret"}, "", "ps").want(t, 0, "ps with PODRUN_TOKEN")
 	d.podrun(t, "", "--token", "cli-secret", "ps").want(t, 0, "ps with --token")
 
+	// The daemon runs in this test process, so GET /v1/version describes the test binary.
+	server := buildinfo.Get()
 	r := d.podrun(t, "", "--token", "cli-secret", "version").want(t, 0, "version")
-	for _, want := range []string{cliTestVersion, cliTestCommit, runtime.Version(), "Server:", "unknown (server has no /v1/version)"} {
+	for _, want := range []string{cliTestVersion, cliTestCommit, runtime.Version(),
+		"Server:\n  Version:     " + server.Version + "\n  Commit:      " + server.Commit + "\n  Go version:  " + server.GoVersion} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("version does not say %q: %s", want, r)
 		}
@@ -352,7 +356,8 @@ func TestCLITokenVersionAndCompletion(t *testing.T) {
 		ServerError string       `json:"server_error"`
 	}
 	jsonFrom(t, d.podrun(t, "", "--token", "cli-secret", "--json", "version").want(t, 0, "version --json").stdout, &v)
-	if v.Client != (api.Version{Version: cliTestVersion, Commit: cliTestCommit, GoVersion: runtime.Version()}) || v.Server != nil {
+	if v.Client != (api.Version{Version: cliTestVersion, Commit: cliTestCommit, GoVersion: runtime.Version()}) ||
+		v.Server == nil || *v.Server != server || v.ServerError != "" {
 		t.Errorf("version --json = %+v", v)
 	}
 	want := fmt.Sprintf("podrun version %s (commit %s, %s)\n", cliTestVersion, cliTestCommit, runtime.Version())

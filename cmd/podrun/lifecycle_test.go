@@ -138,7 +138,7 @@ func TestListFiltersAndPages(t *testing.T) {
 		}
 	}
 	d.await(t, other.ID, 30*time.Second, api.StateSucceeded)
-	done := d.listAgents(t, api.ListOptions{State: api.StateSucceeded, Labels: map[string]string{"team": "b"}})
+	done := d.listAgents(t, api.ListOptions{States: []api.State{api.StateSucceeded}, Labels: map[string]string{"team": "b"}})
 	if len(done.Agents) != 1 || done.Agents[0].ID != other.ID {
 		t.Fatalf("state filter: %+v", done.Agents)
 	}

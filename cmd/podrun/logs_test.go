@@ -30,7 +30,7 @@ func checkOrderedLogs(t *testing.T, d *testDaemon, id, when string) {
 		{api.LogOptions{}, "err1\nout1\nerr2\nout2\n"},
 		{api.LogOptions{Stream: "both"}, "err1\nout1\nerr2\nout2\n"},
 		{api.LogOptions{Tail: 2}, "err2\nout2\n"},
-		{api.LogOptions{Tail: 3, Stream: api.StreamAll}, "out1\nerr2\nout2\n"},
+		{api.LogOptions{Tail: 3, Stream: api.StreamBoth}, "out1\nerr2\nout2\n"},
 		{api.LogOptions{Stream: api.StreamStderr}, "err1\nerr2\n"},
 		{api.LogOptions{Stream: api.StreamStdout, Tail: 1}, "out2\n"},
 		{api.LogOptions{Follow: true}, "err1\nout1\nerr2\nout2\n"},
@@ -77,7 +77,7 @@ func TestLogsNDJSONAndTimestamps(t *testing.T) {
 	}
 	// Conmon reads the two pipes in its own order when lines come at once: check streams by text.
 	for _, l := range lines {
-		want := map[string]runner.LogStream{"err1": runner.Stderr, "out1": runner.Stdout, "tail": runner.Stdout}[l.Text]
+		want := map[string]string{"err1": api.StreamStderr, "out1": api.StreamStdout, "tail": api.StreamStdout}[l.Text]
 		if l.Stream != want || l.Time.IsZero() || l.Seq == 0 {
 			t.Errorf("line %+v: want stream %v, a time and a sequence number", l, want)
 		}
@@ -174,13 +174,13 @@ func TestLogsUnderFlood(t *testing.T) {
 // maxLogLine is the documented cap on one line of output.
 const maxLogLine = runner.MaxLogLine
 
-func decodeNDJSON(t *testing.T, r io.Reader) []runner.LogLine {
+func decodeNDJSON(t *testing.T, r io.Reader) []api.LogLine {
 	t.Helper()
-	var out []runner.LogLine
+	var out []api.LogLine
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var l runner.LogLine
+		var l api.LogLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("ndjson line %q: %v", sc.Text(), err)
 		}

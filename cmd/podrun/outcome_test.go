@@ -26,7 +26,7 @@ func exitCode(a api.Agent) string {
 // countRunning counts fn's running agents.
 func (d *testDaemon) countRunning(t testing.TB, fn string) int {
 	t.Helper()
-	page, err := d.api.ListAgents(t.Context(), api.ListOptions{State: api.StateRunning, Function: fn})
+	page, err := d.api.ListAgents(t.Context(), api.ListOptions{States: []api.State{api.StateRunning}, Function: fn})
 	if err != nil {
 		t.Fatalf("list running agents of %s: %v", fn, err)
 	}

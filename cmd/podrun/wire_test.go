@@ -13,6 +13,7 @@ import (
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/client"
+	"github.com/podrun/podrun/internal/buildinfo"
 )
 
 // wireCall sends a request as written and returns the answer's status, header and raw body:
@@ -103,7 +104,7 @@ func TestWireMatchesTheAPIPackage(t *testing.T) {
 	sameShape(t, "GET /v1/agents/{id}/stats", raw, &api.Stats{})
 	_, _, raw = d.wireCall(t, "POST", "/v1/agents/"+id+"/exec", `{"command":["echo","hi"]}`, nil)
 	var res api.ExecResult
-	sameShape(t, "POST /v1/agents/{id}/exec", raw, &res, "truncated")
+	sameShape(t, "POST /v1/agents/{id}/exec", raw, &res)
 	if res.Stdout != "hi\n" {
 		t.Errorf("exec: %s", raw)
 	}
@@ -162,5 +163,52 @@ func TestWireMatchesTheAPIPackage(t *testing.T) {
 	for _, path := range []string{"/healthz", "/readyz"} {
 		_, _, raw = d.wireCall(t, "GET", path, "", nil)
 		sameShape(t, path, raw, &api.Health{})
+	}
+	if v, err := cl.Version(context.Background()); err != nil || v != buildinfo.Get() {
+		t.Errorf("GET /v1/version = %+v, %v; want this build, %+v", v, err, buildinfo.Get())
+	}
+	status, hdr, raw = d.wireCall(t, "GET", "/openapi.json", "", nil)
+	var doc struct{ OpenAPI string }
+	if err := json.Unmarshal(raw, &doc); err != nil || status != http.StatusOK || hdr.Get("Content-Type") != api.ContentTypeJSON || !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Errorf("GET /openapi.json = %d %s, openapi %q (%v)", status, hdr.Get("Content-Type"), doc.OpenAPI, err)
+	}
+}
+
+// TestWireEmptyCollectionsAndLogLines checks, on a real daemon, that an agent made without
+// command, env or labels answers [] and {} (not null) from the first answer on, and that the
+// NDJSON logs are api.LogLine objects.
+func TestWireEmptyCollectionsAndLogLines(t *testing.T) {
+	d := startDaemon(t, nil)
+	for _, route := range []struct{ method, path, body string }{
+		{"POST", "/v1/agents", `{"image":"` + testImage + `"}`},
+		{"PUT", "/v1/functions/bare", `{"image":"` + testImage + `"}`},
+	} {
+		_, _, raw := d.wireCall(t, route.method, route.path, route.body, nil)
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range map[string]string{"command": "[]", "env": "{}", "labels": "{}"} {
+			if _, ok := got[k]; (ok || k != "labels") && string(got[k]) != want {
+				t.Errorf("%s %s: %s = %s, want %s", route.method, route.path, k, got[k], want)
+			}
+		}
+	}
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", "echo out; echo err >&2"}})
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
+	_, hdr, raw := d.wireCall(t, "GET", "/v1/agents/"+a.ID+"/logs?format=ndjson", "", nil)
+	if hdr.Get("Content-Type") != api.ContentTypeNDJSON {
+		t.Errorf("Content-Type = %q", hdr.Get("Content-Type"))
+	}
+	lines := bytes.Split(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n"))
+	for _, l := range lines {
+		var line api.LogLine
+		sameShape(t, "an NDJSON log line", l, &line)
+		if line.Seq == 0 || line.Time.IsZero() || (line.Stream != api.StreamStdout && line.Stream != api.StreamStderr) {
+			t.Errorf("log line %s", l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Errorf("ndjson = %q, want 2 lines", raw)
 	}
 }

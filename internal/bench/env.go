@@ -83,7 +83,7 @@ func (b *bench) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.report.Podman = host
+	b.report.Podman = benchHost(host)
 	if b.baselineArgs, err = b.podmanRunArgs(b.sb.Config()); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ type benchReport struct {
 	StartedAt time.Time       `json:"started_at"`
 	Seconds   float64         `json:"duration_seconds"`
 	Machine   benchMachine    `json:"machine"`
-	Podman    runner.Host     `json:"podman"`
+	Podman    benchHost       `json:"podman"`
 	Podrun    benchPodrun     `json:"podrun"`
 	Hardening []string        `json:"podman_run_baseline_args"`
 	Settings  map[string]any  `json:"settings"`
@@ -179,6 +179,15 @@ type benchReport struct {
 	Scenarios []*benchResult  `json:"scenarios"`
 	Targets   []benchTarget   `json:"targets"`
 	Leaks     string          `json:"podrun_leaks,omitempty"`
+}
+
+// benchHost is runner.Host as the report writes it (runner's types carry no JSON names).
+type benchHost struct {
+	Version       string   `json:"version"`
+	Runtime       string   `json:"runtime"`
+	Rootless      bool     `json:"rootless"`
+	CgroupVersion string   `json:"cgroup_version"`
+	Controllers   []string `json:"controllers"`
 }
 
 // benchPodrun says which podrun was measured.

@@ -107,8 +107,12 @@ func (s *Store) ListAgents(ctx context.Context, f runner.AgentFilter) (runner.Ag
 		}
 		where, args = append(where, `id < ?`), append(args, after)
 	}
-	if f.State != "" {
-		where, args = append(where, `state = ?`), append(args, string(f.State))
+	switch len(f.States) {
+	case 0:
+	case 1:
+		where, args = append(where, `state = ?`), append(args, string(f.States[0]))
+	default:
+		where, args = append(where, `state IN (SELECT value FROM json_each(?))`), append(args, statesJSON(f.States))
 	}
 	if f.Function != "" {
 		where, args = append(where, `function = ?`), append(args, f.Function)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -78,21 +77,14 @@ func TestCreateAgentRoundTrip(t *testing.T) {
 	}
 }
 
-func TestEmptyCollectionsMarshalAsEmpty(t *testing.T) {
+// TestEmptyCollectionsReadBackEmpty: an agent stored without command, env or labels reads back
+// with empty, non-nil ones, so no reader has to tell nil from empty.
+func TestEmptyCollectionsReadBackEmpty(t *testing.T) {
 	s := newStore(t)
 	a := mustCreate(t, s, testAgent(1, func(a *runner.Agent) { a.Command, a.Env, a.Labels = nil, nil, nil }))
-	b, err := json.Marshal(mustAgent(t, s, a.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]json.RawMessage
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
-	for key, want := range map[string]string{"command": "[]", "env": "{}", "labels": "{}"} {
-		if string(got[key]) != want {
-			t.Errorf("%s = %s, want %s", key, got[key], want)
-		}
+	got := mustAgent(t, s, a.ID)
+	if got.Command == nil || len(got.Command) != 0 || got.Env == nil || len(got.Env) != 0 || got.Labels == nil || len(got.Labels) != 0 {
+		t.Errorf("command %#v, env %#v, labels %#v; want empty and not nil", got.Command, got.Env, got.Labels)
 	}
 }
 
@@ -128,7 +120,8 @@ func TestNotFound(t *testing.T) {
 func TestListAgents(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	// 25 agents: even ones run function "even" with label parity=even, every third is running.
+	// 25 agents: even ones run function "even" with label parity=even, every third is running, and
+	// of the others those with i%5 == 1 have succeeded.
 	var all []runner.Agent
 	for i := range 25 {
 		all = append(all, mustCreate(t, s, testAgent(i, func(a *runner.Agent) {
@@ -136,8 +129,11 @@ func TestListAgents(t *testing.T) {
 			if i%2 == 0 {
 				a.Function, a.Labels = "even", map[string]string{"parity": "even", "team": "a"}
 			}
-			if i%3 == 0 {
+			switch {
+			case i%3 == 0:
 				a.State = runner.StateRunning
+			case i%5 == 1:
+				a.State = runner.StateSucceeded
 			}
 		})))
 	}
@@ -156,13 +152,15 @@ func TestListAgents(t *testing.T) {
 		want   []string
 	}{
 		{"all", runner.AgentFilter{Limit: 10}, newestFirst(func(int, runner.Agent) bool { return true })},
-		{"state", runner.AgentFilter{Limit: 3, State: runner.StateRunning},
+		{"state", runner.AgentFilter{Limit: 3, States: []runner.State{runner.StateRunning}},
 			newestFirst(func(i int, _ runner.Agent) bool { return i%3 == 0 })},
+		{"any of two states", runner.AgentFilter{Limit: 4, States: []runner.State{runner.StateSucceeded, runner.StateRunning}},
+			newestFirst(func(i int, _ runner.Agent) bool { return i%3 == 0 || i%5 == 1 })},
 		{"function", runner.AgentFilter{Limit: 5, Function: "even"},
 			newestFirst(func(i int, _ runner.Agent) bool { return i%2 == 0 })},
 		{"labels", runner.AgentFilter{Limit: 4, Labels: map[string]string{"parity": "odd", "team": "a"}},
 			newestFirst(func(i int, _ runner.Agent) bool { return i%2 == 1 })},
-		{"state and label", runner.AgentFilter{Limit: 2, State: runner.StateRunning, Labels: map[string]string{"parity": "even"}},
+		{"state and label", runner.AgentFilter{Limit: 2, States: []runner.State{runner.StateRunning}, Labels: map[string]string{"parity": "even"}},
 			newestFirst(func(i int, _ runner.Agent) bool { return i%6 == 0 })},
 		{"label mismatch", runner.AgentFilter{Labels: map[string]string{"team": "b"}}, nil},
 		{"label key absent", runner.AgentFilter{Labels: map[string]string{"nope": "a"}}, nil},

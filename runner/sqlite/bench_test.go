@@ -90,7 +90,7 @@ func BenchmarkListAgents(b *testing.B) {
 	}{
 		{"first page", runner.AgentFilter{Limit: 100}},
 		{"middle page", runner.AgentFilter{Limit: 100, Cursor: encodeCursor(agents[5000].ID)}},
-		{"state", runner.AgentFilter{Limit: 100, State: runner.StateRunning, Cursor: encodeCursor(agents[5000].ID)}},
+		{"state", runner.AgentFilter{Limit: 100, States: []runner.State{runner.StateRunning}, Cursor: encodeCursor(agents[5000].ID)}},
 		{"label", runner.AgentFilter{Limit: 100, Labels: map[string]string{"shard": "3"}, Cursor: encodeCursor(agents[5000].ID)}},
 	} {
 		b.Run(tt.name, func(b *testing.B) {

@@ -28,7 +28,7 @@ func TestAgentInvocationFieldsOnEveryReadPath(t *testing.T) {
 	}{
 		{"Agent", func() ([]runner.Agent, error) { return one(s.Agent(ctx, live.ID)) }, live.ID},
 		{"ListAgents", func() ([]runner.Agent, error) {
-			page, err := s.ListAgents(ctx, runner.AgentFilter{Function: "fn", State: runner.StatePending})
+			page, err := s.ListAgents(ctx, runner.AgentFilter{Function: "fn", States: []runner.State{runner.StatePending}})
 			return page.Agents, err
 		}, live.ID},
 		{"LiveAgents", func() ([]runner.Agent, error) { return s.LiveAgents(ctx) }, live.ID},

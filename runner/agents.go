@@ -49,7 +49,7 @@ func (r *Runner) ListAgents(ctx context.Context, f AgentFilter) (AgentPage, erro
 // A final agent keeps its state; its container, if still kept, is removed now.
 func (r *Runner) DeleteAgent(ctx context.Context, id string) (Agent, error) {
 	a, err := r.transition(ctx, id, Change{
-		From: []State{StatePending, StateRunning}, To: StateTerminating, Reason: ReasonDeleted,
+		To: StateTerminating, Reason: ReasonDeleted,
 		Message: "deleted by request", Detail: "delete requested",
 	})
 	switch {

@@ -19,7 +19,7 @@ func (r *Runner) finish(ctx context.Context, s *supervisor, exit Exit) {
 		kept = r.saveResult(ctx, a, code, s.io)
 	}
 	cur, err := r.transition(ctx, a.ID, Change{
-		From: []State{StateRunning}, To: end.state, Reason: end.reason, Message: end.message, ExitCode: &code,
+		To: end.state, Reason: end.reason, Message: end.message, ExitCode: &code,
 		Detail: fmt.Sprintf("exit code %d", code),
 	})
 	if errors.Is(err, ErrConflict) {
@@ -72,10 +72,10 @@ func outcome(e Exit) ending {
 func (r *Runner) fail(ctx context.Context, agentID, reason, message string) {
 	r.event(ctx, agentID, PhaseError, message)
 	cur, err := r.transition(ctx, agentID, Change{
-		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Message: message, Detail: message,
+		To: StateFailed, Reason: reason, Message: message, Detail: message,
 	})
 	if errors.Is(err, ErrConflict) && cur.State == StateTerminating {
-		_, err = r.transition(ctx, agentID, Change{From: []State{StateTerminating}, To: StateTerminated, Detail: message})
+		_, err = r.transition(ctx, agentID, Change{To: StateTerminated, Detail: message})
 	}
 	if err != nil && !errors.Is(err, ErrConflict) {
 		r.log.Error("mark agent failed", "agent", agentID, "reason", reason, "err", err)
@@ -91,7 +91,7 @@ func (r *Runner) cleanup(ctx context.Context, a Agent) {
 	}
 	if a.State == StateTerminating {
 		if _, err := r.transition(ctx, a.ID, Change{
-			From: []State{StateTerminating}, To: StateTerminated, Detail: "container removed",
+			To: StateTerminated, Detail: "container removed",
 		}); err != nil && !errors.Is(err, ErrConflict) {
 			r.log.Error("mark agent terminated", "agent", a.ID, "err", err)
 		}

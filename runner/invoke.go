@@ -118,7 +118,7 @@ func (r *Runner) newInvocation(f Function, reqEnv map[string]string) Agent {
 // endInvocation fails a live invocation for reason (the client left, too much output) and kills it.
 func (r *Runner) endInvocation(id, reason, message string) {
 	cur, err := r.transition(r.ctx, id, Change{
-		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Message: message, Detail: reason,
+		To: StateFailed, Reason: reason, Message: message, Detail: reason,
 	})
 	if err != nil {
 		return // already final: nothing to end

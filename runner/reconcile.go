@@ -123,7 +123,7 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 		if a.Function != "" && !a.Async && a.State == StateRunning && c.Running {
 			// A synchronous invocation's client left with the previous run.
 			if cur, err := r.transition(ctx, a.ID, Change{
-				From: []State{StateRunning}, To: StateFailed, Reason: ReasonClientGone,
+				To: StateFailed, Reason: ReasonClientGone,
 				Message: "podrun restarted while the client waited for the answer", Detail: "podrun restarted",
 			}); err == nil {
 				a = cur

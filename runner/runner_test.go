@@ -69,8 +69,40 @@ func newHarness(t *testing.T, edit func(*runner.Config, *runnertest.Fake)) *harn
 	if edit != nil {
 		edit(&h.cfg, h.fake)
 	}
+	t.Cleanup(func() { h.checkHistories(t) }) // runs after the runner's Close
 	h.r = h.open(t)
 	return h
+}
+
+// checkHistories fails the test if any agent's recorded states did not
+// follow the transition table: created pending, then one legal step at a time.
+func (h *harness) checkHistories(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	page, err := h.store.ListAgents(ctx, runner.AgentFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range page.Agents {
+		evs, err := h.store.Events(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev runner.State
+		for _, e := range evs {
+			if e.Type != runner.EventState {
+				continue
+			}
+			to := runner.State(e.Name)
+			if (prev == "" && to != runner.StatePending) || (prev != "" && !runner.CanTransition(prev, to)) {
+				t.Errorf("agent %s moved %q -> %q, which the transition table does not allow", a.ID, prev, to)
+			}
+			prev = to
+		}
+		if prev != a.State {
+			t.Errorf("agent %s is %s, but its last state event says %s", a.ID, a.State, prev)
+		}
+	}
 }
 
 // open starts a runner over the harness's sandbox and store, as a daemon restart would.
@@ -331,7 +363,7 @@ func TestReopenTakesBackWhatARestartLeft(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := h.store.Transition(ctx, lost.ID, runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning, At: h.clock.Now()}); err != nil {
+	if _, err := h.store.Transition(ctx, lost.ID, runner.Change{To: runner.StateRunning, At: h.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	orphan, _ := h.fake.Create(ctx, runner.Spec{Image: "x", Labels: map[string]string{runner.LabelInstance: "test-instance", runner.LabelAgent: runner.NewID(time.Now())}})

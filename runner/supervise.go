@@ -188,7 +188,7 @@ func (r *Runner) run(s *supervisor) {
 
 // markRunning records that the agent's process runs; a stop that came first is acted on.
 func (r *Runner) markRunning(ctx context.Context, s *supervisor, agentID, id string) {
-	cur, err := r.transition(ctx, agentID, Change{From: []State{StatePending}, To: StateRunning, Detail: "container " + id})
+	cur, err := r.transition(ctx, agentID, Change{To: StateRunning, Detail: "container " + id})
 	if errors.Is(err, ErrConflict) {
 		s.request(stopReason(cur)) // deleted, expired or abandoned while starting
 	} else if err != nil {
@@ -242,10 +242,10 @@ func (r *Runner) failStart(ctx context.Context, agentID, containerID string, cau
 	r.log.Warn("agent failed to start", "agent", agentID, "container", containerID, "err", cause)
 	r.event(ctx, agentID, PhaseError, cause.Error())
 	cur, err := r.transition(ctx, agentID, Change{
-		From: []State{StatePending}, To: StateFailed, Reason: ReasonError, Message: cause.Error(), Detail: cause.Error(),
+		To: StateFailed, Reason: ReasonError, Message: cause.Error(), Detail: cause.Error(),
 	})
 	if errors.Is(err, ErrConflict) && cur.State == StateTerminating {
-		_, err = r.transition(ctx, agentID, Change{From: []State{StateTerminating}, To: StateTerminated, Detail: cause.Error()})
+		_, err = r.transition(ctx, agentID, Change{To: StateTerminated, Detail: cause.Error()})
 	}
 	if err != nil && !errors.Is(err, ErrConflict) {
 		r.log.Error("mark agent failed", "agent", agentID, "err", err)

@@ -30,7 +30,7 @@ func (r *Runner) ExpireDue(ctx context.Context) (next time.Time, ok bool, err er
 
 func (r *Runner) expire(ctx context.Context, a Agent) {
 	cur, err := r.transition(ctx, a.ID, Change{
-		From: []State{StatePending, StateRunning}, To: StateExpired, Reason: ReasonTTL,
+		To: StateExpired, Reason: ReasonTTL,
 		Message: "killed at its deadline (ttl): expires_at " + a.ExpiresAt.UTC().Format(time.RFC3339Nano),
 		Detail:  "deadline " + a.ExpiresAt.UTC().Format(time.RFC3339Nano),
 	})

@@ -14,7 +14,7 @@ func (r *Runner) finish(ctx context.Context, s *supervisor, exit Exit) {
 	end := outcome(exit)
 	code := exit.Code
 	var kept Result
-	if a.Async { // durable before any state says the agent is done
+	if a.Kind() == KindAsync { // durable before any state says the agent is done
 		a.ContainerID = id
 		kept = r.saveResult(ctx, a, code, s.io)
 	}
@@ -37,7 +37,7 @@ func (r *Runner) finish(ctx context.Context, s *supervisor, exit Exit) {
 		r.goDeliver(cur, kept)
 	}
 	// An invocation's container served its one request: remove it now, whatever the outcome.
-	if cur.State == StateExpired || cur.State == StateTerminating || cur.Function != "" {
+	if cur.State == StateExpired || cur.State == StateTerminating || cur.Kind().Invocation() {
 		r.cleanup(ctx, cur)
 	}
 }

@@ -63,7 +63,7 @@ func (r *Runner) Result(ctx context.Context, agentID string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if !a.Async {
+	if a.Kind() != KindAsync {
 		return Result{}, fmt.Errorf("agent %s is not an asynchronous invocation: %w", agentID, ErrNotFound)
 	}
 	if a.State.Live() {

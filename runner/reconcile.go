@@ -120,7 +120,7 @@ func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool)
 				r.log.Error("record container", "agent", a.ID, "err", err)
 			}
 		}
-		if a.Function != "" && !a.Async && a.State == StateRunning && c.Running {
+		if a.Kind() == KindSync && a.State == StateRunning && c.Running {
 			// A synchronous invocation's client left with the previous run.
 			if cur, err := r.transition(ctx, a.ID, Change{
 				To: StateFailed, Reason: ReasonClientGone,

@@ -223,7 +223,7 @@ func (r *Runner) transition(ctx context.Context, id string, c Change) (Agent, er
 		r.log.Debug("agent transition", "agent", id, "state", c.To, "reason", c.Reason)
 		// A final state is reached once, so this counts each asynchronous
 		// invocation once, however it ends; Invoke counts synchronous ones.
-		if a.Async && a.Function != "" && !a.State.Live() {
+		if a.Kind() == KindAsync && !a.State.Live() {
 			r.obs.Invoked(a.Function, a.Start, Outcome(a), c.At.Sub(a.CreatedAt))
 		}
 	}

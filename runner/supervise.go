@@ -51,7 +51,7 @@ func (r *Runner) supervise(a Agent, c *Container, aio *agentIO) bool {
 	r.wg.Add(1)
 	r.mu.Unlock()
 	free := func() {}
-	if c != nil && a.Function != "" {
+	if c != nil && a.Kind().Invocation() {
 		// Taken back still running, it keeps counting against the concurrency
 		// caps until it ends, as it did before the restart; taken now, before
 		// any queued invocation is relaunched to compete for its slot.
@@ -114,22 +114,23 @@ func (r *Runner) spec(a Agent) Spec {
 	}
 	labels[LabelAgent] = a.ID
 	labels[LabelInstance] = r.cfg.Instance
-	if a.Function != "" {
+	shim := a.Kind().Invocation()
+	if shim {
 		labels[LabelFunction] = a.Function
 	}
 	// A function's request metadata goes through the shim header, like a warm container's.
 	env := a.Env
-	if a.Function != "" {
+	if shim {
 		env = nil
 	}
-	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: a.Function != ""}
+	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: shim}
 }
 
 // run creates (or takes a prepared) container for a pending agent, starts it,
 // then watches it to the end.
 func (r *Runner) run(s *supervisor) {
 	ctx, a, aio := r.ctx, s.agent, s.io
-	if a.Async {
+	if a.Kind() == KindAsync {
 		release, ok := r.admitBackground(ctx, a.Function)
 		if !ok {
 			return // shutting down: the agent stays pending and is relaunched on the next start
@@ -171,7 +172,7 @@ func (r *Runner) run(s *supervisor) {
 		r.finishUnstarted(ctx, a.ID, id)
 		return
 	}
-	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: aio.output(), Stderr: aio.stderr, Shim: a.Function != ""})
+	att, err := r.sb.Attach(callCtx, id, Streams{Stdin: aio.stdin, Stdout: aio.output(), Stderr: aio.stderr, Shim: a.Kind().Invocation()})
 	if err != nil {
 		r.failStart(ctx, a.ID, id, err)
 		return
@@ -224,14 +225,14 @@ func (r *Runner) ioFor(a Agent, aio *agentIO) *agentIO {
 	if aio.stdin == nil {
 		aio.stdin = bytes.NewReader(a.Stdin)
 	}
-	if a.Function != "" {
+	if a.Kind().Invocation() {
 		header, err := shimproto.Encode(shimproto.Header{Env: a.Env})
 		if err != nil {
 			header = nil // cannot happen with string maps; the shim then fails loudly
 		}
 		aio.stdin = io.MultiReader(bytes.NewReader(header), aio.stdin)
 	}
-	if a.Async && aio.result == nil {
+	if a.Kind() == KindAsync && aio.result == nil {
 		aio.result = &cappedBuffer{max: r.maxOutput(a.Function)}
 	}
 	return aio

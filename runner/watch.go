@@ -70,7 +70,7 @@ func (r *Runner) await(ctx context.Context, s *supervisor, att Attachment) waitR
 // once attached, since its signal may not have reached the container. ok is
 // false when the supervisor is done: podrun is shutting down, or the agent is lost.
 func (r *Runner) reattach(ctx context.Context, s *supervisor) (Attachment, bool) {
-	streams := Streams{Stdout: s.io.output(), Shim: s.agent.Function != ""}
+	streams := Streams{Stdout: s.io.output(), Shim: s.agent.Kind().Invocation()}
 	for delay := reattachFirst; ; delay = min(2*delay, reattachMax) {
 		callCtx, cancel := r.bounded(ctx)
 		att, err := r.sb.Attach(callCtx, s.container, streams)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"time"
+
+	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // Invoke runs one invocation of a function in a container that never served
@@ -45,7 +47,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	overflow := fmt.Sprintf("it wrote more than its max_output of %d bytes", f.MaxOutput)
 	aio := &agentIO{
 		stdin:       inv.Body,
-		stdout:      newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit, overflow) }),
+		stdout:      NewCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit, overflow) }),
 		prepared:    warm,
 		exited:      make(chan struct{}),
 		outputEnded: inv.OutputEnded,
@@ -54,7 +56,9 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		aio.stdin = eofReader{}
 	}
 	if inv.OutputEnded != nil {
-		aio.stderr = &exitLineWatcher{ended: aio.endOutput}
+		// The shim's exit line ends its stderr a little before the stream
+		// ends, which waits for the container's exit.
+		aio.stderr = &shimproto.ExitWatcher{OnExit: aio.endOutput}
 	}
 	if !r.supervise(a, nil, aio) {
 		r.pools.discard(warm)

@@ -9,14 +9,19 @@ import (
 // saveResult stores an asynchronous invocation's output. A container taken
 // back after a restart has no live buffer: its log has the output.
 func (r *Runner) saveResult(ctx context.Context, a Agent, code int, aio *agentIO) Result {
-	buf := &cappedBuffer{max: r.maxOutput(a.Function)}
+	var buf *Capped
 	if aio != nil && aio.result != nil {
 		buf = aio.result
 	} else {
+		max := r.maxOutput(a.Function)
+		buf = NewCapped(max)
 		logCtx, cancel := r.bounded(ctx)
-		err := r.sb.Logs(logCtx, a.ContainerID, LogRead{MaxLine: int(buf.max) + 1}, func(l LogLine) error {
-			if l.Stream == Stdout {
-				buf.writeLine(l)
+		err := r.sb.Logs(logCtx, a.ContainerID, LogRead{MaxLine: int(max) + 1}, func(l LogLine) error {
+			if l.Stream == Stdout { // as the process wrote it: with its newline unless it had none
+				_, _ = buf.Write([]byte(l.Text))
+				if !l.Partial {
+					_, _ = buf.Write([]byte{'\n'})
+				}
 			}
 			return nil
 		})
@@ -25,8 +30,7 @@ func (r *Runner) saveResult(ctx context.Context, a Agent, code int, aio *agentIO
 			r.log.Warn("read output of a taken-back invocation", "agent", a.ID, "err", err)
 		}
 	}
-	out, truncated := buf.bytes()
-	res := Result{AgentID: a.ID, ExitCode: code, Output: out, Truncated: truncated, CreatedAt: r.now(), CallbackURL: a.CallbackURL}
+	res := Result{AgentID: a.ID, ExitCode: code, Output: buf.Bytes(), Truncated: buf.Truncated(), CreatedAt: r.now(), CallbackURL: a.CallbackURL}
 	if a.CallbackURL != "" {
 		res.CallbackStatus = CallbackPending
 	}

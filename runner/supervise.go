@@ -233,7 +233,7 @@ func (r *Runner) ioFor(a Agent, aio *agentIO) *agentIO {
 		aio.stdin = io.MultiReader(bytes.NewReader(header), aio.stdin)
 	}
 	if a.Kind() == KindAsync && aio.result == nil {
-		aio.result = &cappedBuffer{max: r.maxOutput(a.Function)}
+		aio.result = NewCapped(r.maxOutput(a.Function))
 	}
 	return aio
 }

@@ -23,7 +23,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	if inv.Async {
 		return r.invokeAsync(ctx, f, inv)
 	}
-	release, err := r.admit(ctx, f.Name, f.MaxConcurrency)
+	release, err := r.cfg.Limiter.Acquire(ctx, f.Name, f.MaxConcurrency)
 	if err != nil {
 		return InvokeResult{}, err
 	}
@@ -130,39 +130,15 @@ func (r *Runner) endInvocation(id, reason, message string) {
 	r.stop(cur, reason)
 }
 
-// admit waits for an invocation slot; without a limiter every invocation runs at once.
-func (r *Runner) admit(ctx context.Context, function string, max int) (func(), error) {
-	if r.cfg.Limiter == nil {
-		return func() {}, nil
-	}
-	return r.cfg.Limiter.Acquire(ctx, function, max)
-}
-
-// hold counts a taken-back invocation against the caps until release; without a limiter it does nothing.
-func (r *Runner) hold(function string) (release func()) {
-	if r.cfg.Limiter == nil {
-		return func() {}
-	}
-	return r.cfg.Limiter.Hold(function)
-}
-
-// admitBackground waits as long as it takes for an asynchronous invocation's slot.
-func (r *Runner) admitBackground(ctx context.Context, function string) (func(), bool) {
+// admitBackground waits as long as it takes for an asynchronous invocation's
+// slot; a released slot wakes it. ok is false once ctx ends.
+func (r *Runner) admitBackground(ctx context.Context, function string) (release func(), ok bool) {
 	max := r.cfg.FunctionPolicy.DefaultConcurrency
 	if f, err := r.store.Function(ctx, function); err == nil {
 		max = f.MaxConcurrency
 	}
-	for {
-		release, err := r.admit(ctx, function, max)
-		if err == nil {
-			return release, true
-		}
-		select {
-		case <-ctx.Done():
-			return nil, false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	release, err := r.cfg.Limiter.Wait(ctx, function, max)
+	return release, err == nil
 }
 
 type eofReader struct{}

@@ -24,7 +24,7 @@ type Config struct {
 	Retention             time.Duration // how long final agent rows are kept
 	LogTail               int           // bytes of each stream kept when a container is removed
 	FunctionPolicy        FunctionPolicy
-	// Limiter admits invocations; nil admits all.
+	// Limiter admits invocations; nil admits all at once.
 	Limiter *Limiter
 	// Notifier delivers results to callback URLs; nil disables callbacks.
 	Notifier         Notifier

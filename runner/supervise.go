@@ -55,7 +55,7 @@ func (r *Runner) supervise(a Agent, c *Container, aio *agentIO) bool {
 		// Taken back still running, it keeps counting against the concurrency
 		// caps until it ends, as it did before the restart; taken now, before
 		// any queued invocation is relaunched to compete for its slot.
-		free = r.hold(a.Function)
+		free = r.cfg.Limiter.Hold(a.Function)
 	}
 	go func() {
 		defer r.wg.Done()

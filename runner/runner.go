@@ -2,42 +2,12 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 )
-
-// Config is what the Runner needs to know; cmd builds it from the daemon's configuration.
-type Config struct {
-	// Instance labels every container this daemon creates; containers of other instances are never touched.
-	Instance string
-	Policy   Policy
-	// AllowUnenforcedLimits lets the runner start on a host where limits would be silently ignored.
-	AllowUnenforcedLimits bool
-	StopTimeout           time.Duration // SIGTERM to SIGKILL on DELETE
-	SucceededGrace        time.Duration // how long a succeeded agent's container is kept
-	FailedGrace           time.Duration // how long a failed agent's container is kept, for debugging
-	OrphanGrace           time.Duration // how old an unknown labelled container must be before removal
-	Retention             time.Duration // how long final agent rows are kept
-	LogTail               int           // bytes of each stream kept when a container is removed
-	FunctionPolicy        FunctionPolicy
-	// Limiter admits invocations; nil admits all at once.
-	Limiter *Limiter
-	// Notifier delivers results to callback URLs; nil disables callbacks.
-	Notifier         Notifier
-	CallbackAttempts int           // deliveries tried per result (default 5)
-	CallbackBackoff  time.Duration // wait after the first failed delivery, doubling (default 1s)
-	WarmMaxIdle      time.Duration // a warm container older than this is replaced (default 10m)
-	// CallTimeout bounds each sandbox call but the wait for a process to end,
-	// so a wedged container service cannot hang a supervisor forever.
-	CallTimeout time.Duration
-	Logger      *slog.Logger
-	Observer    Observer
-	Now         func() time.Time
-}
 
 // Container labels podrun sets on every container it creates.
 const (
@@ -71,8 +41,13 @@ type Runner struct {
 	pools *pools
 }
 
-// New returns a Runner; call Open before use.
-func New(sb Sandbox, store Store, cfg Config) *Runner {
+// New returns a Runner over sb and store, or an error naming the first field
+// of cfg that makes no sense; call Open before use. It takes cfg as given:
+// the defaults live in package configs.
+func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -82,27 +57,6 @@ func New(sb Sandbox, store Store, cfg Config) *Runner {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.StopTimeout <= 0 {
-		cfg.StopTimeout = 10 * time.Second
-	}
-	if cfg.LogTail <= 0 {
-		cfg.LogTail = 64 << 10
-	}
-	if cfg.CallTimeout <= 0 {
-		cfg.CallTimeout = 2 * time.Minute
-	}
-	if cfg.CallbackAttempts <= 0 {
-		cfg.CallbackAttempts = 5
-	}
-	if cfg.CallbackBackoff <= 0 {
-		cfg.CallbackBackoff = time.Second
-	}
-	if cfg.WarmMaxIdle <= 0 {
-		cfg.WarmMaxIdle = 10 * time.Minute
-	}
-	if cfg.FunctionPolicy.DefaultMaxOutput <= 0 {
-		cfg.FunctionPolicy.DefaultMaxOutput = 6 << 20
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Runner{
 		cfg: cfg, sb: sb, store: store, log: cfg.Logger, obs: cfg.Observer,
@@ -111,15 +65,12 @@ func New(sb Sandbox, store Store, cfg Config) *Runner {
 		active: make(map[string]*supervisor),
 	}
 	r.pools = newPools(r)
-	return r
+	return r, nil
 }
 
 // Open probes the host, refuses to run where limits would be ignored, and
 // takes back the agents a previous run of this instance left behind.
 func (r *Runner) Open(ctx context.Context) error {
-	if r.cfg.Instance == "" {
-		return errors.New("runner: instance id is required")
-	}
 	host, err := r.sb.Probe(ctx)
 	if err != nil {
 		return fmt.Errorf("probe container host: %w", err)

@@ -5,12 +5,17 @@ import (
 	"sync"
 )
 
-// agentIO is how a supervisor connects an invocation's process to its caller.
+// agentIO is how a supervisor connects an invocation's process to its
+// caller. Every method is safe on a nil agentIO: an agent created by
+// CreateAgent, or taken back after a restart, has no caller to connect.
 type agentIO struct {
 	stdin    io.Reader      // the body; the shim header is put in front for function agents
 	stdout   io.Writer      // nil: discarded (Podman's log keeps it)
 	result   *Capped        // asynchronous invocations: stdout kept as the Result
 	prepared *warmContainer // created, attached and started ahead, blocked on its stdin
+	// started, if set, is called once the agent is stored, before its
+	// container is made (see Invocation.Started).
+	started func(Agent)
 	// exited is closed once the exit is recorded, before the container's
 	// removal, so the caller's answer does not wait for cleanup.
 	exited     chan struct{}
@@ -23,7 +28,14 @@ type agentIO struct {
 	stderr          io.Writer // a shimproto.ExitWatcher when outputEnded is set; nil: stderr not attached
 }
 
-// endOutput calls outputEnded, once; safe on a nil agentIO.
+// announce calls started with the agent just stored.
+func (aio *agentIO) announce(a Agent) {
+	if aio != nil && aio.started != nil {
+		aio.started(a)
+	}
+}
+
+// endOutput calls outputEnded, once.
 func (aio *agentIO) endOutput() {
 	if aio == nil || aio.outputEnded == nil {
 		return
@@ -32,7 +44,7 @@ func (aio *agentIO) endOutput() {
 }
 
 // output is where the process's stdout goes: an asynchronous invocation's
-// result buffer, else the caller's writer; nil (discarded) on a nil agentIO.
+// result buffer, else the caller's writer; nil (discarded) without a caller.
 func (aio *agentIO) output() io.Writer {
 	switch {
 	case aio == nil:
@@ -45,33 +57,28 @@ func (aio *agentIO) output() io.Writer {
 	return nil
 }
 
+// resultBuffer is the asynchronous invocation's output as its stream brought
+// it; nil if there is none to trust (see streamBroke).
+func (aio *agentIO) resultBuffer() *Capped {
+	if aio == nil {
+		return nil
+	}
+	return aio.result
+}
+
 // streamBroke drops the result buffer of a stream that broke before the end:
 // it misses what the process wrote meanwhile, so the result is read from the
-// container's log instead. Safe on a nil agentIO.
+// container's log instead.
 func (aio *agentIO) streamBroke() {
 	if aio != nil {
 		aio.result = nil
 	}
 }
 
-// markExited closes exited once; safe on a nil agentIO or channel.
+// markExited closes exited once.
 func (aio *agentIO) markExited() {
 	if aio == nil || aio.exited == nil {
 		return
 	}
 	aio.exitedOnce.Do(func() { close(aio.exited) })
-}
-
-// notifyOutputEnd calls outputEnded once att's stream has ended, if nothing
-// did before; call it as soon as the streams are connected, so a process that
-// exits at once is noticed however long the runner takes to record its start.
-// Safe on a nil agentIO.
-func (aio *agentIO) notifyOutputEnd(att Attachment) {
-	if aio == nil || aio.outputEnded == nil {
-		return
-	}
-	go func() {
-		<-att.Done() // closed at the end of the stream, and when a shutdown closes it
-		aio.endOutput()
-	}()
 }

@@ -110,7 +110,8 @@ func (s *supervisor) recordExit(ctx context.Context, c Container) {
 }
 
 // cleanup stops the container of an agent nobody watches if it is being
-// deleted, removes it and completes the termination.
+// deleted, removes it and completes the termination; launch also ends here
+// when a stop comes before the container has started.
 func (s *supervisor) cleanup(ctx context.Context) {
 	a, err := s.sv.store.Agent(ctx, s.agent.ID)
 	if err != nil {
@@ -120,7 +121,10 @@ func (s *supervisor) cleanup(ctx context.Context) {
 	if a.ContainerID == "" {
 		a.ContainerID = s.container
 	}
-	if a.State == StateTerminating && a.ContainerID != "" && a.RemovedAt.IsZero() && s.container == "" {
+	// A container of its own that never started (stopped before its start)
+	// needs no SIGTERM: only one that may have run unwatched does.
+	unwatched := s.container == ""
+	if a.State == StateTerminating && a.ContainerID != "" && a.RemovedAt.IsZero() && unwatched {
 		s.event(ctx, PhaseStopping, ReasonDeleted)
 		callCtx, cancel := s.sv.bounded(ctx)
 		defer cancel()

@@ -60,7 +60,9 @@ type SandboxConfig struct {
 	NProc          int64           `toml:"nproc"`
 	UserNSSize     int64           `toml:"userns_size"`
 	StopTimeout    Duration        `toml:"stop_timeout"`
-	LogMaxSize     runner.ByteSize `toml:"log_max_size"`
+	// CallTimeout bounds each Podman call but the wait for a process to end.
+	CallTimeout Duration        `toml:"call_timeout"`
+	LogMaxSize  runner.ByteSize `toml:"log_max_size"`
 	// PullTimeout bounds the pull of an image that is not present.
 	PullTimeout Duration `toml:"pull_timeout"`
 	// ShimPath locates the podrun-shim binary; empty looks for it next to podrun's own executable.
@@ -101,6 +103,7 @@ type InvokeConfig struct {
 	MaxOutput          runner.ByteSize `toml:"max_output"`
 	MaxBody            runner.ByteSize `toml:"max_body"`
 	CallbackAttempts   int             `toml:"callback_attempts"`
+	CallbackBackoff    Duration        `toml:"callback_backoff"`
 	CallbackTimeout    Duration        `toml:"callback_timeout"`
 }
 
@@ -163,6 +166,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			NProc:       1024,
 			UserNSSize:  65536,
 			StopTimeout: Duration{10 * time.Second},
+			CallTimeout: Duration{2 * time.Minute},
 			LogMaxSize:  16 << 20,
 			PullTimeout: minutes(2),
 
@@ -196,6 +200,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			MaxOutput:          64 << 20,
 			MaxBody:            16 << 20,
 			CallbackAttempts:   5,
+			CallbackBackoff:    Duration{time.Second},
 			CallbackTimeout:    Duration{10 * time.Second},
 		},
 	}

@@ -158,6 +158,7 @@ func (v *validator) sandbox(s SandboxConfig) {
 	v.nonNegative("sandbox.stop_timeout", s.StopTimeout)
 	v.check(s.StopTimeout.Duration%time.Second == 0, "sandbox.stop_timeout",
 		fmt.Sprintf("(%s) must be whole seconds (Podman counts in seconds)", s.StopTimeout))
+	v.positive("sandbox.call_timeout", s.CallTimeout)
 	v.check(s.LogMaxSize > 0, "sandbox.log_max_size", fmt.Sprintf("(%s) must be positive", s.LogMaxSize))
 	v.positive("sandbox.pull_timeout", s.PullTimeout)
 	v.check(s.ShimPath == "" || filepath.IsAbs(s.ShimPath), "sandbox.shim_path",
@@ -201,6 +202,7 @@ func (v *validator) invoke(i InvokeConfig) {
 	v.check(i.MaxBody > 0, "invoke.max_body", fmt.Sprintf("(%s) must be positive", i.MaxBody))
 	v.check(i.CallbackAttempts > 0, "invoke.callback_attempts", fmt.Sprintf("(%d) must be positive", i.CallbackAttempts))
 	v.positive("invoke.callback_timeout", i.CallbackTimeout)
+	v.nonNegative("invoke.callback_backoff", i.CallbackBackoff)
 }
 
 // functions checks each declared function as the API would check its request, in name order.

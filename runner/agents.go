@@ -22,14 +22,30 @@ func (r *Runner) CreateAgent(ctx context.Context, req AgentRequest) (Agent, erro
 	a.CreatedAt = now
 	a.ExpiresAt = now.Add(ttl)
 	a.LimitsEnforced = r.enforced
-	if err := r.store.CreateAgent(ctx, a); err != nil {
-		return Agent{}, fmt.Errorf("store agent: %w", err)
+	if err := r.add(ctx, a, nil); err != nil {
+		return Agent{}, err
 	}
-	r.obs.AgentCreated()
-	r.obs.Transitioned(StatePending)
-	r.notifyDeadline()
-	r.supervise(a, nil, nil)
 	return a, nil
+}
+
+// add records a new agent and hands it to its supervisor. The supervisor is
+// claimed first, so no sweep mistakes the pending row for one a crash left
+// and launches it a second time; then the agent is stored durably and
+// counted, the reaper told of its deadline, the caller told it exists, and
+// its container launched in the background.
+func (r *Runner) add(ctx context.Context, a Agent, aio *agentIO) error {
+	s := r.agents.claim(a, aio)
+	if s == nil {
+		return fmt.Errorf("agent %s: %w", a.ID, errClosed)
+	}
+	if err := r.journal.record(ctx, a); err != nil {
+		r.agents.release(s)
+		return fmt.Errorf("store agent: %w", err)
+	}
+	r.notifyDeadline()
+	aio.announce(a)
+	r.agents.run(s, s.launch)
+	return nil
 }
 
 // Agent returns one agent.
@@ -50,17 +66,13 @@ func (r *Runner) ListAgents(ctx context.Context, f AgentFilter) (AgentPage, erro
 // DeleteAgent marks a live agent terminating and stops it in the background; it never waits for the sandbox.
 // A final agent keeps its state; its container, if still kept, is removed now.
 func (r *Runner) DeleteAgent(ctx context.Context, id string) (Agent, error) {
-	a, err := r.transition(ctx, id, Change{
-		From: []State{StatePending, StateRunning}, To: StateTerminating, Reason: ReasonDeleted,
-		Message: "deleted by request", Detail: "delete requested",
-	})
+	a, err := r.agents.end(ctx, id, deletion)
 	switch {
 	case err == nil:
-		r.stop(a, ReasonDeleted)
 		return a, nil
 	case errors.Is(err, ErrConflict):
 		if !a.State.Live() && a.ContainerID != "" && a.RemovedAt.IsZero() {
-			r.goCleanup(a)
+			r.agents.cleanup(a)
 		}
 		return a, nil
 	default:
@@ -94,23 +106,6 @@ func (r *Runner) Events(ctx context.Context, id string) ([]Event, error) {
 		return nil, err
 	}
 	return r.store.Events(ctx, id)
-}
-
-// awaitStart waits for a pending agent's container to start (or the agent to end).
-func (r *Runner) awaitStart(ctx context.Context, id string) (Agent, error) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		a, err := r.store.Agent(ctx, id)
-		if err != nil || a.State != StatePending {
-			return a, err
-		}
-		select {
-		case <-ctx.Done():
-			return a, ctx.Err()
-		case <-tick.C:
-		}
-	}
 }
 
 // Stats samples a running agent's resource use.

@@ -7,38 +7,37 @@ import (
 	"time"
 )
 
-// finish records how s's process ended and cleans up what is due now.
-func (r *Runner) finish(ctx context.Context, s *supervisor, exit Exit) {
-	a, id := s.agent, s.container
-	r.event(ctx, a.ID, PhaseStopped, fmt.Sprintf("exit code %d", exit.Code))
+// finish records how the process ended and cleans up what is due now.
+func (s *supervisor) finish(ctx context.Context, exit Exit) {
+	a := s.agent
+	s.event(ctx, PhaseStopped, fmt.Sprintf("exit code %d", exit.Code))
 	end := outcome(exit)
 	code := exit.Code
 	var kept Result
-	if a.Async { // durable before any state says the agent is done
-		a.ContainerID = id
-		kept = r.saveResult(ctx, a, code, s.io)
+	if a.Kind() == KindAsync { // durable before any state says the agent is done
+		kept = s.saveResult(ctx, code)
 	}
-	cur, err := r.transition(ctx, a.ID, Change{
-		From: []State{StateRunning}, To: end.state, Reason: end.reason, Message: end.message, ExitCode: &code,
+	cur, err := s.sv.journal.transition(ctx, a.ID, Change{
+		To: end.state, Reason: end.reason, Message: end.message, ExitCode: &code,
 		Detail: fmt.Sprintf("exit code %d", code),
 	})
 	if errors.Is(err, ErrConflict) {
 		// podrun stopped it (TTL or DELETE): the state already says why; keep the code too.
-		if err := r.store.SetExitCode(ctx, a.ID, code); err != nil {
-			r.log.Debug("record exit code", "agent", a.ID, "err", err)
+		if err := s.sv.store.SetExitCode(ctx, a.ID, code); err != nil {
+			s.sv.log.Debug("record exit code", logAgent, a.ID, logErr, err)
 		}
 	} else if err != nil {
-		r.log.Error("record agent exit", "agent", a.ID, "err", err)
+		s.sv.log.Error("record agent exit", logAgent, a.ID, logErr, err)
 		return
 	}
 	s.io.markExited()
-	cur.ContainerID = id
+	cur.ContainerID = s.container
 	if kept.CallbackStatus == CallbackPending {
-		r.goDeliver(cur, kept)
+		s.sv.callbacks.Deliver(cur, kept)
 	}
 	// An invocation's container served its one request: remove it now, whatever the outcome.
-	if cur.State == StateExpired || cur.State == StateTerminating || cur.Function != "" {
-		r.cleanup(ctx, cur)
+	if cur.State == StateExpired || cur.State == StateTerminating || a.Kind().Invocation() {
+		s.dispose(ctx, cur)
 	}
 }
 
@@ -68,75 +67,93 @@ func outcome(e Exit) ending {
 }
 
 // fail ends a live agent whose exit podrun could not see, for reason: a
-// pending or running one becomes failed, one being deleted terminated.
-func (r *Runner) fail(ctx context.Context, agentID, reason, message string) {
-	r.event(ctx, agentID, PhaseError, message)
-	cur, err := r.transition(ctx, agentID, Change{
-		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Message: message, Detail: message,
+// pending or running one becomes failed, one being deleted terminated. It
+// returns the agent as it is now.
+func (s *supervisor) fail(ctx context.Context, reason, message string) Agent {
+	id := s.agent.ID
+	s.event(ctx, PhaseError, message)
+	cur, err := s.sv.journal.transition(ctx, id, Change{
+		To: StateFailed, Reason: reason, Message: message, Detail: message,
 	})
 	if errors.Is(err, ErrConflict) && cur.State == StateTerminating {
-		_, err = r.transition(ctx, agentID, Change{From: []State{StateTerminating}, To: StateTerminated, Detail: message})
+		var done Agent
+		if done, err = s.sv.journal.transition(ctx, id, Change{To: StateTerminated, Detail: message}); err == nil {
+			cur = done
+		}
 	}
 	if err != nil && !errors.Is(err, ErrConflict) {
-		r.log.Error("mark agent failed", "agent", agentID, "reason", reason, "err", err)
+		s.sv.log.Error("mark agent failed", logAgent, id, logReason, reason, logErr, err)
+	}
+	return cur
+}
+
+// failStart records a failure before the process ran and removes any half-made container.
+func (s *supervisor) failStart(ctx context.Context, cause error) {
+	s.sv.log.Warn("agent failed to start", logAgent, s.agent.ID, logContainer, s.container, logErr, cause)
+	a := s.fail(ctx, ReasonError, cause.Error())
+	if s.container != "" {
+		if a.ID == "" { // the store did not answer: remove it all the same
+			a, a.State = s.agent, StateFailed
+		}
+		a.ContainerID = s.container
+		_ = s.remove(ctx, a)
 	}
 }
 
-// cleanup stops and removes an agent's container, then completes a termination.
-func (r *Runner) cleanup(ctx context.Context, a Agent) {
+// dispose removes a's container, unless it is gone already, then completes
+// a termination.
+func (s *supervisor) dispose(ctx context.Context, a Agent) {
 	if a.ContainerID != "" && a.RemovedAt.IsZero() {
-		if err := r.removeContainer(ctx, a, removalKind(a.State)); err != nil {
+		if err := s.remove(ctx, a); err != nil {
 			return // the sweeper tries again
 		}
 	}
 	if a.State == StateTerminating {
-		if _, err := r.transition(ctx, a.ID, Change{
-			From: []State{StateTerminating}, To: StateTerminated, Detail: "container removed",
+		if _, err := s.sv.journal.transition(ctx, a.ID, Change{
+			To: StateTerminated, Detail: "container removed",
 		}); err != nil && !errors.Is(err, ErrConflict) {
-			r.log.Error("mark agent terminated", "agent", a.ID, "err", err)
+			s.sv.log.Error("mark agent terminated", logAgent, a.ID, logErr, err)
 		}
 	}
 }
 
-func removalKind(s State) string {
-	if s == StateTerminating {
-		return string(StateTerminated)
-	}
-	return string(s)
-}
-
-// removeContainer keeps the tail of the container's output, then removes it.
-func (r *Runner) removeContainer(ctx context.Context, a Agent, kind string) error {
+// remove keeps the tail of the container's output, then removes it; the
+// removal is counted under the agent's state (a terminating one's is "terminated").
+func (s *supervisor) remove(ctx context.Context, a Agent) error {
 	id := a.ContainerID
-	r.event(ctx, a.ID, PhaseRemoving, kind)
-	if err := r.saveLogs(ctx, a.ID, id); err != nil {
+	kind := string(a.State)
+	if a.State == StateTerminating {
+		kind = string(StateTerminated)
+	}
+	s.event(ctx, PhaseRemoving, kind)
+	if err := s.saveLogs(ctx, id); err != nil {
 		return err // keep the container (and its log) until the service answers again
 	}
-	callCtx, cancel := r.bounded(ctx)
+	callCtx, cancel := s.sv.bounded(ctx)
 	defer cancel()
-	err := r.sb.Remove(callCtx, id)
+	err := s.sv.sb.Remove(callCtx, id)
 	if err != nil && !errors.Is(err, ErrNoContainer) {
-		r.event(ctx, a.ID, PhaseError, "remove: "+err.Error())
-		r.log.Warn("remove container", "agent", a.ID, "container", id, "err", err)
+		s.event(ctx, PhaseError, "remove: "+err.Error())
+		s.sv.log.Warn("remove container", logAgent, a.ID, logContainer, id, logErr, err)
 		return err
 	}
-	if err := r.store.MarkRemoved(ctx, a.ID, r.now()); err != nil {
-		r.log.Error("mark container removed", "agent", a.ID, "err", err)
+	if err := s.sv.store.MarkRemoved(ctx, a.ID, s.sv.journal.now()); err != nil {
+		s.sv.log.Error("mark container removed", logAgent, a.ID, logErr, err)
 	}
-	r.event(ctx, a.ID, PhaseRemoved, "")
+	s.event(ctx, PhaseRemoved, "")
 	if err == nil { // ErrNoContainer: something else removed it, which is not a removal of podrun's
-		r.obs.Removed(kind)
+		s.sv.journal.obs.Removed(kind)
 	}
 	return nil
 }
 
 // saveLogs keeps the last LogTail bytes of each stream's lines, in log order,
 // for after the container is gone. It fails only if the container service is away.
-func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) error {
+func (s *supervisor) saveLogs(ctx context.Context, containerID string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	kept := newStreamTail(r.cfg.LogTail)
-	err := r.sb.Logs(ctx, containerID, LogRead{}, func(l LogLine) error {
+	kept := newStreamTail(s.sv.cfg.logTail)
+	err := s.sv.sb.Logs(ctx, containerID, LogRead{}, func(l LogLine) error {
 		kept.add(l)
 		return nil
 	})
@@ -144,13 +161,13 @@ func (r *Runner) saveLogs(ctx context.Context, agentID, containerID string) erro
 	case errors.Is(err, ErrNoContainer):
 		return nil
 	case err != nil:
-		r.log.Warn("read logs before removal", "agent", agentID, "container", containerID, "err", err)
+		s.sv.log.Warn("read logs before removal", logAgent, s.agent.ID, logContainer, containerID, logErr, err)
 		if errors.Is(err, ErrUnavailable) {
 			return err
 		}
 	}
-	if err := r.store.SaveLogs(ctx, agentID, kept.lines()); err != nil {
-		r.log.Warn("save logs", "agent", agentID, "err", err)
+	if err := s.sv.store.SaveLogs(ctx, s.agent.ID, kept.lines()); err != nil {
+		s.sv.log.Warn("save logs", logAgent, s.agent.ID, logErr, err)
 	}
 	return nil
 }

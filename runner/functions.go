@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -26,7 +25,7 @@ func (r *Runner) PutFunction(ctx context.Context, name string, req FunctionReque
 			f.CreatedAt = stored.CreatedAt
 		}
 	}
-	r.pools.set(f)
+	r.pools.Set(f)
 	return f, created, nil
 }
 
@@ -49,27 +48,8 @@ func (r *Runner) DeleteFunction(ctx context.Context, name string) error {
 	if err := r.store.DeleteFunction(ctx, name); err != nil {
 		return err
 	}
-	r.pools.remove(name)
+	r.pools.Remove(name)
 	return nil
-}
-
-// Result returns an asynchronous invocation's result; ErrConflict while it still runs.
-func (r *Runner) Result(ctx context.Context, agentID string) (Result, error) {
-	res, err := r.store.Result(ctx, agentID)
-	if !errors.Is(err, ErrNotFound) {
-		return res, err
-	}
-	a, err := r.store.Agent(ctx, agentID)
-	if err != nil {
-		return Result{}, err
-	}
-	if !a.Async {
-		return Result{}, fmt.Errorf("agent %s is not an asynchronous invocation: %w", agentID, ErrNotFound)
-	}
-	if a.State.Live() {
-		return Result{}, fmt.Errorf("%w: agent %s is %s; its result is not ready", ErrConflict, agentID, a.State)
-	}
-	return Result{}, fmt.Errorf("agent %s left no result: %w", agentID, ErrNotFound)
 }
 
 // LoadFunctions stores functions declared in the configuration, replacing stored ones of the same name.

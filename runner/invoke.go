@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"time"
+
+	"github.com/podrun/podrun/runner/shimproto"
 )
 
 // Invoke runs one invocation of a function in a container that never served
@@ -21,32 +23,25 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	if inv.Async {
 		return r.invokeAsync(ctx, f, inv)
 	}
-	release, err := r.admit(ctx, f.Name, f.MaxConcurrency)
+	release, err := r.cfg.Limiter.Acquire(ctx, f.Name, f.MaxConcurrency)
 	if err != nil {
 		return InvokeResult{}, err
 	}
 	defer release()
 
-	a := r.newInvocation(f, inv.Env)
-	warm, hit := r.pools.take(f.Name)
+	a := newInvocation(f, inv.Env, r.now(), r.enforced)
+	warm, hit := r.pools.Take(f.Name)
 	if hit {
 		a.Start, a.ContainerID = StartWarm, warm.id
 	}
-	if err := r.store.CreateAgent(ctx, a); err != nil {
-		r.pools.discard(warm)
-		return InvokeResult{}, fmt.Errorf("store invocation: %w", err)
+	overflow := func() { // on the stream's goroutine, which must not block
+		r.agents.spawn(func(ctx context.Context) { _, _ = r.agents.end(ctx, a.ID, outputLimit(f.MaxOutput)) })
 	}
-	r.obs.AgentCreated()
-	r.obs.Transitioned(StatePending)
-	r.notifyDeadline()
-	if inv.Started != nil {
-		inv.Started(a)
-	}
-	overflow := fmt.Sprintf("it wrote more than its max_output of %d bytes", f.MaxOutput)
 	aio := &agentIO{
 		stdin:       inv.Body,
-		stdout:      newCappedWriter(inv.Output, f.MaxOutput, func() { go r.endInvocation(a.ID, ReasonOutputLimit, overflow) }),
+		stdout:      NewCappedWriter(inv.Output, f.MaxOutput, overflow),
 		prepared:    warm,
+		started:     inv.Started,
 		exited:      make(chan struct{}),
 		outputEnded: inv.OutputEnded,
 	}
@@ -54,19 +49,21 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		aio.stdin = eofReader{}
 	}
 	if inv.OutputEnded != nil {
-		aio.stderr = &exitLineWatcher{ended: aio.endOutput}
+		// The shim's exit line ends its stderr a little before the stream
+		// ends, which waits for the container's exit.
+		aio.stderr = &shimproto.ExitWatcher{OnExit: aio.endOutput}
 	}
-	if !r.supervise(a, nil, aio) {
-		r.pools.discard(warm)
-		return InvokeResult{}, fmt.Errorf("invoke %s: runner is closed", f.Name)
+	if err := r.add(ctx, a, aio); err != nil {
+		r.pools.Discard(warm)
+		return InvokeResult{}, fmt.Errorf("invoke %s: %w", f.Name, err)
 	}
 	select {
 	case <-aio.exited:
 	case <-ctx.Done():
-		r.endInvocation(a.ID, ReasonClientGone, "the client went away before the answer")
+		_, _ = r.agents.end(context.WithoutCancel(ctx), a.ID, clientGone("the client went away before the answer", ReasonClientGone))
 		<-aio.exited
 	}
-	r.pools.refill(f.Name) // now, not at the take: a refill's create would compete with this request
+	r.pools.Refill(f.Name) // now, not at the take: a refill's create would compete with this request
 	final, err := r.store.Agent(context.WithoutCancel(ctx), a.ID)
 	if err != nil {
 		return InvokeResult{}, err
@@ -79,9 +76,9 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	return InvokeResult{Agent: final, ExitCode: code}, nil
 }
 
-// invokeAsync records the invocation with its body; a supervisor runs it when a slot is free.
+// invokeAsync records the invocation with its body; its supervisor runs it when a slot is free.
 func (r *Runner) invokeAsync(ctx context.Context, f Function, inv Invocation) (InvokeResult, error) {
-	a := r.newInvocation(f, inv.Env)
+	a := newInvocation(f, inv.Env, r.now(), r.enforced)
 	a.Async, a.CallbackURL = true, inv.CallbackURL
 	if inv.Body != nil {
 		body, err := io.ReadAll(inv.Body)
@@ -90,19 +87,14 @@ func (r *Runner) invokeAsync(ctx context.Context, f Function, inv Invocation) (I
 		}
 		a.Stdin = body
 	}
-	if err := r.store.CreateAgent(ctx, a); err != nil {
-		return InvokeResult{}, fmt.Errorf("store invocation: %w", err)
+	if err := r.add(ctx, a, nil); err != nil {
+		return InvokeResult{}, fmt.Errorf("invoke %s: %w", f.Name, err)
 	}
-	r.obs.AgentCreated()
-	r.obs.Transitioned(StatePending)
-	r.notifyDeadline()
-	r.supervise(a, nil, nil)
 	return InvokeResult{Agent: a, ExitCode: -1}, nil
 }
 
-// newInvocation is the pending agent for one invocation of f.
-func (r *Runner) newInvocation(f Function, reqEnv map[string]string) Agent {
-	now := r.now()
+// newInvocation is the pending agent for one invocation of f, created now.
+func newInvocation(f Function, reqEnv map[string]string, now time.Time, enforced bool) Agent {
 	env := maps.Clone(f.Env)
 	if env == nil {
 		env = map[string]string{}
@@ -110,54 +102,8 @@ func (r *Runner) newInvocation(f Function, reqEnv map[string]string) Agent {
 	maps.Copy(env, reqEnv)
 	return Agent{
 		ID: NewID(now), Function: f.Name, Image: f.Image, Command: f.Command, Env: env,
-		Limits: f.Limits, LimitsEnforced: r.enforced, Labels: map[string]string{},
+		Limits: f.Limits, LimitsEnforced: enforced, Labels: map[string]string{},
 		State: StatePending, Start: StartCold, CreatedAt: now, ExpiresAt: now.Add(f.Timeout),
-	}
-}
-
-// endInvocation fails a live invocation for reason (the client left, too much output) and kills it.
-func (r *Runner) endInvocation(id, reason, message string) {
-	cur, err := r.transition(r.ctx, id, Change{
-		From: []State{StatePending, StateRunning}, To: StateFailed, Reason: reason, Message: message, Detail: reason,
-	})
-	if err != nil {
-		return // already final: nothing to end
-	}
-	r.stop(cur, reason)
-}
-
-// admit waits for an invocation slot; without a limiter every invocation runs at once.
-func (r *Runner) admit(ctx context.Context, function string, max int) (func(), error) {
-	if r.cfg.Limiter == nil {
-		return func() {}, nil
-	}
-	return r.cfg.Limiter.Acquire(ctx, function, max)
-}
-
-// hold counts a taken-back invocation against the caps until release; without a limiter it does nothing.
-func (r *Runner) hold(function string) (release func()) {
-	if r.cfg.Limiter == nil {
-		return func() {}
-	}
-	return r.cfg.Limiter.Hold(function)
-}
-
-// admitBackground waits as long as it takes for an asynchronous invocation's slot.
-func (r *Runner) admitBackground(ctx context.Context, function string) (func(), bool) {
-	max := r.cfg.FunctionPolicy.DefaultConcurrency
-	if f, err := r.store.Function(ctx, function); err == nil {
-		max = f.MaxConcurrency
-	}
-	for {
-		release, err := r.admit(ctx, function, max)
-		if err == nil {
-			return release, true
-		}
-		select {
-		case <-ctx.Done():
-			return nil, false
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
 }
 

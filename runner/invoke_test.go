@@ -13,13 +13,8 @@ import (
 	"github.com/podrun/podrun/runner/runnertest"
 )
 
-func withFunctions(c *runner.Config, _ *runnertest.Fake) {
-	c.FunctionPolicy = runner.FunctionPolicy{
-		DefaultTimeout: 30 * time.Second, MaxTimeout: 5 * time.Minute, MaxWarm: 4,
-		DefaultConcurrency: 4, MaxConcurrency: 16, DefaultMaxOutput: 6 << 20, MaxMaxOutput: 64 << 20,
-	}
-	c.CallbackBackoff = time.Millisecond
-}
+// withFunctions is the configuration of tests that invoke functions; testConfig has it all now.
+func withFunctions(*runner.Config, *runnertest.Fake) {}
 
 func (h *harness) putFunction(t *testing.T, name string, req runner.FunctionRequest) runner.Function {
 	t.Helper()

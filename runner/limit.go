@@ -15,27 +15,34 @@ import (
 //
 // Waiters are served in arrival order, except that a waiter held back by its own key's cap does
 // not hold back later waiters of other keys; within a key, order is strictly first come, first served.
+// Background waiters (Wait: already accepted work, such as asynchronous invocations) take no
+// room in the queue and have no deadline; they are served, in arrival order, from the slots no
+// queued waiter can use. A released slot wakes its next waiter at once: nobody polls.
+//
+// A nil *Limiter admits everything at once.
 type Limiter struct {
 	global  int
 	queue   int
 	maxWait time.Duration
 
-	mu      sync.Mutex
-	running int
-	waiters list.List // of *waiter, in arrival order
-	keys    map[string]keyCount
-	skipped []string // scratch for dispatch: keys whose first waiter could not run
+	mu         sync.Mutex
+	running    int
+	waiters    list.List // of *waiter (Acquire), in arrival order
+	background list.List // of *waiter (Wait), in arrival order
+	keys       map[string]keyCount
+	skipped    []string // scratch for dispatch: keys whose first waiter could not run
 }
 
 // keyCount is what one key holds; keys with nothing running or waiting are forgotten.
 type keyCount struct{ running, waiting int }
 
-// waiter is one Acquire call blocked for a slot; granted and elem are guarded by Limiter.mu.
+// waiter is one Acquire or Wait call blocked for a slot; granted and elem are guarded by Limiter.mu.
 type waiter struct {
 	key     string
 	keyMax  int
 	ready   chan struct{} // closed once the slot is granted
 	granted bool
+	line    *list.List // the list it waits in: waiters or background
 	elem    *list.Element
 }
 
@@ -54,6 +61,25 @@ func NewLimiter(global, queue int, maxWait time.Duration) *Limiter {
 // wrapping ErrBusy when the queue is full or the wait exceeds maxWait, and ctx.Err() when ctx ends first.
 // A keyMax below 1 is taken as 1. Calling release again does nothing.
 func (l *Limiter) Acquire(ctx context.Context, key string, keyMax int) (release func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	return l.acquire(ctx, key, keyMax, &l.waiters)
+}
+
+// Wait is Acquire for work already accepted (an asynchronous invocation): it
+// waits as long as it takes, without room in the queue or maxWait, and is
+// served only from the slots no queued Acquire can use. It fails only with
+// ctx.Err().
+func (l *Limiter) Wait(ctx context.Context, key string, keyMax int) (release func(), err error) {
+	if l == nil {
+		return func() {}, nil
+	}
+	return l.acquire(ctx, key, keyMax, &l.background)
+}
+
+// acquire takes a free slot at once, or waits in line for one.
+func (l *Limiter) acquire(ctx context.Context, key string, keyMax int, line *list.List) (func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -67,23 +93,25 @@ func (l *Limiter) Acquire(ctx context.Context, key string, keyMax int) (release 
 		l.mu.Unlock()
 		return l.releaser(key), nil
 	}
-	if l.waiters.Len() >= l.queue {
+	bounded := line == &l.waiters
+	if bounded && l.waiters.Len() >= l.queue {
 		l.mu.Unlock()
 		return nil, fmt.Errorf("%w: no free slot for %q and no room in the queue", ErrBusy, key)
 	}
-	w := &waiter{key: key, keyMax: keyMax, ready: make(chan struct{})}
-	w.elem = l.waiters.PushBack(w)
+	w := &waiter{key: key, keyMax: keyMax, ready: make(chan struct{}), line: line}
+	w.elem = line.PushBack(w)
 	k.waiting++
 	l.keys[key] = k
 	l.mu.Unlock()
 
-	return l.wait(ctx, w)
+	return l.wait(ctx, w, bounded)
 }
 
-// wait blocks until w is granted a slot, ctx ends or maxWait passes, whichever comes first.
-func (l *Limiter) wait(ctx context.Context, w *waiter) (func(), error) {
+// wait blocks until w is granted a slot, ctx ends or, if bounded, maxWait
+// passes, whichever comes first.
+func (l *Limiter) wait(ctx context.Context, w *waiter, bounded bool) (func(), error) {
 	var timeout <-chan time.Time
-	if l.maxWait > 0 {
+	if bounded && l.maxWait > 0 {
 		t := time.NewTimer(l.maxWait)
 		defer t.Stop()
 		timeout = t.C
@@ -111,7 +139,7 @@ func (l *Limiter) wait(ctx context.Context, w *waiter) (func(), error) {
 		l.free(w.key)
 		return nil, ctx.Err()
 	}
-	l.waiters.Remove(w.elem)
+	w.line.Remove(w.elem)
 	k := l.keys[w.key]
 	k.waiting--
 	l.store(w.key, k)
@@ -123,6 +151,9 @@ func (l *Limiter) wait(ctx context.Context, w *waiter) (func(), error) {
 // already runs: an invocation taken back after a restart counts against the
 // caps until it ends, as it did before. release is as Acquire's.
 func (l *Limiter) Hold(key string) (release func()) {
+	if l == nil {
+		return func() {}
+	}
 	l.mu.Lock()
 	l.take(key)
 	l.mu.Unlock()
@@ -171,11 +202,19 @@ func (l *Limiter) store(key string, k keyCount) {
 	l.keys[key] = k
 }
 
-// dispatch grants slots to waiters in arrival order, skipping the keys whose first waiter is at
-// its key's cap; the caller holds mu. Afterwards no waiter could run.
+// dispatch grants slots to queued waiters in arrival order, then to
+// background waiters, skipping the keys whose first waiter is at its key's
+// cap; the caller holds mu. Afterwards no waiter could run.
 func (l *Limiter) dispatch() {
 	l.skipped = l.skipped[:0]
-	for e := l.waiters.Front(); e != nil && l.running < l.global; {
+	l.grant(&l.waiters)
+	l.grant(&l.background)
+	clear(l.skipped) // drop the strings so the scratch slice pins no key
+}
+
+// grant is one dispatch pass over a line of waiters.
+func (l *Limiter) grant(line *list.List) {
+	for e := line.Front(); e != nil && l.running < l.global; {
 		w := e.Value.(*waiter)
 		next := e.Next()
 		if slices.Contains(l.skipped, w.key) {
@@ -188,7 +227,7 @@ func (l *Limiter) dispatch() {
 			e = next
 			continue
 		}
-		l.waiters.Remove(e)
+		line.Remove(e)
 		k.waiting--
 		l.keys[w.key] = k
 		l.take(w.key)
@@ -196,19 +235,4 @@ func (l *Limiter) dispatch() {
 		close(w.ready)
 		e = next
 	}
-	clear(l.skipped) // drop the strings so the scratch slice pins no key
-}
-
-// Waiting reports how many Acquire calls are waiting for a slot.
-func (l *Limiter) Waiting() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.waiters.Len()
-}
-
-// Running reports how many slots are held.
-func (l *Limiter) Running() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.running
 }

@@ -41,9 +41,16 @@ type acquired struct {
 // checkLimiter compares the limiter's counts with the expected ones.
 func checkLimiter(t *testing.T, l *Limiter, running, waiting int) {
 	t.Helper()
-	if got, gotW := l.Running(), l.Waiting(); got != running || gotW != waiting {
+	if got, gotW := counts(l); got != running || gotW != waiting {
 		t.Errorf("running %d, waiting %d; want %d, %d", got, gotW, running, waiting)
 	}
+}
+
+// counts reports the slots held and the waiters of both lines.
+func counts(l *Limiter) (running, waiting int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running, l.waiters.Len() + l.background.Len()
 }
 
 // blocked checks that a pending Acquire has not returned yet; call it after synctest.Wait.
@@ -251,7 +258,7 @@ func TestLimiterCancelRace(t *testing.T) {
 		release := acquireNow(t, l, "a", 1)
 		ctx, cancel := context.WithCancel(t.Context())
 		waiter := acquireLater(ctx, l, "a", 1)
-		for l.Waiting() == 0 {
+		for _, w := counts(l); w == 0; _, w = counts(l) {
 			runtime.Gosched()
 		}
 		go cancel()
@@ -485,4 +492,95 @@ func TestLimiterHoldCountsAgainstBothCaps(t *testing.T) {
 			r.release()
 		}
 	})
+}
+
+// waitLater starts a Wait in a goroutine; its outcome arrives on the returned channel.
+func waitLater(ctx context.Context, l *Limiter, key string, keyMax int) <-chan acquired {
+	out := make(chan acquired, 1)
+	go func() {
+		release, err := l.Wait(ctx, key, keyMax)
+		out <- acquired{key, release, err}
+	}()
+	return out
+}
+
+// TestLimiterWaitWakesOnRelease: a background waiter gets the slot the moment
+// it is released, with no timer in between (the bubble's clock does not
+// move), however long it waited and with no room in the queue.
+func TestLimiterWaitWakesOnRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(1, 0, time.Second)
+		release := acquireNow(t, l, "a", 1)
+		waiter := waitLater(t.Context(), l, "a", 1)
+		time.Sleep(time.Hour) // far past maxWait: a background wait has no deadline
+		synctest.Wait()
+		stillWaiting(t, waiter)
+		checkLimiter(t, l, 1, 1)
+		before := time.Now()
+		release()
+		synctest.Wait()
+		select {
+		case r := <-waiter:
+			if r.err != nil {
+				t.Fatalf("Wait: %v", r.err)
+			}
+			r.release()
+		default:
+			t.Fatal("the background waiter did not get the released slot at once")
+		}
+		if waited := time.Since(before); waited != 0 {
+			t.Errorf("the slot reached the waiter %s after its release, want at once", waited)
+		}
+		checkLimiter(t, l, 0, 0)
+	})
+}
+
+// TestLimiterServesTheQueueBeforeBackgroundWork: a synchronous caller that
+// queued after an accepted asynchronous one still gets the next slot, and the
+// background waiter the one after; a cancelled background wait frees its place.
+func TestLimiterServesTheQueueBeforeBackgroundWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(1, 4, 0)
+		release := acquireNow(t, l, "a", 4)
+		background := waitLater(t.Context(), l, "a", 4)
+		ctx, cancel := context.WithCancel(t.Context())
+		gone := waitLater(ctx, l, "b", 4)
+		synctest.Wait()
+		queued := acquireLater(t.Context(), l, "c", 4)
+		synctest.Wait()
+		cancel()
+		synctest.Wait()
+		if r := <-gone; !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("cancelled Wait = %v, want context.Canceled", r.err)
+		}
+		release()
+		synctest.Wait()
+		stillWaiting(t, background)
+		r := <-queued
+		if r.err != nil {
+			t.Fatalf("queued Acquire: %v", r.err)
+		}
+		r.release()
+		synctest.Wait()
+		if r = <-background; r.err != nil {
+			t.Fatalf("background Wait: %v", r.err)
+		}
+		r.release()
+		checkLimiter(t, l, 0, 0)
+	})
+}
+
+func TestANilLimiterAdmitsEverything(t *testing.T) {
+	var l *Limiter
+	for _, take := range []func() (func(), error){
+		func() (func(), error) { return l.Acquire(t.Context(), "a", 1) },
+		func() (func(), error) { return l.Wait(t.Context(), "a", 1) },
+		func() (func(), error) { return l.Hold("a"), nil },
+	} {
+		release, err := take()
+		if err != nil || release == nil {
+			t.Fatalf("nil limiter: %v", err)
+		}
+		release()
+	}
 }

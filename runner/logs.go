@@ -17,8 +17,12 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, emit func
 		return err
 	}
 	if a.State == StatePending && opts.Follow {
-		// Podman stops following at once for a container that has not started yet.
-		if a, err = r.awaitStart(ctx, id); err != nil {
+		// Podman stops following at once for a container that has not
+		// started yet: wait for its supervisor to say it has.
+		if err := r.agents.awaitStart(ctx, id); err != nil {
+			return err
+		}
+		if a, err = r.store.Agent(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -26,7 +30,7 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, emit func
 	if streams == 0 {
 		streams = BothStreams
 	}
-	lr := &logReader{r: r, agent: a, streams: streams}
+	lr := &logReader{sb: r.sb, store: r.store, agent: a, streams: streams}
 	if !opts.Follow || opts.Tail > 0 {
 		// With Follow, the lines still being written are left to the follow.
 		if err := lr.tail(ctx, opts.Tail, !opts.Follow, emit); err != nil {
@@ -44,7 +48,8 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, emit func
 // position in the container's log (Seq), and lines at or before the last one
 // read are skipped.
 type logReader struct {
-	r       *Runner
+	sb      Sandbox
+	store   Store
 	agent   Agent
 	streams LogStream
 	last    int64 // Seq of the last line read, from any stream
@@ -90,7 +95,7 @@ func (lr *logReader) follow(ctx context.Context, emit func(LogLine) error) error
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
-	if a, err := lr.r.store.Agent(ctx, lr.agent.ID); err == nil {
+	if a, err := lr.store.Agent(ctx, lr.agent.ID); err == nil {
 		lr.agent = a // it may have been removed meanwhile
 	}
 	return lr.read(ctx, false, emit)
@@ -122,7 +127,7 @@ func (lr *logReader) read(ctx context.Context, follow bool, fn func(LogLine) err
 	}
 	a := lr.agent
 	if a.ContainerID != "" && a.RemovedAt.IsZero() {
-		err := lr.r.sb.Logs(ctx, a.ContainerID, LogRead{Follow: follow}, pass)
+		err := lr.sb.Logs(ctx, a.ContainerID, LogRead{Follow: follow}, pass)
 		if !errors.Is(err, ErrNoContainer) {
 			if err != nil && ctx.Err() != nil && follow {
 				return nil // following ends with the caller's context
@@ -131,7 +136,7 @@ func (lr *logReader) read(ctx context.Context, follow bool, fn func(LogLine) err
 		}
 		// Gone: the runner saves the tail before it removes a container.
 	}
-	lines, err := lr.r.store.Logs(ctx, a.ID)
+	lines, err := lr.store.Logs(ctx, a.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil // the agent produced nothing podrun kept
 	}

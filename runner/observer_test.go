@@ -151,7 +151,10 @@ func TestASweepDoesNotCountAContainerItsAgentRemovedAsAnOrphan(t *testing.T) {
 	o := &recorder{}
 	h := newHarness(t, withRecorder(o))
 	sb := &staleList{Fake: h.fake}
-	r := runner.New(sb, h.store, h.cfg)
+	r, err := runner.New(sb, h.store, h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

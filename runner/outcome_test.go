@@ -222,9 +222,9 @@ func TestATakenBackInvocationHoldsItsSlot(t *testing.T) {
 		t.Fatalf("the queued invocation ran (event %d) before the taken-back one ended (event %d)", second.ID, first.ID)
 	}
 	// Slots are freed once the supervisors are done with cleanup, just after the state changed.
-	for deadline := time.Now().Add(10 * time.Second); h.cfg.Limiter.Running() != 0; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); runner.HeldSlots(h.cfg.Limiter) != 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d slots still held after both ended", h.cfg.Limiter.Running())
+			t.Fatalf("%d slots still held after both ended", runner.HeldSlots(h.cfg.Limiter))
 		}
 	}
 }

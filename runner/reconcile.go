@@ -9,44 +9,12 @@ import (
 	"time"
 )
 
-// adopt takes back a container after a restart: it watches a running one and
-// finishes one that ended while podrun was away.
-func (r *Runner) adopt(s *supervisor, c Container) {
-	ctx := r.ctx
-	s.container = c.ID
-	if mustStop(s.agent) {
-		s.request(stopReason(s.agent))
-	}
-	if !c.Running {
-		r.finish(ctx, s, Exit{Code: c.ExitCode, OOMKilled: c.OOMKilled, FinishedAt: c.FinishedAt})
-		return
-	}
-	att, ok := r.reattach(ctx, s)
-	if !ok {
-		return
-	}
-	r.event(ctx, s.agent.ID, PhaseRunning, "taken back after restart")
-	r.watch(ctx, s, att)
-}
-
-// stopAndCleanup stops and removes the container of an agent that has no supervisor.
-func (r *Runner) stopAndCleanup(ctx context.Context, a Agent) {
-	if a.ContainerID != "" && a.RemovedAt.IsZero() && a.State == StateTerminating {
-		r.event(ctx, a.ID, PhaseStopping, ReasonDeleted)
-		callCtx, cancel := r.bounded(ctx)
-		defer cancel()
-		if err := r.sb.Stop(callCtx, a.ContainerID, r.cfg.StopTimeout); err != nil && !errors.Is(err, ErrNoContainer) {
-			r.log.Debug("stop container", "agent", a.ID, "err", err)
-		}
-	}
-	r.cleanup(ctx, a)
-}
-
 // reconcile matches live agents with the containers labelled with this
-// instance: it relaunches, takes back or marks lost the agents, and removes
-// orphans past their grace. Containers of other instances are never touched.
+// instance: it has supervisors relaunch, take back or mark lost the agents
+// nobody supervises, and removes orphans past their grace. Containers of
+// other instances are never touched.
 func (r *Runner) reconcile(ctx context.Context) error {
-	listCtx, cancel := r.bounded(ctx)
+	listCtx, cancel := r.agents.bounded(ctx)
 	defer cancel()
 	cs, err := r.sb.List(listCtx, map[string]string{LabelInstance: r.cfg.Instance})
 	if err != nil {
@@ -75,21 +43,18 @@ func (r *Runner) reconcile(ctx context.Context) error {
 			c, ok = byID[a.ContainerID]
 		}
 		delete(byID, c.ID)
-		if r.isActive(a.ID) {
-			continue
-		}
-		r.recover(ctx, a, c, ok)
+		r.agents.takeBack(ctx, a, c, ok)
 	}
 	for id, c := range byID {
 		if c.Labels[LabelPool] != "" {
 			// A pool's own, or one taken a moment ago; older strays (a pool
 			// stopped mid-refill, say) are removed.
-			if !r.pools.owns(id) && r.now().Sub(c.CreatedAt) > staleWarm {
-				r.pools.removeWarm(id, nil)
+			if !r.pools.Owns(id) && r.now().Sub(c.CreatedAt) > staleWarm {
+				r.pools.RemoveStray(id)
 			}
 			continue
 		}
-		r.removeIfOrphan(ctx, c.Labels[LabelAgent], byID[id])
+		r.removeIfOrphan(ctx, c.Labels[LabelAgent], c)
 	}
 	return nil
 }
@@ -97,39 +62,64 @@ func (r *Runner) reconcile(ctx context.Context) error {
 // staleWarm is how old a warm container no pool holds and no live agent uses must be to be removed.
 const staleWarm = time.Minute
 
-// recover puts an unsupervised live agent back on track.
-func (r *Runner) recover(ctx context.Context, a Agent, c Container, exists bool) {
+// takeBack puts a live agent back on track if nobody supervises it (after a
+// restart of podrun, or a supervisor that gave up): a pending one is
+// launched (a half-made container removed first), one whose container is
+// gone is lost, and the container of any other is adopted (still running)
+// or has its exit recorded. A synchronous invocation still running lost its
+// client with the previous run, so it is ended (client_gone).
+func (sv *supervisors) takeBack(ctx context.Context, a Agent, c Container, exists bool) {
 	switch {
 	case a.State == StatePending:
-		if exists { // half made before a crash: start over with a fresh container
-			callCtx, cancel := r.bounded(ctx)
-			defer cancel()
-			if err := r.sb.Remove(callCtx, c.ID); err != nil && !errors.Is(err, ErrNoContainer) {
-				r.log.Warn("remove half-made container", "agent", a.ID, "container", c.ID, "err", err)
+		s := sv.claim(a, nil)
+		if s == nil {
+			return // supervised (being launched, or waiting for its slot)
+		}
+		if exists {
+			callCtx, cancel := sv.bounded(ctx)
+			err := sv.sb.Remove(callCtx, c.ID)
+			cancel()
+			if err != nil && !errors.Is(err, ErrNoContainer) {
+				sv.log.Warn("remove half-made container", logAgent, a.ID, logContainer, c.ID, logErr, err)
+				sv.release(s)
 				return
 			}
 		}
-		r.log.Info("relaunching pending agent", "agent", a.ID)
-		r.supervise(a, nil, nil)
+		sv.log.Info("relaunching pending agent", logAgent, a.ID)
+		sv.run(s, s.launch)
 	case !exists:
-		r.log.Warn("agent's container is gone", "agent", a.ID, "container", a.ContainerID)
-		r.fail(ctx, a.ID, ReasonLost, "its container is gone: the container service no longer lists it")
+		sv.with(a, func(s *supervisor) {
+			sv.log.Warn("agent's container is gone", logAgent, a.ID, logContainer, a.ContainerID)
+			s.fail(ctx, ReasonLost, "its container is gone: the container service no longer lists it")
+		})
 	default:
+		s := sv.claim(a, nil)
+		if s == nil {
+			return
+		}
 		if a.ContainerID == "" {
-			if err := r.store.SetContainer(ctx, a.ID, c.ID); err != nil {
-				r.log.Error("record container", "agent", a.ID, "err", err)
+			if err := sv.store.SetContainer(ctx, a.ID, c.ID); err != nil {
+				sv.log.Error("record container", logAgent, a.ID, logErr, err)
 			}
 		}
-		if a.Function != "" && !a.Async && a.State == StateRunning && c.Running {
-			// A synchronous invocation's client left with the previous run.
-			if cur, err := r.transition(ctx, a.ID, Change{
-				From: []State{StateRunning}, To: StateFailed, Reason: ReasonClientGone,
-				Message: "podrun restarted while the client waited for the answer", Detail: "podrun restarted",
-			}); err == nil {
-				a = cur
-			}
+		free := func() {}
+		if a.Kind().Invocation() {
+			// It keeps counting against the concurrency caps until it ends, as
+			// it did before the restart; taken now, before any queued
+			// invocation is relaunched to compete for its slot.
+			free = sv.limiter.Hold(a.Function)
 		}
-		r.supervise(a, &c, nil)
+		sv.run(s, func(ctx context.Context) {
+			defer free()
+			if c.Running {
+				s.adopt(ctx, c)
+			} else {
+				s.recordExit(ctx, c)
+			}
+		})
+		if a.Kind() == KindSync && a.State == StateRunning && c.Running {
+			_, _ = sv.end(ctx, a.ID, clientGone("podrun restarted while the client waited for the answer", "podrun restarted"))
+		}
 	}
 }
 
@@ -140,22 +130,22 @@ func (r *Runner) removeIfOrphan(ctx context.Context, agentID string, c Container
 	case err == nil && a.RemovedAt.IsZero():
 		return // a finished agent's container, kept for its grace period by the sweeper
 	case err != nil && !errors.Is(err, ErrNotFound):
-		r.log.Warn("look up container's agent", "container", c.ID, "err", err)
+		r.log.Warn("look up container's agent", logContainer, c.ID, logErr, err)
 		return
 	case err != nil && r.now().Sub(c.CreatedAt) < r.cfg.OrphanGrace:
 		return
 	}
-	callCtx, cancel := r.bounded(ctx)
+	callCtx, cancel := r.agents.bounded(ctx)
 	defer cancel()
 	err = r.sb.Remove(callCtx, c.ID)
 	switch {
 	case errors.Is(err, ErrNoContainer):
 		return // removed since the listing, by its agent's own cleanup: not an orphan
 	case err != nil:
-		r.log.Warn("remove orphan container", "container", c.ID, "err", err)
+		r.log.Warn("remove orphan container", logContainer, c.ID, logErr, err)
 		return
 	}
-	r.log.Info("removed orphan container", "container", c.ID, "agent", agentID)
+	r.log.Info("removed orphan container", logContainer, c.ID, logAgent, agentID)
 	r.obs.Removed("orphan")
 }
 

@@ -3,104 +3,60 @@ package runner
 import (
 	"context"
 	"errors"
-	"time"
+	"fmt"
 )
 
 // saveResult stores an asynchronous invocation's output. A container taken
-// back after a restart has no live buffer: its log has the output.
-func (r *Runner) saveResult(ctx context.Context, a Agent, code int, aio *agentIO) Result {
-	buf := &cappedBuffer{max: r.maxOutput(a.Function)}
-	if aio != nil && aio.result != nil {
-		buf = aio.result
-	} else {
-		logCtx, cancel := r.bounded(ctx)
-		err := r.sb.Logs(logCtx, a.ContainerID, LogRead{MaxLine: int(buf.max) + 1}, func(l LogLine) error {
-			if l.Stream == Stdout {
-				buf.writeLine(l)
+// back after a restart has no live buffer, nor one whose stream broke: the
+// container's log has the output.
+func (s *supervisor) saveResult(ctx context.Context, code int) Result {
+	a := s.agent
+	buf := s.io.resultBuffer()
+	if buf == nil {
+		max := s.sv.maxOutput(ctx, a.Function)
+		buf = NewCapped(max)
+		logCtx, cancel := s.sv.bounded(ctx)
+		err := s.sv.sb.Logs(logCtx, s.container, LogRead{MaxLine: int(max) + 1}, func(l LogLine) error {
+			if l.Stream == Stdout { // as the process wrote it: with its newline unless it had none
+				_, _ = buf.Write([]byte(l.Text))
+				if !l.Partial {
+					_, _ = buf.Write([]byte{'\n'})
+				}
 			}
 			return nil
 		})
 		cancel()
 		if err != nil {
-			r.log.Warn("read output of a taken-back invocation", "agent", a.ID, "err", err)
+			s.sv.log.Warn("read output of a taken-back invocation", logAgent, a.ID, logErr, err)
 		}
 	}
-	out, truncated := buf.bytes()
-	res := Result{AgentID: a.ID, ExitCode: code, Output: out, Truncated: truncated, CreatedAt: r.now(), CallbackURL: a.CallbackURL}
+	res := Result{AgentID: a.ID, ExitCode: code, Output: buf.Bytes(), Truncated: buf.Truncated(),
+		CreatedAt: s.sv.journal.now(), CallbackURL: a.CallbackURL}
 	if a.CallbackURL != "" {
 		res.CallbackStatus = CallbackPending
 	}
-	if err := r.store.SaveResult(ctx, res); err != nil {
-		r.log.Error("save result", "agent", a.ID, "err", err)
+	if err := s.sv.store.SaveResult(ctx, res); err != nil {
+		s.sv.log.Error("save result", logAgent, a.ID, logErr, err)
 		return Result{}
 	}
 	return res
 }
 
-// maxOutput is the function's output cap, or the default for a function since deleted.
-func (r *Runner) maxOutput(function string) int64 {
-	if f, err := r.store.Function(r.ctx, function); err == nil {
-		return f.MaxOutput
+// Result returns an asynchronous invocation's result; ErrConflict while it still runs.
+func (r *Runner) Result(ctx context.Context, agentID string) (Result, error) {
+	res, err := r.store.Result(ctx, agentID)
+	if !errors.Is(err, ErrNotFound) {
+		return res, err
 	}
-	return r.cfg.FunctionPolicy.DefaultMaxOutput
-}
-
-// goDeliver posts a result to its callback URL with bounded retries and backoff,
-// recording every attempt so a restart resumes where it stopped.
-func (r *Runner) goDeliver(a Agent, res Result) {
-	if r.cfg.Notifier == nil {
-		return
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		backoff := r.cfg.CallbackBackoff
-		for res.CallbackAttempts < r.cfg.CallbackAttempts {
-			res.CallbackAttempts++
-			err := r.cfg.Notifier.Notify(r.ctx, res.CallbackURL, a, res)
-			if r.ctx.Err() != nil {
-				return // shutting down: the attempt is retried after restart
-			}
-			switch {
-			case err == nil:
-				res.CallbackStatus = CallbackDelivered
-			case res.CallbackAttempts >= r.cfg.CallbackAttempts:
-				res.CallbackStatus = CallbackFailed
-				r.log.Warn("callback failed for good", "agent", a.ID, "attempts", res.CallbackAttempts, "err", err)
-			default:
-				r.log.Info("callback failed, will retry", "agent", a.ID, "attempt", res.CallbackAttempts, "err", err)
-			}
-			if err := r.store.SaveResult(r.ctx, res); err != nil {
-				r.log.Error("record callback attempt", "agent", a.ID, "err", err)
-			}
-			if res.CallbackStatus != CallbackPending {
-				return
-			}
-			select {
-			case <-r.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff *= 2
-		}
-	}()
-}
-
-// resumeCallbacks restarts the deliveries a previous run did not finish.
-func (r *Runner) resumeCallbacks(ctx context.Context) error {
-	pending, err := r.store.PendingCallbacks(ctx)
+	a, err := r.store.Agent(ctx, agentID)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
-	for _, res := range pending {
-		a, err := r.store.Agent(ctx, res.AgentID)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		r.goDeliver(a, res)
+	if a.Kind() != KindAsync {
+		return Result{}, fmt.Errorf("agent %s is not an asynchronous invocation: %w", agentID, ErrNotFound)
 	}
-	return nil
+	if a.State.Live() {
+		return Result{}, fmt.Errorf("%w: agent %s is %s; its result is not ready", ErrConflict, agentID, a.State)
+	}
+	return Result{}, fmt.Errorf("agent %s left no result: %w", agentID, ErrNotFound)
 }

@@ -2,42 +2,11 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 )
-
-// Config is what the Runner needs to know; cmd builds it from the daemon's configuration.
-type Config struct {
-	// Instance labels every container this daemon creates; containers of other instances are never touched.
-	Instance string
-	Policy   Policy
-	// AllowUnenforcedLimits lets the runner start on a host where limits would be silently ignored.
-	AllowUnenforcedLimits bool
-	StopTimeout           time.Duration // SIGTERM to SIGKILL on DELETE
-	SucceededGrace        time.Duration // how long a succeeded agent's container is kept
-	FailedGrace           time.Duration // how long a failed agent's container is kept, for debugging
-	OrphanGrace           time.Duration // how old an unknown labelled container must be before removal
-	Retention             time.Duration // how long final agent rows are kept
-	LogTail               int           // bytes of each stream kept when a container is removed
-	FunctionPolicy        FunctionPolicy
-	// Limiter admits invocations; nil admits all.
-	Limiter *Limiter
-	// Notifier delivers results to callback URLs; nil disables callbacks.
-	Notifier         Notifier
-	CallbackAttempts int           // deliveries tried per result (default 5)
-	CallbackBackoff  time.Duration // wait after the first failed delivery, doubling (default 1s)
-	WarmMaxIdle      time.Duration // a warm container older than this is replaced (default 10m)
-	// CallTimeout bounds each sandbox call but the wait for a process to end,
-	// so a wedged container service cannot hang a supervisor forever.
-	CallTimeout time.Duration
-	Logger      *slog.Logger
-	Observer    Observer
-	Now         func() time.Time
-}
 
 // Container labels podrun sets on every container it creates.
 const (
@@ -47,8 +16,10 @@ const (
 	LabelPool     = "podrun.pool" // a warm container prepared for this function
 )
 
-// Runner is the agent lifecycle service: it creates agents, supervises their
-// containers, expires them at their deadline and cleans up after them.
+// Runner is the agent lifecycle service: it records agents and hands each
+// to its supervisor, which owns its container; it expires agents at their
+// deadline and sweeps up after them. The warm pools and the callback
+// deliverer are components of their own. See doc.go for who owns what.
 type Runner struct {
 	cfg      Config
 	sb       Sandbox
@@ -56,23 +27,23 @@ type Runner struct {
 	log      *slog.Logger
 	obs      Observer
 	enforced bool
+	opened   bool // Open succeeded: Close reports what it stopped
+
+	journal   *journal     // the one gate of agents' states and events
+	agents    *supervisors // the owners of agents' containers
+	pools     *warmPools
+	callbacks *deliverer
 
 	deadlines chan struct{} // signalled when an earlier deadline may exist
-
-	ctx    context.Context // ends at Close; supervisors run under it
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu     sync.Mutex
-	active map[string]*supervisor // agents with a goroutine owning their container
-	opened bool                   // Open succeeded: Close reports what it stopped
-	closed bool
-
-	pools *pools
 }
 
-// New returns a Runner; call Open before use.
-func New(sb Sandbox, store Store, cfg Config) *Runner {
+// New returns a Runner over sb and store, or an error naming the first field
+// of cfg that makes no sense; call Open before use. It takes cfg as given:
+// the defaults live in package configs.
+func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -82,44 +53,28 @@ func New(sb Sandbox, store Store, cfg Config) *Runner {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.StopTimeout <= 0 {
-		cfg.StopTimeout = 10 * time.Second
-	}
-	if cfg.LogTail <= 0 {
-		cfg.LogTail = 64 << 10
-	}
-	if cfg.CallTimeout <= 0 {
-		cfg.CallTimeout = 2 * time.Minute
-	}
-	if cfg.CallbackAttempts <= 0 {
-		cfg.CallbackAttempts = 5
-	}
-	if cfg.CallbackBackoff <= 0 {
-		cfg.CallbackBackoff = time.Second
-	}
-	if cfg.WarmMaxIdle <= 0 {
-		cfg.WarmMaxIdle = 10 * time.Minute
-	}
-	if cfg.FunctionPolicy.DefaultMaxOutput <= 0 {
-		cfg.FunctionPolicy.DefaultMaxOutput = 6 << 20
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &Runner{
-		cfg: cfg, sb: sb, store: store, log: cfg.Logger, obs: cfg.Observer,
+	log, obs := cfg.Logger, cfg.Observer
+	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now}
+	callbacks := newDeliverer(cfg.Notifier, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
+	return &Runner{
+		cfg: cfg, sb: sb, store: store, log: log, obs: obs,
+		journal:   j,
+		callbacks: callbacks,
+		agents: newSupervisors(sb, store, j, cfg.Limiter, callbacks, log, supervision{
+			instance: cfg.Instance, stopTimeout: cfg.StopTimeout, callTimeout: cfg.CallTimeout, logTail: cfg.LogTail,
+			defaultMaxOutput: cfg.FunctionPolicy.DefaultMaxOutput, defaultConcurrency: cfg.FunctionPolicy.DefaultConcurrency,
+		}),
+		pools: newWarmPools(sb, obs, log, poolConfig{
+			instance: cfg.Instance, callTimeout: cfg.CallTimeout, maxIdle: cfg.WarmMaxIdle, now: cfg.Now,
+		}),
 		deadlines: make(chan struct{}, 1),
-		ctx:       ctx, cancel: cancel,
-		active: make(map[string]*supervisor),
-	}
-	r.pools = newPools(r)
-	return r
+	}, nil
 }
 
-// Open probes the host, refuses to run where limits would be ignored, and
-// takes back the agents a previous run of this instance left behind.
+// Open probes the host, refuses to run where limits would be ignored, takes
+// back the agents a previous run of this instance left behind, and opens
+// the warm pools and the callback deliverer.
 func (r *Runner) Open(ctx context.Context) error {
-	if r.cfg.Instance == "" {
-		return errors.New("runner: instance id is required")
-	}
 	host, err := r.sb.Probe(ctx)
 	if err != nil {
 		return fmt.Errorf("probe container host: %w", err)
@@ -128,22 +83,32 @@ func (r *Runner) Open(ctx context.Context) error {
 		if !r.cfg.AllowUnenforcedLimits {
 			return fmt.Errorf("%w: %s", ErrUnenforced, why)
 		}
-		r.log.Warn("resource limits are NOT enforced on this host; agents are marked limits_enforced=false", "why", why)
+		r.log.Warn("resource limits are NOT enforced on this host; agents are marked limits_enforced=false", logWhy, why)
 	} else {
 		r.enforced = true
 	}
 	if err := r.reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile with containers: %w", err)
 	}
-	if err := r.startPools(ctx); err != nil {
+	live, err := r.store.LiveAgents(ctx)
+	if err != nil {
 		return fmt.Errorf("start warm pools: %w", err)
 	}
-	if err := r.resumeCallbacks(ctx); err != nil {
+	inUse := map[string]bool{}
+	for _, a := range live {
+		inUse[a.ContainerID] = true
+	}
+	fns, err := r.store.Functions(ctx)
+	if err != nil {
+		return fmt.Errorf("start warm pools: %w", err)
+	}
+	if err := r.pools.Open(ctx, fns, inUse); err != nil {
+		return fmt.Errorf("start warm pools: %w", err)
+	}
+	if err := r.callbacks.Open(ctx); err != nil {
 		return fmt.Errorf("resume callbacks: %w", err)
 	}
-	r.mu.Lock()
 	r.opened = true
-	r.mu.Unlock()
 	return nil
 }
 
@@ -171,18 +136,17 @@ func LimitsUnenforced(h Host) string {
 // LimitsEnforced reports whether the host enforces agents' resource limits.
 func (r *Runner) LimitsEnforced() bool { return r.enforced }
 
-// Close stops supervising. Agents' containers keep running (the next Open
-// takes them back); warm containers, useless to a later run, are removed.
+// Close stops supervising and waits for every goroutine the runner started.
+// Agents' containers keep running (the next Open takes them back); warm
+// containers, useless to a later run, are removed; callbacks not yet
+// delivered resume after the next Open.
 func (r *Runner) Close() error {
-	r.mu.Lock()
-	r.closed = true
-	supervised, opened := len(r.active), r.opened
-	r.mu.Unlock()
-	warm := r.pools.closeAll()
-	r.cancel()
-	r.wg.Wait()
-	if opened {
-		r.log.Info("runner stopped", "supervisors_stopped", supervised, "warm_containers_removed", warm)
+	supervised := r.agents.close()
+	warm := r.pools.Close()
+	r.agents.wait()
+	r.callbacks.Close()
+	if r.opened {
+		r.log.Info("runner stopped", logStopped, supervised, logWarm, warm)
 	}
 	return nil
 }
@@ -197,35 +161,4 @@ func (r *Runner) notifyDeadline() {
 	}
 }
 
-func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }
-
-// bounded gives one sandbox call its deadline.
-func (r *Runner) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, r.cfg.CallTimeout)
-}
-
-// event appends a container phase to an agent's history; a failure is logged, not fatal.
-func (r *Runner) event(ctx context.Context, agentID, phase, detail string) {
-	err := r.store.AppendEvent(ctx, Event{AgentID: agentID, Time: r.now(), Type: EventContainer, Name: phase, Detail: detail})
-	if err != nil && ctx.Err() == nil {
-		r.log.Warn("append event", "agent", agentID, "phase", phase, "err", err)
-	}
-}
-
-// transition applies a state change and reports it to the observer.
-func (r *Runner) transition(ctx context.Context, id string, c Change) (Agent, error) {
-	if c.At.IsZero() {
-		c.At = r.now()
-	}
-	a, err := r.store.Transition(ctx, id, c)
-	if err == nil {
-		r.obs.Transitioned(c.To)
-		r.log.Debug("agent transition", "agent", id, "state", c.To, "reason", c.Reason)
-		// A final state is reached once, so this counts each asynchronous
-		// invocation once, however it ends; Invoke counts synchronous ones.
-		if a.Async && a.Function != "" && !a.State.Live() {
-			r.obs.Invoked(a.Function, a.Start, Outcome(a), c.At.Sub(a.CreatedAt))
-		}
-	}
-	return a, err
-}
+func (r *Runner) now() time.Time { return r.journal.now() }

@@ -47,12 +47,48 @@ func testConfig(c *clock) runner.Config {
 			Max:        runner.Limits{Memory: 1 << 30, CPUs: 2, PIDs: 1024},
 			DefaultTTL: 5 * time.Minute, MaxTTL: 24 * time.Hour,
 		},
-		StopTimeout:    time.Second,
-		SucceededGrace: 5 * time.Minute,
-		FailedGrace:    time.Hour,
-		OrphanGrace:    time.Hour,
-		Retention:      7 * 24 * time.Hour,
-		Now:            c.Now,
+		FunctionPolicy: runner.FunctionPolicy{
+			DefaultTimeout: 30 * time.Second, MaxTimeout: 5 * time.Minute, MaxWarm: 4,
+			DefaultConcurrency: 4, MaxConcurrency: 16, DefaultMaxOutput: 6 << 20, MaxMaxOutput: 64 << 20,
+		},
+		StopTimeout:      time.Second,
+		SucceededGrace:   5 * time.Minute,
+		FailedGrace:      time.Hour,
+		OrphanGrace:      time.Hour,
+		Retention:        7 * 24 * time.Hour,
+		LogTail:          64 << 10,
+		CallTimeout:      time.Minute,
+		CallbackAttempts: 5,
+		CallbackBackoff:  time.Millisecond,
+		WarmMaxIdle:      10 * time.Minute,
+		Now:              c.Now,
+	}
+}
+
+// TestNewRefusesWhatMakesNoSense: New takes the config as given, defaults
+// and all, and names a field whose zero would mean nothing.
+func TestNewRefusesWhatMakesNoSense(t *testing.T) {
+	for field, edit := range map[string]func(*runner.Config){
+		"Instance":                        func(c *runner.Config) { c.Instance = "" },
+		"LogTail":                         func(c *runner.Config) { c.LogTail = 0 },
+		"CallTimeout":                     func(c *runner.Config) { c.CallTimeout = 0 },
+		"WarmMaxIdle":                     func(c *runner.Config) { c.WarmMaxIdle = 0 },
+		"FunctionPolicy.DefaultMaxOutput": func(c *runner.Config) { c.FunctionPolicy.DefaultMaxOutput = 0 },
+		"CallbackAttempts":                func(c *runner.Config) { c.Notifier, c.CallbackAttempts = &notifier{}, 0 },
+		"StopTimeout":                     func(c *runner.Config) { c.StopTimeout = -time.Second },
+	} {
+		cfg := testConfig(&clock{t: time.Now()})
+		edit(&cfg)
+		_, err := runner.New(&runnertest.Fake{}, nil, cfg)
+		var fe *runner.FieldError
+		if !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("New with a bad %s = %v, want a FieldError naming it", field, err)
+		}
+	}
+	cfg := testConfig(&clock{t: time.Now()})
+	cfg.StopTimeout, cfg.CallbackBackoff, cfg.Retention = 0, 0, 0 // each documents what zero means
+	if _, err := runner.New(&runnertest.Fake{}, nil, cfg); err != nil {
+		t.Errorf("New with documented zeros: %v", err)
 	}
 }
 
@@ -69,14 +105,49 @@ func newHarness(t *testing.T, edit func(*runner.Config, *runnertest.Fake)) *harn
 	if edit != nil {
 		edit(&h.cfg, h.fake)
 	}
+	t.Cleanup(func() { h.checkHistories(t) }) // runs after the runner's Close
 	h.r = h.open(t)
 	return h
+}
+
+// checkHistories fails the test if any agent's recorded states did not
+// follow the transition table: created pending, then one legal step at a time.
+func (h *harness) checkHistories(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	page, err := h.store.ListAgents(ctx, runner.AgentFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range page.Agents {
+		evs, err := h.store.Events(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev runner.State
+		for _, e := range evs {
+			if e.Type != runner.EventState {
+				continue
+			}
+			to := runner.State(e.Name)
+			if (prev == "" && to != runner.StatePending) || (prev != "" && !runner.CanTransition(prev, to)) {
+				t.Errorf("agent %s moved %q -> %q, which the transition table does not allow", a.ID, prev, to)
+			}
+			prev = to
+		}
+		if prev != a.State {
+			t.Errorf("agent %s is %s, but its last state event says %s", a.ID, a.State, prev)
+		}
+	}
 }
 
 // open starts a runner over the harness's sandbox and store, as a daemon restart would.
 func (h *harness) open(t *testing.T) *runner.Runner {
 	t.Helper()
-	r := runner.New(h.fake, h.store, h.cfg)
+	r, err := runner.New(h.fake, h.store, h.cfg)
+	if err != nil {
+		t.Fatalf("new runner: %v", err)
+	}
 	if err := r.Open(context.Background()); err != nil {
 		t.Fatalf("open runner: %v", err)
 	}
@@ -331,7 +402,7 @@ func TestReopenTakesBackWhatARestartLeft(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := h.store.Transition(ctx, lost.ID, runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning, At: h.clock.Now()}); err != nil {
+	if _, err := h.store.Transition(ctx, lost.ID, runner.Change{To: runner.StateRunning, At: h.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	orphan, _ := h.fake.Create(ctx, runner.Spec{Image: "x", Labels: map[string]string{runner.LabelInstance: "test-instance", runner.LabelAgent: runner.NewID(time.Now())}})
@@ -372,13 +443,18 @@ func TestRefusesHostsThatIgnoreLimits(t *testing.T) {
 	defer store.Close()
 	c := &clock{t: time.Now()}
 	fake := &runnertest.Fake{HostInfo: rootlessV1}
-	r := runner.New(fake, store, testConfig(c))
+	r, err := runner.New(fake, store, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Open(context.Background()); !errors.Is(err, runner.ErrUnenforced) {
 		t.Fatalf("Open on rootless cgroup v1 = %v, want ErrUnenforced", err)
 	}
 	cfg := testConfig(c)
 	cfg.AllowUnenforcedLimits = true
-	r = runner.New(fake, store, cfg)
+	if r, err = runner.New(fake, store, cfg); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

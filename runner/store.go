@@ -13,8 +13,10 @@ type Store interface {
 	Agent(ctx context.Context, id string) (Agent, error)
 	// ListAgents returns one page of agents, newest first, without their stdin.
 	ListAgents(ctx context.Context, f AgentFilter) (AgentPage, error)
-	// Transition moves an agent to c.To if its state is one of c.From, appending a
-	// state event in the same transaction; ErrConflict (with the agent) otherwise.
+	// Transition moves an agent to c.To if the transition table allows it from
+	// the agent's current state (TransitionSources(c.To)), appending a state
+	// event in the same transaction; ErrConflict (with the agent) otherwise, and
+	// ErrInvalid for a c.To no state may move to.
 	Transition(ctx context.Context, id string, c Change) (Agent, error)
 	// SetContainer records the agent's container ID.
 	SetContainer(ctx context.Context, id, containerID string) error
@@ -78,15 +80,4 @@ type AgentFilter struct {
 type AgentPage struct {
 	Agents []Agent
 	Next   string
-}
-
-// Change is a conditional state transition.
-type Change struct {
-	From     []State
-	To       State
-	Reason   string    // set when non-empty
-	Message  string    // the agent's message; set when non-empty
-	ExitCode *int      // set when non-nil
-	At       time.Time // started_at for running; finished_at for final states
-	Detail   string    // the event's detail
 }

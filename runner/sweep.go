@@ -19,30 +19,20 @@ func (r *Runner) ExpireDue(ctx context.Context) (next time.Time, ok bool, err er
 			return time.Time{}, false, err // the store names the operation
 		}
 		for _, a := range due {
-			r.expire(ctx, a)
+			if _, err := r.agents.end(ctx, a.ID, expiry(a.ExpiresAt)); err != nil {
+				if !errors.Is(err, ErrConflict) {
+					r.log.Error("expire agent", logAgent, a.ID, logErr, err)
+				}
+				continue
+			}
+			r.obs.Expired()
+			r.log.Info("agent expired", logAgent, a.ID, logExpiresAt, a.ExpiresAt)
 		}
 		if len(due) < dueBatch {
 			break
 		}
 	}
 	return r.store.NextDeadline(ctx)
-}
-
-func (r *Runner) expire(ctx context.Context, a Agent) {
-	cur, err := r.transition(ctx, a.ID, Change{
-		From: []State{StatePending, StateRunning}, To: StateExpired, Reason: ReasonTTL,
-		Message: "killed at its deadline (ttl): expires_at " + a.ExpiresAt.UTC().Format(time.RFC3339Nano),
-		Detail:  "deadline " + a.ExpiresAt.UTC().Format(time.RFC3339Nano),
-	})
-	if err != nil {
-		if !errors.Is(err, ErrConflict) {
-			r.log.Error("expire agent", "agent", a.ID, "err", err)
-		}
-		return
-	}
-	r.obs.Expired()
-	r.log.Info("agent expired", "agent", a.ID, "expires_at", a.ExpiresAt)
-	r.stop(cur, ReasonTTL)
 }
 
 // Sweep reconciles with the containers, removes finished agents' containers
@@ -64,9 +54,8 @@ func (r *Runner) Sweep(ctx context.Context) error {
 			return fmt.Errorf("finished %s agents: %w", p.state, err)
 		}
 		for _, a := range agents {
-			if !r.isActive(a.ID) {
-				_ = r.removeContainer(ctx, a, string(p.state))
-			}
+			// Unless its own supervisor is still at it.
+			r.agents.with(a, func(s *supervisor) { _ = s.remove(ctx, a) })
 		}
 	}
 	if r.cfg.Retention > 0 {
@@ -75,7 +64,7 @@ func (r *Runner) Sweep(ctx context.Context) error {
 			return err // the store names the operation
 		}
 		if n > 0 {
-			r.log.Info("pruned old agents", "count", n)
+			r.log.Info("pruned old agents", logCount, n)
 		}
 	}
 	return nil

@@ -17,116 +17,108 @@ type waitResult struct {
 	err  error
 }
 
-// watch follows s's started container to its end. A stream that breaks first
+// watch follows the started container to its end. A stream that breaks first
 // (the container service restarted, say) says nothing about the container,
 // which runs on without it: it is attached again and watched as before, and
 // its exit is recorded as if nothing had happened.
-func (r *Runner) watch(ctx context.Context, s *supervisor, att Attachment) {
+func (s *supervisor) watch(ctx context.Context, att Attachment) {
 	for {
-		res := r.await(ctx, s, att)
+		res := s.await(ctx, att)
 		switch {
 		case ctx.Err() != nil:
 			return // shutting down: the container lives on and the next Open takes it back
 		case res.err == nil:
-			r.finish(ctx, s, res.exit)
+			s.finish(ctx, res.exit)
 			return
 		case errors.Is(res.err, ErrNoContainer):
 			// The stream ended with the process and the container was gone at
 			// once: someone removed it (podman rm -f), killing the process.
-			r.fail(ctx, s.agent.ID, ReasonKilled, "its container was removed from outside podrun while it ran")
+			s.fail(ctx, ReasonKilled, "its container was removed from outside podrun while it ran")
 			return
 		}
-		r.log.Warn("agent's stream broke; attaching again", "agent", s.agent.ID, "container", s.container, "err", res.err)
-		r.event(ctx, s.agent.ID, PhaseError, "stream broke: "+res.err.Error())
+		s.sv.log.Warn("agent's stream broke; attaching again", logAgent, s.agent.ID, logContainer, s.container, logErr, res.err)
+		s.event(ctx, PhaseError, "stream broke: "+res.err.Error())
 		s.io.streamBroke()
 		var ok bool
-		if att, ok = r.reattach(ctx, s); !ok {
+		if att, ok = s.reattach(ctx); !ok {
 			return
 		}
-		r.event(ctx, s.agent.ID, PhaseRunning, "attached again")
+		s.event(ctx, PhaseRunning, "attached again")
 	}
 }
 
-// await waits for the end of att's stream, acting on stop requests meanwhile.
-func (r *Runner) await(ctx context.Context, s *supervisor, att Attachment) waitResult {
+// await waits for the end of att's stream, stopping the container when asked
+// to. A stop requested before is sent at once: after a reattach, its first
+// signal may not have reached the container.
+func (s *supervisor) await(ctx context.Context, att Attachment) waitResult {
 	exited := make(chan waitResult, 1)
-	go func() {
-		ex, err := att.Wait(ctx)
+	s.sv.g.fork(func() {
+		ex, err := att.Wait(ctx) // returns when ctx ends, too
 		exited <- waitResult{ex, err}
-	}()
+	})
+	stop := s.stopped
 	for {
 		select {
-		case reason := <-s.stopReq:
-			r.signal(ctx, s.agent.ID, s.container, reason)
+		case <-stop:
+			stop = nil
+			s.signal(ctx)
 		case res := <-exited:
 			return res
 		}
 	}
 }
 
-// reattach attaches to s's container (again), retrying for as long as the
+// reattach attaches to the container (again), retrying for as long as the
 // container service is away: only the service saying the container does not
-// exist ends the agent (lost). A stop requested meanwhile is requested again
-// once attached, since its signal may not have reached the container. ok is
-// false when the supervisor is done: podrun is shutting down, or the agent is lost.
-func (r *Runner) reattach(ctx context.Context, s *supervisor) (Attachment, bool) {
-	streams := Streams{Stdout: s.io.output(), Shim: s.agent.Function != ""}
+// exist ends the agent (lost). A stop requested meanwhile is sent at once, in
+// case only the attach fails, and again once attached (await). ok is false
+// when the supervisor is done: podrun is shutting down, or the agent is lost.
+func (s *supervisor) reattach(ctx context.Context) (Attachment, bool) {
+	streams := Streams{Stdout: s.io.output(), Shim: s.agent.Kind().Invocation()}
+	stop := s.stopped
 	for delay := reattachFirst; ; delay = min(2*delay, reattachMax) {
-		callCtx, cancel := r.bounded(ctx)
-		att, err := r.sb.Attach(callCtx, s.container, streams)
+		callCtx, cancel := s.sv.bounded(ctx)
+		att, err := s.sv.sb.Attach(callCtx, s.container, streams)
 		cancel()
 		switch {
 		case err == nil:
-			r.restop(ctx, s)
 			return att, true
 		case ctx.Err() != nil:
 			return nil, false
 		case errors.Is(err, ErrNoContainer):
-			r.fail(ctx, s.agent.ID, ReasonLost, "its container disappeared while podrun could not watch it")
+			s.fail(ctx, ReasonLost, "its container disappeared while podrun could not watch it")
 			return nil, false
 		}
-		r.log.Debug("attach again", "agent", s.agent.ID, "container", s.container, "err", err)
+		s.sv.log.Debug("attach again", logAgent, s.agent.ID, logContainer, s.container, logErr, err)
 		select {
 		case <-ctx.Done():
 			return nil, false
-		case reason := <-s.stopReq:
-			// Sent now in case only the attach fails; requested again once attached.
-			r.signal(ctx, s.agent.ID, s.container, reason)
+		case <-stop:
+			stop = nil
+			s.signal(ctx)
 		case <-time.After(delay):
 		}
 	}
 }
 
-// restop requests a stop again for an agent whose state says it must end.
-func (r *Runner) restop(ctx context.Context, s *supervisor) {
-	cur, err := r.store.Agent(ctx, s.agent.ID)
-	if err != nil {
-		r.log.Warn("load agent", "agent", s.agent.ID, "err", err)
-		return
-	}
-	if mustStop(cur) {
-		s.request(stopReason(cur))
-	}
-}
-
 // signal stops the container gracefully on DELETE, and kills it for every other reason.
-func (r *Runner) signal(ctx context.Context, agentID, id, reason string) {
-	r.event(ctx, agentID, PhaseStopping, reason)
+func (s *supervisor) signal(ctx context.Context) {
+	reason, _ := s.stopReason()
+	id := s.container
+	s.event(ctx, PhaseStopping, reason)
 	if reason != ReasonDeleted {
-		ctx, cancel := r.bounded(ctx)
+		ctx, cancel := s.sv.bounded(ctx)
 		defer cancel()
-		if err := r.sb.Kill(ctx, id); err != nil && !errors.Is(err, ErrNoContainer) {
-			r.log.Warn("kill container", "agent", agentID, "container", id, "err", err)
+		if err := s.sv.sb.Kill(ctx, id); err != nil && !errors.Is(err, ErrNoContainer) {
+			s.sv.log.Warn("kill container", logAgent, s.agent.ID, logContainer, id, logErr, err)
 		}
 		return
 	}
-	r.wg.Add(1)
-	go func() { // Stop blocks for up to the stop timeout; keep watching meanwhile
-		defer r.wg.Done()
-		ctx, cancel := context.WithTimeout(ctx, r.cfg.StopTimeout+30*time.Second)
+	s.sv.g.fork(func() { // Stop blocks for up to the stop timeout; keep watching meanwhile
+		ctx, cancel := context.WithTimeout(ctx, s.sv.cfg.stopTimeout+30*time.Second)
 		defer cancel()
-		if err := r.sb.Stop(ctx, id, r.cfg.StopTimeout); err != nil && !errors.Is(err, ErrNoContainer) && ctx.Err() == nil {
-			r.log.Warn("stop container", "agent", agentID, "container", id, "err", err)
+		if err := s.sv.sb.Stop(ctx, id, s.sv.cfg.stopTimeout); err != nil && !errors.Is(err, ErrNoContainer) && ctx.Err() == nil {
+			s.sv.log.Warn("stop container", logAgent, s.agent.ID, logContainer, id, logErr, err)
 		}
-	}()
+	})
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/containers/podman/v5/libpod/define"
@@ -54,7 +51,7 @@ func (p *Podman) Attach(ctx context.Context, id string, s runner.Streams) (runne
 	a := &attachment{p: p, id: id, done: make(chan struct{}), st: st}
 	stderr := s.Stderr
 	if s.Shim {
-		a.tail = &tailWriter{w: s.Stderr}
+		a.tail = &shimproto.ExitWatcher{W: s.Stderr}
 		stderr = a.tail
 	}
 	go func() {
@@ -79,7 +76,7 @@ type attachment struct {
 	p    *Podman
 	id   string
 	st   *stream
-	tail *tailWriter // the end of stderr, for a shim'd process
+	tail *shimproto.ExitWatcher // the end of stderr, for a shim'd process
 	done chan struct{}
 	err  error // set before done is closed
 	// oomKilled is the kernel's word, read as the stream ended, that it
@@ -105,7 +102,7 @@ func (a *attachment) Wait(ctx context.Context) (runner.Exit, error) {
 		return runner.Exit{}, fmt.Errorf("wait for container %s: %w", a.id, ctx.Err())
 	}
 	if a.tail != nil && a.err == nil {
-		if code, ok := shimproto.DecodeExit(a.tail.bytes()); ok {
+		if code, ok := a.tail.Exit(); ok {
 			return runner.Exit{Code: code, OOMKilled: a.oomKilled, FinishedAt: time.Now()}, nil
 		}
 	}
@@ -175,30 +172,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// tailWriter passes writes on to w (nil discards) and keeps the last bytes written.
-type tailWriter struct {
-	w    io.Writer
-	mu   sync.Mutex
-	last []byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	t.last = append(t.last, p[max(0, len(p)-shimproto.ExitTail):]...)
-	if n := len(t.last); n > shimproto.ExitTail {
-		t.last = append(t.last[:0], t.last[n-shimproto.ExitTail:]...)
-	}
-	t.mu.Unlock()
-	if t.w == nil {
-		return len(p), nil
-	}
-	return t.w.Write(p)
-}
-
-func (t *tailWriter) bytes() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.Clone(t.last)
 }

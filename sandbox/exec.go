@@ -93,11 +93,11 @@ func (p *Podman) exec(ctx context.Context, id string, cmd []string, es runner.Ex
 	}
 	defer st.Close()
 	go func() { _ = st.feed(bytes.NewReader(es.Stdin)) }()
-	stdout, stderr := &capped{max: es.MaxOutput}, &capped{max: es.MaxOutput}
+	stdout, stderr := runner.NewCapped(int64(es.MaxOutput)), runner.NewCapped(int64(es.MaxOutput))
 	done := make(chan error, 1)
 	go func() { done <- st.demux(stdout, stderr) }()
 	result := func() runner.ExecResult {
-		return runner.ExecResult{Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.truncated || stderr.truncated}
+		return runner.ExecResult{Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.Truncated() || stderr.Truncated()}
 	}
 	select {
 	case err = <-done:
@@ -195,20 +195,4 @@ func ended(ctx context.Context, err error) bool {
 	}
 	d, ok := ctx.Deadline()
 	return ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d)
-}
-
-// capped keeps the first max bytes written and counts the rest as truncated.
-type capped struct {
-	bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (c *capped) Write(b []byte) (int, error) {
-	n := len(b)
-	if room := c.max - c.Len(); c.max > 0 && len(b) > room {
-		b, c.truncated = b[:max(room, 0)], true
-	}
-	c.Buffer.Write(b)
-	return n, nil
 }

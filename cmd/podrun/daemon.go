@@ -73,7 +73,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		return nil, err // it names the socket and how to start Podman
 	}
 	inv := cfg.Invoke
-	d.runner = runner.New(sb, d.store, runner.Config{
+	d.runner, err = runner.New(sb, d.store, runner.Config{
 		Instance:              d.instance,
 		Policy:                cfg.Policy(),
 		FunctionPolicy:        cfg.FunctionPolicy(),
@@ -87,10 +87,15 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		Limiter:               runner.NewLimiter(inv.MaxConcurrency, inv.QueueLength, inv.QueueWait.Duration),
 		Notifier:              httpapi.NewCallbacks(inv.CallbackTimeout.Duration),
 		CallbackAttempts:      inv.CallbackAttempts,
+		CallbackBackoff:       inv.CallbackBackoff.Duration,
 		WarmMaxIdle:           inv.WarmMaxIdle.Duration,
+		CallTimeout:           cfg.Sandbox.CallTimeout.Duration,
 		Logger:                log,
 		Observer:              metrics,
 	})
+	if err != nil {
+		return nil, err
+	}
 	if err := d.runner.Open(ctx); err != nil {
 		return nil, err
 	}

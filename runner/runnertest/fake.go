@@ -504,7 +504,7 @@ func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runne
 		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
 		defer cancel()
 	}
-	stdout, stderr := &limited{max: spec.MaxOutput}, &limited{max: spec.MaxOutput}
+	stdout, stderr := runner.NewCapped(int64(spec.MaxOutput)), runner.NewCapped(int64(spec.MaxOutput))
 	sig := make(chan struct{})
 	codes := make(chan int, 1)
 	go func() {
@@ -526,21 +526,5 @@ func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runne
 	if code == codeSignalled || code == codeOOM {
 		code = 137
 	}
-	return runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.truncated || stderr.truncated}, err
-}
-
-// limited keeps the first max bytes (all if max is 0).
-type limited struct {
-	bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (l *limited) Write(b []byte) (int, error) {
-	n := len(b)
-	if room := l.max - l.Len(); l.max > 0 && n > room {
-		b, l.truncated = b[:max(room, 0)], true
-	}
-	l.Buffer.Write(b)
-	return n, nil
+	return runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.Truncated() || stderr.Truncated()}, err
 }

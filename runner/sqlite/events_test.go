@@ -75,7 +75,7 @@ func TestHeldEventsRideOnTheNextWriteInOrder(t *testing.T) {
 	if got := writtenEvents(t, s, a.ID); len(got) != 1 {
 		t.Fatalf("before any write: %v on disk, want only the creation (the phase is held)", got)
 	}
-	if _, err := s.Transition(ctx, a.ID, runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning}); err != nil {
+	if _, err := s.Transition(ctx, a.ID, runner.Change{To: runner.StateRunning}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{string(runner.StatePending), runner.PhaseCreated, string(runner.StateRunning)}
@@ -130,7 +130,7 @@ func TestHeldEventOfAPrunedAgentIsDropped(t *testing.T) {
 		t.Fatalf("Prune = %d, %v; want 1", n, err)
 	}
 	// The next write carries the held event of an agent that no longer exists: it must not fail.
-	if _, err := s.Transition(ctx, kept.ID, runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning}); err != nil {
+	if _, err := s.Transition(ctx, kept.ID, runner.Change{To: runner.StateRunning}); err != nil {
 		t.Fatalf("a write after the prune: %v", err)
 	}
 	if got := writtenEvents(t, s, gone.ID); len(got) != 0 {

@@ -41,7 +41,7 @@ func TestAgentInvocationFieldsOnEveryReadPath(t *testing.T) {
 		}, live.ID},
 		{"Transition", func() ([]runner.Agent, error) {
 			return one(s.Transition(ctx, live.ID, runner.Change{
-				From: []runner.State{runner.StatePending}, To: runner.StateRunning, At: t0,
+				To: runner.StateRunning, At: t0,
 			}))
 		}, live.ID},
 	} {

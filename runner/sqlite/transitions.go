@@ -12,7 +12,9 @@ import (
 
 // transitionSQL is a compare-and-set: the WHERE clause re-checks the state
 // inside the same statement that changes it, so of many concurrent callers
-// exactly one sees a row come back. started_at keeps its first value.
+// exactly one sees a row come back. @from is the runner's transition table
+// read backwards (runner.TransitionSources), so the store moves an agent only
+// along a legal transition. started_at keeps its first value.
 const transitionSQL = `UPDATE agents SET
 	state = @to,
 	reason = CASE WHEN @reason <> '' THEN @reason ELSE reason END,
@@ -23,10 +25,24 @@ const transitionSQL = `UPDATE agents SET
 WHERE id = @id AND state IN (SELECT value FROM json_each(@from))
 RETURNING ` + agentColumns
 
-// Transition moves the agent to c.To if its state is one of c.From and records the event.
+// fromJSON holds, for each state an agent may move to, the states it may
+// move from (runner.TransitionSources) as transitionSQL binds them.
+var fromJSON = func() map[runner.State]string {
+	m := map[runner.State]string{}
+	for _, to := range runner.States {
+		if from := runner.TransitionSources(to); len(from) > 0 {
+			m[to] = statesJSON(from)
+		}
+	}
+	return m
+}()
+
+// Transition moves the agent to c.To if the runner's transition table allows
+// it from the agent's state, and records the event.
 func (s *Store) Transition(ctx context.Context, id string, c runner.Change) (runner.Agent, error) {
-	if !c.To.Valid() {
-		err := &runner.FieldError{Field: "to", Message: fmt.Sprintf("unknown state %q", c.To)}
+	from, ok := fromJSON[c.To]
+	if !ok {
+		err := &runner.FieldError{Field: "to", Message: fmt.Sprintf("no state may move to %q", c.To)}
 		return runner.Agent{}, fmt.Errorf("transition agent %s: %w", id, err)
 	}
 	var a runner.Agent
@@ -41,13 +57,13 @@ func (s *Store) Transition(ctx context.Context, id string, c runner.Change) (run
 			sql.Named("final", !c.To.Live()),
 			sql.Named("at", nanos(c.At)),
 			sql.Named("id", id),
-			sql.Named("from", statesJSON(c.From)),
+			sql.Named("from", from),
 		))
 		if errors.Is(err, sql.ErrNoRows) {
 			if a, err = agentTx(ctx, tx, id); err != nil {
 				return err
 			}
-			return fmt.Errorf("state is %s, not one of %v: %w", a.State, c.From, runner.ErrConflict)
+			return fmt.Errorf("state is %s, which may not move to %s: %w", a.State, c.To, runner.ErrConflict)
 		}
 		if err != nil {
 			return err

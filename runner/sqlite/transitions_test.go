@@ -25,24 +25,23 @@ func TestTransition(t *testing.T) {
 	}{
 		{
 			name:   "pending to running sets started_at",
-			change: runner.Change{From: []runner.State{runner.StatePending}, To: runner.StateRunning, At: at, Detail: "started"},
+			change: runner.Change{To: runner.StateRunning, At: at, Detail: "started"},
 			wantEdit: func(a *runner.Agent) {
 				a.State, a.StartedAt = runner.StateRunning, at
 			},
 		},
 		{
-			name:   "running again keeps the first started_at",
-			start:  func(a *runner.Agent) { a.State, a.StartedAt = runner.StateRunning, earlier },
-			change: runner.Change{From: []runner.State{runner.StateRunning}, To: runner.StateRunning, At: at},
-			wantEdit: func(a *runner.Agent) {
-				a.StartedAt = earlier
-			},
+			name:     "running again is not a transition: a conflict that keeps started_at",
+			start:    func(a *runner.Agent) { a.State, a.StartedAt = runner.StateRunning, earlier },
+			change:   runner.Change{To: runner.StateRunning, At: at},
+			wantErr:  runner.ErrConflict,
+			wantEdit: func(*runner.Agent) {},
 		},
 		{
 			name:  "running to succeeded sets finished_at, reason and exit code",
 			start: func(a *runner.Agent) { a.State, a.StartedAt = runner.StateRunning, earlier },
 			change: runner.Change{
-				From: []runner.State{runner.StatePending, runner.StateRunning}, To: runner.StateSucceeded,
+				To:     runner.StateSucceeded,
 				Reason: runner.ReasonExit, ExitCode: intPtr(0), At: at,
 			},
 			wantEdit: func(a *runner.Agent) {
@@ -53,7 +52,7 @@ func TestTransition(t *testing.T) {
 			name:  "a message is kept with the reason",
 			start: func(a *runner.Agent) { a.State = runner.StateRunning },
 			change: runner.Change{
-				From: []runner.State{runner.StateRunning}, To: runner.StateFailed,
+				To:     runner.StateFailed,
 				Reason: runner.ReasonExit, Message: "exited with code 3", ExitCode: intPtr(3), At: at,
 			},
 			wantEdit: func(a *runner.Agent) {
@@ -65,7 +64,7 @@ func TestTransition(t *testing.T) {
 			start: func(a *runner.Agent) {
 				a.State, a.Reason, a.Message = runner.StateTerminating, runner.ReasonDeleted, "deleted by request"
 			},
-			change: runner.Change{From: []runner.State{runner.StateTerminating}, To: runner.StateTerminated, At: at},
+			change: runner.Change{To: runner.StateTerminated, At: at},
 			wantEdit: func(a *runner.Agent) {
 				a.State, a.FinishedAt = runner.StateTerminated, at
 			},
@@ -73,7 +72,7 @@ func TestTransition(t *testing.T) {
 		{
 			name:   "terminating is live: no finished_at",
 			start:  func(a *runner.Agent) { a.State = runner.StateRunning },
-			change: runner.Change{From: []runner.State{runner.StateRunning}, To: runner.StateTerminating, Reason: runner.ReasonDeleted, At: at},
+			change: runner.Change{To: runner.StateTerminating, Reason: runner.ReasonDeleted, At: at},
 			wantEdit: func(a *runner.Agent) {
 				a.State, a.Reason = runner.StateTerminating, runner.ReasonDeleted
 			},
@@ -81,29 +80,28 @@ func TestTransition(t *testing.T) {
 		{
 			name: "empty reason and nil exit code keep the old ones",
 			start: func(a *runner.Agent) {
-				a.State, a.Reason, a.ExitCode = runner.StateTerminating, runner.ReasonTTL, intPtr(137)
+				a.State, a.Reason, a.ExitCode = runner.StateTerminating, runner.ReasonDeleted, intPtr(137)
 			},
-			change: runner.Change{From: []runner.State{runner.StateTerminating}, To: runner.StateExpired, At: at},
+			change: runner.Change{To: runner.StateTerminated, At: at},
 			wantEdit: func(a *runner.Agent) {
-				a.State, a.FinishedAt = runner.StateExpired, at
+				a.State, a.FinishedAt = runner.StateTerminated, at
 			},
 		},
 		{
-			name:     "state not in From is a conflict",
+			name:     "a final state is never left",
 			start:    func(a *runner.Agent) { a.State = runner.StateFailed },
-			change:   runner.Change{From: []runner.State{runner.StatePending, runner.StateRunning}, To: runner.StateExpired, At: at},
+			change:   runner.Change{To: runner.StateExpired, At: at},
 			wantErr:  runner.ErrConflict,
 			wantEdit: func(*runner.Agent) {},
 		},
 		{
-			name:     "empty From is always a conflict",
-			change:   runner.Change{To: runner.StateRunning, At: at},
-			wantErr:  runner.ErrConflict,
-			wantEdit: func(*runner.Agent) {},
+			name:    "no state may move to pending",
+			change:  runner.Change{To: runner.StatePending, At: at},
+			wantErr: runner.ErrInvalid,
 		},
 		{
 			name:    "unknown target state is invalid",
-			change:  runner.Change{From: []runner.State{runner.StatePending}, To: "sleeping", At: at},
+			change:  runner.Change{To: "sleeping", At: at},
 			wantErr: runner.ErrInvalid,
 		},
 	} {
@@ -157,6 +155,33 @@ func TestTransition(t *testing.T) {
 	}
 }
 
+// TestTransitionFollowsTheTable: the store's compare-and-set moves an agent
+// exactly along runner's transition table, from every state to every state.
+func TestTransitionFollowsTheTable(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	i := 0
+	for _, from := range runner.States {
+		for _, to := range runner.States {
+			i++
+			a := mustCreate(t, s, testAgent(i, func(a *runner.Agent) { a.State = from }))
+			got, err := s.Transition(ctx, a.ID, runner.Change{To: to, At: t0})
+			legal := runner.CanTransition(from, to)
+			switch {
+			case legal && (err != nil || got.State != to):
+				t.Errorf("%s -> %s is legal: got %s, %v", from, to, got.State, err)
+			case !legal && to == runner.StatePending && !errors.Is(err, runner.ErrInvalid):
+				t.Errorf("%s -> %s: err = %v, want ErrInvalid (nothing moves to pending)", from, to, err)
+			case !legal && to != runner.StatePending && (!errors.Is(err, runner.ErrConflict) || got.State != from):
+				t.Errorf("%s -> %s is illegal: got %s, %v; want a conflict reporting %s", from, to, got.State, err, from)
+			}
+			if stored := mustAgent(t, s, a.ID); !legal && stored.State != from {
+				t.Errorf("%s -> %s is illegal, yet the agent is now %s", from, to, stored.State)
+			}
+		}
+	}
+}
+
 func TestTransitionIsCompareAndSet(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -173,7 +198,7 @@ func TestTransitionIsCompareAndSet(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			got, err := s.Transition(ctx, a.ID, runner.Change{
-				From: []runner.State{runner.StatePending}, To: runner.StateRunning,
+				To: runner.StateRunning,
 				At: t0.Add(time.Duration(i+1) * time.Second),
 			})
 			mu.Lock()

@@ -1,0 +1,63 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// journal is the one gate of an agent's history: every state change and
+// container phase passes it. It writes them to the store, whose
+// compare-and-set moves an agent only along the transition table, and tells
+// the observer and the log. Nothing else calls Store.CreateAgent, Transition
+// or AppendEvent.
+type journal struct {
+	store Store
+	obs   Observer
+	log   *slog.Logger
+	clock func() time.Time
+}
+
+func (j *journal) now() time.Time { return j.clock().UTC() }
+
+// record stores a new pending agent durably and counts it.
+func (j *journal) record(ctx context.Context, a Agent) error {
+	if a.State != StatePending {
+		return fmt.Errorf("record agent %s: %w", a.ID, invalid("state", "a new agent is pending, not %s", a.State))
+	}
+	if err := j.store.CreateAgent(ctx, a); err != nil {
+		return err
+	}
+	j.obs.AgentCreated()
+	j.obs.Transitioned(StatePending)
+	return nil
+}
+
+// transition moves agent id to c.To if the table allows it from its current
+// state, and reports it. ErrConflict, with the agent as stored, when it does not.
+func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, error) {
+	if c.At.IsZero() {
+		c.At = j.now()
+	}
+	a, err := j.store.Transition(ctx, id, c)
+	if err != nil {
+		return a, err
+	}
+	j.obs.Transitioned(c.To)
+	j.log.Debug("agent transition", logAgent, id, logState, c.To, logReason, c.Reason)
+	// A final state is reached once, so this counts each asynchronous
+	// invocation once, however it ends; Invoke counts synchronous ones.
+	if a.Kind() == KindAsync && !a.State.Live() {
+		j.obs.Invoked(a.Function, a.Start, Outcome(a), c.At.Sub(a.CreatedAt))
+	}
+	return a, nil
+}
+
+// event appends a container phase to an agent's history; a failure is logged, not fatal.
+func (j *journal) event(ctx context.Context, id, phase, detail string) {
+	err := j.store.AppendEvent(ctx, Event{AgentID: id, Time: j.now(), Type: EventContainer, Name: phase, Detail: detail})
+	if err != nil && ctx.Err() == nil {
+		j.log.Warn("append event", logAgent, id, logPhase, phase, logErr, err)
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -298,6 +299,13 @@ func (a *app) invoke(cmd *cobra.Command, o invokeFlags, name string) error {
 		return err
 	}
 	inv, err := cl.Invoke(cmd.Context(), name, a.env.Stdin, opts)
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.ExitCode != nil {
+		// The function ran and failed without output: its exit status is the answer, as when it
+		// wrote something; the API's message says why.
+		fmt.Fprintf(a.env.Stderr, "podrun: %s\n", apiErr.Message)
+		return exitWith(*apiErr.ExitCode)
+	}
 	if err != nil {
 		return err
 	}

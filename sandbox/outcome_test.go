@@ -198,15 +198,18 @@ func TestAServiceRestartBreaksStreamsNotContainers(t *testing.T) {
 	svc.Restart()
 	t.Logf("service back in %v", time.Since(begin))
 
+	// Attach to both before waiting for either: a container that ends before its attach has no
+	// stream to give its output to.
+	outs := make([]bytes.Buffer, len(specs))
 	for i, spec := range specs {
-		var out bytes.Buffer
-		a, err := p.Attach(ctx, ids[i], runner.Streams{Stdout: &out, Shim: spec.Shim})
-		if err != nil {
+		if atts[i], err = p.Attach(ctx, ids[i], runner.Streams{Stdout: &outs[i], Shim: spec.Shim}); err != nil {
 			t.Fatalf("attach again (shim %v): %v", spec.Shim, err)
 		}
-		exit, err := a.Wait(ctx)
-		if err != nil || exit.Code != 0 || out.String() != "done\n" {
-			t.Errorf("after the restart (shim %v): exit %+v, %v, output %q; want 0 and done", spec.Shim, exit, err, out.String())
+	}
+	for i, spec := range specs {
+		exit, err := atts[i].Wait(ctx)
+		if err != nil || exit.Code != 0 || outs[i].String() != "done\n" {
+			t.Errorf("after the restart (shim %v): exit %+v, %v, output %q; want 0 and done", spec.Shim, exit, err, outs[i].String())
 		}
 	}
 }

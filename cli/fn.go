@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -298,6 +299,13 @@ func (a *app) invoke(cmd *cobra.Command, o invokeFlags, name string) error {
 		return err
 	}
 	inv, err := cl.Invoke(cmd.Context(), name, a.env.Stdin, opts)
+	var failed *client.Error
+	if errors.As(err, &failed) && failed.ExitCode != nil && *failed.ExitCode != 0 &&
+		(failed.Code == api.CodeFunctionFailed || failed.Code == api.CodeTimeout) {
+		// The function ended badly without writing anything: say why, and exit with its code.
+		a.printError(api.Error{Code: failed.Code, Message: failed.Message, Reason: failed.Reason, ExitCode: failed.ExitCode})
+		return exitWith(*failed.ExitCode)
+	}
 	if err != nil {
 		return err
 	}

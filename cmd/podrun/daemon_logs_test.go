@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/internal/buildinfo"
 	"github.com/podrun/podrun/runner"
 )
 
@@ -34,14 +36,17 @@ func podrunCommand(t *testing.T, ctx context.Context, args ...string) *exec.Cmd 
 // TestVersionWritesNothingToStderr: no library may print on its own, even at
 // start-up (the metrics library once logged about PSI on every run).
 func TestVersionWritesNothingToStderr(t *testing.T) {
-	cmd := podrunCommand(t, t.Context(), "version")
+	// --version, which needs no server (podrun version asks the server for its own).
+	cmd := podrunCommand(t, t.Context(), "--version")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("podrun version: %v\n%s", err, stderr.String())
+		t.Fatalf("podrun --version: %v\n%s", err, stderr.String())
 	}
-	if stdout.String() != "podrun "+version+"\n" || stderr.Len() != 0 {
-		t.Errorf("podrun version wrote %q to stdout and %q to stderr; want %q and nothing", stdout.String(), stderr.String(), "podrun "+version+"\n")
+	v := buildinfo.Get()
+	want := fmt.Sprintf("podrun version %s (commit %s, %s)\n", v.Version, v.Commit, v.GoVersion)
+	if stdout.String() != want || stderr.Len() != 0 {
+		t.Errorf("podrun --version wrote %q to stdout and %q to stderr; want %q and nothing", stdout.String(), stderr.String(), want)
 	}
 }
 

@@ -231,7 +231,7 @@ func (a *app) exitCode(ctx context.Context, err error) int {
 		}
 	case errors.As(err, &ae):
 		if a.json {
-			a.printError(api.Error{Code: ae.Code, Message: ae.Message, Field: ae.Field})
+			a.printError(api.Error{Code: ae.Code, Message: ae.Message, Field: ae.Field, Reason: ae.Reason, ExitCode: ae.ExitCode})
 		} else {
 			a.printError(api.Error{Message: ae.Error()})
 		}

@@ -299,12 +299,12 @@ func (a *app) invoke(cmd *cobra.Command, o invokeFlags, name string) error {
 		return err
 	}
 	inv, err := cl.Invoke(cmd.Context(), name, a.env.Stdin, opts)
-	var apiErr *client.Error
-	if errors.As(err, &apiErr) && apiErr.ExitCode != nil {
-		// The function ran and failed without output: its exit status is the answer, as when it
-		// wrote something; the API's message says why.
-		fmt.Fprintf(a.env.Stderr, "podrun: %s\n", apiErr.Message)
-		return exitWith(*apiErr.ExitCode)
+	var failed *client.Error
+	if errors.As(err, &failed) && failed.ExitCode != nil && *failed.ExitCode != 0 &&
+		(failed.Code == api.CodeFunctionFailed || failed.Code == api.CodeTimeout) {
+		// The function ended badly without writing anything: say why, and exit with its code.
+		a.printError(api.Error{Code: failed.Code, Message: failed.Message, Reason: failed.Reason, ExitCode: failed.ExitCode})
+		return exitWith(*failed.ExitCode)
 	}
 	if err != nil {
 		return err

@@ -27,8 +27,18 @@ type Config struct {
 	Network string
 	// TmpfsSize caps the writable tmpfs on /tmp, in bytes (default 64Mi); the rest of the root filesystem is read-only.
 	TmpfsSize int64
-	// SeccompProfile is the path of a JSON seccomp profile on the Podman host; "" uses Podman's default profile.
+	// SeccompProfile is the path of a JSON seccomp profile on the Podman host;
+	// "" uses podrun's own (package seccomp), which New installs in StateDir.
+	// "unconfined" is refused. Podman's default profile is, on Debian,
+	// /usr/share/containers/seccomp.json.
 	SeccompProfile string
+	// ShmSize caps the tmpfs on /dev/shm, in bytes (default 16Mi). It lives in
+	// the container's own mount namespace: its pages count against the memory
+	// limit and are freed when the container's last process ends.
+	ShmSize int64
+	// StateDir is a directory of podrun's own, on the Podman host, where New
+	// installs the files Podman reads by path (see DefaultStateDir).
+	StateDir string
 	// NoFile is the soft and hard RLIMIT_NOFILE (default 1024; runc here cannot raise the hard limit above 20000).
 	NoFile uint64
 	// NProc is the soft and hard RLIMIT_NPROC (default 4096), a backstop behind the pids cgroup limit.
@@ -53,6 +63,8 @@ type Config struct {
 	// host where the probe found them unenforceable (rootless on cgroup v1); the runner then
 	// marks agents limits_enforced false. Every other create warning still fails the create.
 	AllowUnenforcedLimits bool
+
+	hostsPath string // the hosts file New installed in StateDir
 }
 
 // Defaults of Config.
@@ -60,6 +72,7 @@ const (
 	DefaultURI         = "unix:///run/podman/podman.sock"
 	DefaultNetwork     = "none"
 	DefaultTmpfsSize   = 64 << 20
+	DefaultShmSize     = 16 << 20
 	DefaultNoFile      = 1024
 	DefaultNProc       = 4096
 	DefaultUserNSSize  = 65536
@@ -86,6 +99,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TmpfsSize == 0 {
 		c.TmpfsSize = DefaultTmpfsSize
+	}
+	if c.ShmSize == 0 {
+		c.ShmSize = DefaultShmSize
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir()
+	}
+	if c.SeccompProfile == "unconfined" || c.SeccompProfile != "" && !filepath.IsAbs(c.SeccompProfile) {
+		return c, fmt.Errorf("sandbox seccomp profile %q: want empty (podrun's own) or an absolute path; containers never run unconfined", c.SeccompProfile)
 	}
 	if c.NoFile == 0 {
 		c.NoFile = DefaultNoFile
@@ -115,7 +137,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.ShimPath = abs
 	}
-	if c.TmpfsSize < 0 || c.LogMaxSize < 0 || c.PullTimeout < 0 || c.MaxConcurrentCalls < 0 {
+	if c.TmpfsSize < 0 || c.ShmSize < 0 || c.LogMaxSize < 0 || c.PullTimeout < 0 || c.MaxConcurrentCalls < 0 {
 		return c, errors.New("sandbox: sizes, timeouts and MaxConcurrentCalls must not be negative")
 	}
 	return c, nil
@@ -160,6 +182,9 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 		if err := checkShim(cfg.ShimPath); err != nil {
 			return nil, err
 		}
+	}
+	if err := cfg.stageHostFiles(); err != nil {
+		return nil, err
 	}
 	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls), cgroups: hostMemoryCgroups()}
 	start := time.Now()

@@ -54,6 +54,7 @@ type SandboxConfig struct {
 	Runtime        string          `toml:"runtime"`
 	Network        string          `toml:"network"`
 	TmpfsSize      runner.ByteSize `toml:"tmpfs_size"`
+	ShmSize        runner.ByteSize `toml:"shm_size"`
 	SeccompProfile string          `toml:"seccomp_profile"`
 	NoFile         int64           `toml:"nofile"`
 	NProc          int64           `toml:"nproc"`
@@ -156,6 +157,7 @@ func defaults(getenv func(string) string, root bool) Config {
 		Sandbox: SandboxConfig{
 			Network:     "none",
 			TmpfsSize:   64 << 20,
+			ShmSize:     16 << 20,
 			NoFile:      1024,
 			NProc:       1024,
 			UserNSSize:  65536,

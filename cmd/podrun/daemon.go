@@ -126,6 +126,7 @@ func sandboxConfig(cfg configs.Config, shim string, observe func(string, time.Du
 		Runtime:            s.Runtime,
 		Network:            s.Network,
 		TmpfsSize:          int64(s.TmpfsSize),
+		ShmSize:            int64(s.ShmSize),
 		SeccompProfile:     s.SeccompProfile,
 		NoFile:             uint64(s.NoFile),
 		NProc:              uint64(s.NProc),

@@ -64,6 +64,9 @@ func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string
 	if err != nil {
 		return "", fmt.Errorf("create container from %s: %w", ref, err)
 	}
+	if err := p.checkRuntime(ctx, resp.ID); err != nil {
+		return "", errors.Join(fmt.Errorf("create container from %s: %w", ref, err), p.cleanup(ctx, resp.ID))
+	}
 	if len(resp.Warnings) > 0 {
 		accepted, err := p.acceptedWarnings(ctx)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings"
@@ -159,6 +160,8 @@ type Podman struct {
 	hostMu  sync.Mutex
 	host    *runner.Host  // what podman info said, asked once; see hostInfo
 	cgroups memoryCgroups // where the kernel counts containers' OOM kills
+	// runtimeOK is set once a container was seen to get Config.Runtime (see checkRuntime).
+	runtimeOK atomic.Bool
 	// noExecShim holds containers found without the shim (made before it
 	// was mounted in every container): their execs run without it.
 	noExecShim sync.Map

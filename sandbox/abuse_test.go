@@ -52,7 +52,7 @@ func buildAbuseImage(t *testing.T) (root, user string) {
 }
 
 // podmanWith returns a sandbox with the test run's shim and cfg's other settings.
-func podmanWith(t *testing.T, cfg Config) *Podman {
+func podmanWith(t testing.TB, cfg Config) *Podman {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -37,6 +37,11 @@ type Config struct {
 	// the container's own mount namespace: its pages count against the memory
 	// limit and are freed when the container's last process ends.
 	ShmSize int64
+	// GVisorURI is a second Podman service, on the same host and storage,
+	// whose default runtime is gVisor's runsc (a wrapper adding
+	// --network=none --oci-seccomp): containers whose Spec asks for gVisor
+	// are created through it. Empty: gVisor is refused.
+	GVisorURI string
 	// StateDir is a directory of podrun's own, on the Podman host, where New
 	// installs the files Podman reads by path (see DefaultStateDir).
 	StateDir string
@@ -148,7 +153,9 @@ func (c Config) withDefaults() (Config, error) {
 type Podman struct {
 	cfg  Config
 	conn context.Context // carries the bindings' connection; never cancelled
-	sock string          // unix socket path, for the hijacking client
+	// gvisor carries the connection to Config.GVisorURI, nil without one.
+	gvisor context.Context
+	sock   string // unix socket path, for the hijacking client
 
 	// fresh holds containers created here and not yet attached or started: an
 	// attach to them needs no state check (see Attach).
@@ -163,7 +170,8 @@ type Podman struct {
 	// runtimeOK is set once a container was seen to get Config.Runtime (see checkRuntime).
 	runtimeOK atomic.Bool
 	// noExecShim holds containers found without the shim (made before it
-	// was mounted in every container): their execs run without it.
+	// was mounted in every container), or where it cannot work (gVisor):
+	// their execs run without it.
 	noExecShim sync.Map
 }
 
@@ -200,6 +208,11 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	p.conn = conn
 	if err := p.tuneTransport(); err != nil {
 		return nil, err
+	}
+	if cfg.GVisorURI != "" {
+		if err := p.connectGVisor(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if p.cfg.Runtime == "" {
 		h, err := p.hostInfo(ctx)
@@ -240,8 +253,13 @@ func (p *Podman) tuneTransport() error {
 
 // Close releases idle connections to the service.
 func (p *Podman) Close() error {
-	if c, err := bindings.GetClient(p.conn); err == nil {
-		c.Client.CloseIdleConnections()
+	for _, conn := range []context.Context{p.conn, p.gvisor} {
+		if conn == nil {
+			continue
+		}
+		if c, err := bindings.GetClient(conn); err == nil {
+			c.Client.CloseIdleConnections()
+		}
 	}
 	return nil
 }

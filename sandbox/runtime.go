@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"fmt"
+
+	"github.com/podrun/podrun/runner"
 )
 
 // checkRuntime verifies, once, that containers get the configured runtime.
@@ -12,9 +14,10 @@ import (
 // run agents under runc. When Config.Runtime is not the service's default,
 // the first container created is inspected; if it did not get the runtime,
 // every create fails (the caller removes the container) until the service's
-// own default is changed or the setting is left empty.
-func (p *Podman) checkRuntime(ctx context.Context, id string) error {
-	if p.cfg.Runtime == "" || p.runtimeOK.Load() {
+// own default is changed or the setting is left empty. gVisor containers
+// come from their own service (see connectGVisor) and are not checked here.
+func (p *Podman) checkRuntime(ctx context.Context, rs runner.Spec, id string) error {
+	if p.cfg.Runtime == "" || rs.Isolation != "" || p.runtimeOK.Load() {
 		return nil
 	}
 	h, err := p.hostInfo(ctx)

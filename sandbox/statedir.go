@@ -30,9 +30,13 @@ func DefaultStateDir() string {
 // privateDir creates dir if needed and checks that only this user can
 // change what is in it: Podman loads the seccomp profile and mounts the
 // shim from there into every container, so another user able to replace
-// them could run code in, or lift the confinement of, every agent.
+// them could run code in, or lift the confinement of, every agent. Others
+// may pass through it (mode 0711), as gVisor's gofer must: it opens a
+// mount's source as the container's mapped user, and a 0700 directory made
+// every gVisor container with a user namespace fail to start ("cannot read
+// client sync file"). Its files are public: podrun's profile, hosts file and shim.
 func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return fmt.Errorf("sandbox state dir: %w", err)
 	}
 	fi, err := os.Lstat(dir)
@@ -46,7 +50,11 @@ func privateDir(dir string) error {
 	case !ok || int(st.Uid) != os.Geteuid():
 		return fmt.Errorf("sandbox state dir %s: owned by another user; podrun needs a directory of its own", dir)
 	case fi.Mode().Perm()&0o022 != 0:
-		return fmt.Errorf("sandbox state dir %s: writable by others (mode %s); want 0700", dir, fi.Mode().Perm())
+		return fmt.Errorf("sandbox state dir %s: writable by others (mode %s); want 0711", dir, fi.Mode().Perm())
+	case fi.Mode().Perm()&0o011 != 0o011:
+		if err := os.Chmod(dir, fi.Mode().Perm()|0o011); err != nil {
+			return fmt.Errorf("sandbox state dir %s: let containers' users through: %w", dir, err)
+		}
 	}
 	return nil
 }

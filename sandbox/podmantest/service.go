@@ -23,6 +23,7 @@ type Service struct {
 	t    testing.TB
 	sock string
 	log  string
+	env  []string // added to the service's environment
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 }
@@ -30,12 +31,19 @@ type Service struct {
 // Start starts a service, waits until it answers, and stops it when the test ends.
 func Start(t testing.TB) *Service {
 	t.Helper()
+	return StartWithEnv(t)
+}
+
+// StartWithEnv is Start with variables added to the service's environment,
+// such as CONTAINERS_CONF=FILE for a service with a configuration of its own.
+func StartWithEnv(t testing.TB, env ...string) *Service {
+	t.Helper()
 	// A short path: unix socket paths are limited to 107 bytes.
 	dir, err := os.MkdirTemp("", "podrun-svc-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{t: t, sock: filepath.Join(dir, "podman.sock"), log: filepath.Join(dir, "service.log")}
+	s := &Service{t: t, sock: filepath.Join(dir, "podman.sock"), log: filepath.Join(dir, "service.log"), env: env}
 	t.Cleanup(func() {
 		s.Stop(syscall.SIGTERM)
 		os.RemoveAll(dir)
@@ -70,6 +78,7 @@ func (s *Service) Restart() {
 	defer logFile.Close()
 	cmd := exec.Command("podman", "system", "service", "--time=0", s.URI())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), s.env...)
 	// Its own process group: a signal meant for the test never reaches it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

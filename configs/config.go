@@ -55,11 +55,16 @@ type SandboxConfig struct {
 	Runtime        string          `toml:"runtime"`
 	Network        string          `toml:"network"`
 	TmpfsSize      runner.ByteSize `toml:"tmpfs_size"`
+	ShmSize        runner.ByteSize `toml:"shm_size"`
 	SeccompProfile string          `toml:"seccomp_profile"`
-	NoFile         int64           `toml:"nofile"`
-	NProc          int64           `toml:"nproc"`
-	UserNSSize     int64           `toml:"userns_size"`
-	StopTimeout    Duration        `toml:"stop_timeout"`
+	// StateDir is where podrun installs the files Podman reads by path on its
+	// host (seccomp profile, hosts file, a copy of the shim); a directory of
+	// podrun's own user, on the Podman service's machine.
+	StateDir    string   `toml:"state_dir"`
+	NoFile      int64    `toml:"nofile"`
+	NProc       int64    `toml:"nproc"`
+	UserNSSize  int64    `toml:"userns_size"`
+	StopTimeout Duration `toml:"stop_timeout"`
 	// CallTimeout bounds each Podman call but the wait for a process to end.
 	CallTimeout Duration        `toml:"call_timeout"`
 	LogMaxSize  runner.ByteSize `toml:"log_max_size"`
@@ -146,7 +151,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default returns the built-in configuration for the current user and environment.
 func Default() Config { return defaults(os.Getenv, os.Geteuid() == 0) }
 
-// defaults builds the built-in configuration; only data_dir and podman_socket depend on who runs podrun.
+// defaults builds the built-in configuration; only data_dir, podman_socket and sandbox.state_dir depend on who runs podrun.
 func defaults(getenv func(string) string, root bool) Config {
 	return Config{
 		Listen:       api.DefaultAddr,
@@ -162,6 +167,8 @@ func defaults(getenv func(string) string, root bool) Config {
 		Sandbox: SandboxConfig{
 			Network:     "none",
 			TmpfsSize:   64 << 20,
+			ShmSize:     16 << 20,
+			StateDir:    defaultStateDir(getenv, root),
 			NoFile:      1024,
 			NProc:       1024,
 			UserNSSize:  65536,
@@ -220,6 +227,19 @@ func defaultDataDir(getenv func(string) string, root bool) string {
 		return filepath.Join(h, ".local", "share", "podrun")
 	}
 	return "" // Validate reports it
+}
+
+// defaultStateDir is /run/podrun for root, else $XDG_RUNTIME_DIR/podrun, else
+// a directory named for the user in the temporary directory: runtime files,
+// gone at reboot, that podrun installs again at start.
+func defaultStateDir(getenv func(string) string, root bool) string {
+	if root {
+		return "/run/podrun"
+	}
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "podrun")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("podrun-%d", os.Geteuid()))
 }
 
 // defaultPodmanSocket honours CONTAINER_HOST like the podman CLI does, then Podman's standard paths.

@@ -145,12 +145,15 @@ func (v *validator) sandbox(s SandboxConfig) {
 	}
 	v.check(s.TmpfsSize >= minTmpfsSize, "sandbox.tmpfs_size",
 		fmt.Sprintf("(%s) must be at least %s", s.TmpfsSize, runner.ByteSize(minTmpfsSize)))
+	v.check(s.ShmSize >= minTmpfsSize, "sandbox.shm_size",
+		fmt.Sprintf("(%s) must be at least %s", s.ShmSize, runner.ByteSize(minTmpfsSize)))
 	switch {
 	case s.SeccompProfile == "unconfined":
 		v.check(false, "sandbox.seccomp_profile", `("unconfined") is not allowed: agents always run under seccomp`)
 	case s.SeccompProfile != "" && !filepath.IsAbs(s.SeccompProfile):
-		v.check(false, "sandbox.seccomp_profile", fmt.Sprintf("(%q) must be empty (Podman's default) or an absolute path", s.SeccompProfile))
+		v.check(false, "sandbox.seccomp_profile", fmt.Sprintf("(%q) must be empty (podrun's own profile) or an absolute path", s.SeccompProfile))
 	}
+	v.check(filepath.IsAbs(s.StateDir), "sandbox.state_dir", fmt.Sprintf("(%q) must be an absolute path", s.StateDir))
 	v.check(s.NoFile > 0 && s.NoFile <= maxNoFile, "sandbox.nofile", fmt.Sprintf("(%d) must be between 1 and %d", s.NoFile, maxNoFile))
 	v.check(s.NProc > 0, "sandbox.nproc", fmt.Sprintf("(%d) must be positive", s.NProc))
 	v.check(s.UserNSSize >= minSubIDs && s.UserNSSize <= maxUserNS, "sandbox.userns_size",

@@ -62,7 +62,14 @@ type Spec struct {
 	// header (extra environment) from stdin: this lets a container prepared
 	// ahead of a request still get that request's metadata.
 	Shim bool
+	// Isolation is "" for the sandbox's ordinary runtime, or IsolationGVisor
+	// to run the container under gVisor, whose kernel stands between the
+	// code and the host's; a sandbox without gVisor refuses it (ErrInvalid).
+	Isolation string
 }
+
+// IsolationGVisor is Spec.Isolation for gVisor (runsc).
+const IsolationGVisor = "gvisor"
 
 // Streams are the process's standard streams as seen by an attachment; nil means not attached.
 type Streams struct {

@@ -23,8 +23,24 @@ type Config struct {
 	Network string
 	// TmpfsSize caps the writable tmpfs on /tmp, in bytes; the rest of the root filesystem is read-only. Required.
 	TmpfsSize int64
-	// SeccompProfile is the path of a JSON seccomp profile on the Podman host; "" uses Podman's default profile.
+	// SeccompProfile is the path of a JSON seccomp profile on the Podman host;
+	// "" uses podrun's own (package seccomp), which New installs in StateDir.
+	// "unconfined" and relative paths are refused. Podman's default profile
+	// is, on Debian, /usr/share/containers/seccomp.json.
 	SeccompProfile string
+	// ShmSize caps the tmpfs on /dev/shm, in bytes; required. It lives in the
+	// container's own mount namespace: its pages count against the memory
+	// limit and are freed when the container's last process ends.
+	ShmSize int64
+	// StateDir is a directory of podrun's own, on the Podman host, where New
+	// installs the files Podman reads by path (seccomp profile, hosts file,
+	// a copy of the shim); required and absolute.
+	StateDir string
+	// GVisorURI is a second Podman service, on the same host and storage,
+	// whose default runtime is gVisor's runsc (a wrapper adding
+	// --network=none --oci-seccomp): containers whose Spec asks for gVisor
+	// are created through it. Empty: gVisor is refused (ErrInvalid).
+	GVisorURI string
 	// NoFile is the soft and hard RLIMIT_NOFILE; required, and at most the Podman
 	// service's own hard limit, which runc cannot raise for a container (New checks).
 	NoFile uint64
@@ -51,6 +67,8 @@ type Config struct {
 	// host where the probe found them unenforceable (rootless on cgroup v1); the runner then
 	// marks agents limits_enforced false. Every other create warning still fails the create.
 	AllowUnenforcedLimits bool
+
+	hostsPath string // the hosts file New installed in StateDir
 }
 
 // ConfigFrom is the sandbox part of podrun's configuration, validated by
@@ -63,6 +81,8 @@ func ConfigFrom(c configs.Config) Config {
 		Runtime:               s.Runtime,
 		Network:               s.Network,
 		TmpfsSize:             int64(s.TmpfsSize),
+		ShmSize:               int64(s.ShmSize),
+		StateDir:              s.StateDir,
 		SeccompProfile:        s.SeccompProfile,
 		NoFile:                uint64(s.NoFile),
 		NProc:                 uint64(s.NProc),
@@ -86,6 +106,8 @@ func (c Config) check() (Config, error) {
 		{"podman_socket", c.URI == ""},
 		{"sandbox.network", c.Network == ""},
 		{"sandbox.tmpfs_size", c.TmpfsSize <= 0},
+		{"sandbox.shm_size", c.ShmSize <= 0},
+		{"sandbox.state_dir", c.StateDir == ""},
 		{"sandbox.nofile", c.NoFile == 0},
 		{"sandbox.nproc", c.NProc == 0},
 		{"sandbox.userns_size", c.UserNSSize == 0},
@@ -104,6 +126,13 @@ func (c Config) check() (Config, error) {
 	if !slices.Contains(configs.Networks, c.Network) {
 		return c, &configs.Problem{Key: "sandbox.network",
 			Text: fmt.Sprintf("sandbox.network (%q) must be one of %s", c.Network, strings.Join(configs.Networks, ", "))}
+	}
+	if c.SeccompProfile == "unconfined" || c.SeccompProfile != "" && !filepath.IsAbs(c.SeccompProfile) {
+		return c, &configs.Problem{Key: "sandbox.seccomp_profile",
+			Text: fmt.Sprintf("sandbox.seccomp_profile (%q) must be empty (podrun's own profile) or an absolute path; containers never run unconfined", c.SeccompProfile)}
+	}
+	if !filepath.IsAbs(c.StateDir) {
+		return c, &configs.Problem{Key: "sandbox.state_dir", Text: fmt.Sprintf("sandbox.state_dir (%q) must be an absolute path", c.StateDir)}
 	}
 	if c.ShimPath != "" {
 		abs, err := filepath.Abs(c.ShimPath)

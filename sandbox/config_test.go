@@ -21,7 +21,7 @@ func TestConfigHasNoDefaultsOfItsOwn(t *testing.T) {
 	if err == nil {
 		t.Fatal("a zero Config is accepted")
 	}
-	for _, key := range []string{"podman_socket", "sandbox.network", "sandbox.tmpfs_size", "sandbox.nofile", "sandbox.nproc",
+	for _, key := range []string{"podman_socket", "sandbox.network", "sandbox.tmpfs_size", "sandbox.shm_size", "sandbox.state_dir", "sandbox.nofile", "sandbox.nproc",
 		"sandbox.userns_size", "sandbox.log_max_size", "sandbox.pull_timeout", "sandbox.max_concurrent_calls"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("the zero Config's error does not name %s: %v", key, err)
@@ -35,7 +35,8 @@ func TestConfigHasNoDefaultsOfItsOwn(t *testing.T) {
 	s := def.Sandbox
 	if c.NoFile != uint64(s.NoFile) || c.NProc != uint64(s.NProc) || c.TmpfsSize != int64(s.TmpfsSize) || c.Network != s.Network ||
 		c.UserNSSize != uint32(s.UserNSSize) || c.LogMaxSize != int64(s.LogMaxSize) || c.PullTimeout != s.PullTimeout.Duration ||
-		c.MaxConcurrentCalls != s.MaxConcurrentCalls || c.URI != def.PodmanSocket {
+		c.MaxConcurrentCalls != s.MaxConcurrentCalls || c.URI != def.PodmanSocket ||
+		c.ShmSize != int64(s.ShmSize) || c.StateDir != s.StateDir || c.SeccompProfile != s.SeccompProfile {
 		t.Errorf("ConfigFrom(configs.Default()) = %+v, not configs' defaults %+v", c, s)
 	}
 	for _, network := range []string{"host", "private"} {

@@ -56,13 +56,22 @@ func imageGone(err error) bool {
 // create creates the container rs describes; ref names its image in errors.
 func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string, error) {
 	s := Harden(rs, p.cfg)
+	if err := p.checkIsolation(rs); err != nil {
+		return "", fmt.Errorf("create container from %s: %w", ref, err)
+	}
+	if rs.Isolation == runner.IsolationGVisor {
+		forGVisor(s)
+	}
 	var resp types.ContainerCreateResponse
 	err := p.do(ctx, "create", func(ctx context.Context) (err error) {
-		resp, err = containers.CreateWithSpec(ctx, s, nil)
+		resp, err = containers.CreateWithSpec(p.creator(ctx, rs), s, nil)
 		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("create container from %s: %w", ref, err)
+	}
+	if err := p.checkRuntime(ctx, rs, resp.ID); err != nil {
+		return "", errors.Join(fmt.Errorf("create container from %s: %w", ref, err), p.cleanup(ctx, resp.ID))
 	}
 	if len(resp.Warnings) > 0 {
 		accepted, err := p.acceptedWarnings(ctx)

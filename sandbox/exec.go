@@ -48,7 +48,7 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 		token = rand.Text()
 	}
 	res, err := p.exec(ctx, id, execCommand(es.Command, token), es, token)
-	if token != "" && err == nil && shimMissing(res) {
+	if token != "" && err == nil && (shimMissing(res) || shimUnusable(res)) {
 		p.noExecShim.Store(id, struct{}{})
 		return p.exec(ctx, id, es.Command, es, "")
 	}
@@ -67,6 +67,14 @@ func execCommand(cmd []string, token string) []string {
 // container was created without it.
 func shimMissing(res runner.ExecResult) bool {
 	return res.ExitCode == 127 && strings.Contains(res.Stderr, `"`+ShimTarget+`"`) && strings.Contains(res.Stderr, "no such file or directory")
+}
+
+// shimUnusable reports whether the shim could not become the subreaper of
+// the exec: gVisor (2022) does not implement PR_SET_CHILD_SUBREAPER. Such a
+// container's execs run without the shim, so a timed-out exec's first
+// process alone is killed.
+func shimUnusable(res runner.ExecResult) bool {
+	return res.ExitCode == 125 && strings.HasPrefix(res.Stderr, "podrun-shim: become the subreaper of the exec:")
 }
 
 // exec runs cmd in the container; on ctx's end it kills what it started

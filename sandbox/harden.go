@@ -28,7 +28,8 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 	s.Systemd = "false"     // never switch to systemd mode, whatever the command is
 	s.OCIRuntime = cfg.Runtime
 
-	// Privileges: no capabilities, no way to gain any.
+	// Privileges: no capabilities, no way to gain any, and podrun's seccomp
+	// profile (New installs it; execs run under the container's profile).
 	s.CapDrop = []string{"ALL"}
 	s.NoNewPrivileges = ptr(true)
 	s.SeccompProfilePath = cfg.SeccompProfile
@@ -46,6 +47,7 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 	}
 
 	s.NetNS = specgen.Namespace{NSMode: specgen.NamespaceMode(cfg.Network)}
+	isolate(s, cfg)
 
 	// Read-only root; the only writable place is a size-capped /tmp (4.3
 	// ignores read_write_tmpfs, so the mount is explicit).

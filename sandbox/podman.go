@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings"
@@ -19,7 +20,9 @@ import (
 type Podman struct {
 	cfg  Config
 	conn context.Context // carries the bindings' connection; never cancelled
-	sock string          // unix socket path, for the hijacking client
+	// gvisor carries the connection to Config.GVisorURI, nil without one.
+	gvisor context.Context
+	sock   string // unix socket path, for the hijacking client
 
 	// fresh holds containers created here and not yet attached or started: an
 	// attach to them needs no state check (see Attach).
@@ -31,8 +34,11 @@ type Podman struct {
 	hostMu  sync.Mutex
 	host    *runner.Host  // what podman info said, asked once; see hostInfo
 	cgroups memoryCgroups // where the kernel counts containers' OOM kills
+	// runtimeOK is set once a container was seen to get Config.Runtime (see checkRuntime).
+	runtimeOK atomic.Bool
 	// noExecShim holds containers found without the shim (made before it
-	// was mounted in every container): their execs run without it.
+	// was mounted in every container), or where it cannot work (gVisor):
+	// their execs run without it.
 	noExecShim sync.Map
 }
 
@@ -57,6 +63,9 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 			return nil, err
 		}
 	}
+	if err := cfg.stageHostFiles(); err != nil {
+		return nil, err
+	}
 	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls), cgroups: hostMemoryCgroups()}
 	start := time.Now()
 	// The bindings keep the context for every later call: detach it from ctx's cancellation.
@@ -73,6 +82,11 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	// first start says the same, later.
 	if r, err := readServiceRlimits(p.sock); err == nil {
 		if err := cfg.checkRlimits(r); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.GVisorURI != "" {
+		if err := p.connectGVisor(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -115,8 +129,13 @@ func (p *Podman) tuneTransport() error {
 
 // Close releases idle connections to the service.
 func (p *Podman) Close() error {
-	if c, err := bindings.GetClient(p.conn); err == nil {
-		c.Client.CloseIdleConnections()
+	for _, conn := range []context.Context{p.conn, p.gvisor} {
+		if conn == nil {
+			continue
+		}
+		if c, err := bindings.GetClient(conn); err == nil {
+			c.Client.CloseIdleConnections()
+		}
 	}
 	return nil
 }

@@ -69,3 +69,33 @@ func TestUnreachablePodmanSaysHowToStartIt(t *testing.T) {
 		}
 	}
 }
+
+// TestConfiguredRuntimeIsVerified: Podman's API ignores a container's runtime
+// (podman#28429), so a runtime other than the service's default must fail the
+// create rather than run the container under the default.
+func TestConfiguredRuntimeIsVerified(t *testing.T) {
+	ctx := context.Background()
+	p := podmanWith(t, func(c *Config) { c.Runtime = "crun" })
+	h, err := p.hostInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Runtime == "crun" {
+		t.Skip("the service's default runtime is crun: nothing to verify")
+	}
+	_, err = p.Create(ctx, runnertest.Spec(labels, "true"))
+	if err == nil || !strings.Contains(err.Error(), "podman#28429") {
+		t.Fatalf("Create with runtime crun on a %s service = %v, want the runtime refused", h.Runtime, err)
+	}
+	left, err := p.List(ctx, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range left {
+		if c.State == "created" {
+			t.Errorf("container %s was left behind", c.ID)
+		}
+	}
+	// The service's own default passes without an inspect.
+	runnertest.Create(t, podmanWith(t, func(c *Config) { c.Runtime = h.Runtime }), runnertest.Spec(labels, "true"))
+}

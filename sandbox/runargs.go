@@ -61,10 +61,23 @@ func runArgs(s *specgen.SpecGenerator) ([]string, error) {
 		flag("--security-opt", "seccomp="+s.SeccompProfilePath)
 		s.SeccompProfilePath = ""
 	}
+	if len(s.Mask) > 0 {
+		flag("--security-opt", "mask="+strings.Join(s.Mask, ":"))
+		s.Mask = nil
+	}
 	renderUserNS(s, flag)
-	if s.NetNS.NSMode != "" && s.NetNS.Value == "" {
-		flag("--network", string(s.NetNS.NSMode))
-		s.NetNS = specgen.Namespace{}
+	for _, ns := range []struct {
+		flag string
+		ns   *specgen.Namespace
+	}{{"--network", &s.NetNS}, {"--ipc", &s.IpcNS}, {"--cgroupns", &s.CgroupNS}} {
+		if ns.ns.NSMode != "" && ns.ns.Value == "" {
+			flag(ns.flag, string(ns.ns.NSMode))
+			*ns.ns = specgen.Namespace{}
+		}
+	}
+	if s.Hostname != "" {
+		flag("--hostname", s.Hostname)
+		s.Hostname = ""
 	}
 	if s.ReadOnlyFilesystem != nil {
 		// Without ReadWriteTmpfs Podman adds no tmpfs of its own; the CLI's

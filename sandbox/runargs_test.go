@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -31,7 +32,8 @@ func TestRunArgsRefusesWhatItCannotRender(t *testing.T) {
 		t.Fatalf("RunArgs of a hardened spec: %v", err)
 	}
 	for field, set := range map[string]func(s *hardened){
-		"Hostname":       func(s *hardened) { s.Hostname = "box" },
+		"HostAdd":        func(s *hardened) { s.HostAdd = []string{"host:10.0.0.1"} },
+		"Unmask":         func(s *hardened) { s.Unmask = []string{"ALL"} },
 		"CapAdd":         func(s *hardened) { s.CapAdd = []string{"NET_ADMIN"} },
 		"Sysctl":         func(s *hardened) { s.Sysctl = map[string]string{"net.ipv4.ip_forward": "0"} },
 		"ResourceLimits": func(s *hardened) { s.ResourceLimits.Memory.Reservation = ptr(int64(1 << 20)) },
@@ -100,6 +102,12 @@ func TestRunArgsCreateWhatTheBindingsCreate(t *testing.T) {
 			if diff := jsonDiff("", want, got); len(diff) > 0 {
 				t.Errorf("podman create %s\ndiffers from the bindings' container:\n%s", strings.Join(args, " "), strings.Join(diff, "\n"))
 			}
+			// Podman 4.3's inspection does not show every setting (IPC
+			// namespace, masked paths): compare the OCI specs runc gets too.
+			want, got = ociSpec(t, ctx, viaBindings), ociSpec(t, ctx, viaCLI)
+			if diff := jsonDiff("", want, got); len(diff) > 0 {
+				t.Errorf("podman create %s\ngives runc another OCI spec than the bindings' container:\n%s", strings.Join(args, " "), strings.Join(diff, "\n"))
+			}
 		})
 	}
 }
@@ -125,7 +133,7 @@ func inspect(t *testing.T, ctx context.Context, id string) map[string]any {
 	for _, path := range [][]string{
 		{"Id"}, {"Created"}, {"Name"}, {"StaticDir"}, {"ConmonPidFile"}, {"PidFile"},
 		{"GraphDriver", "Data", "UpperDir"}, {"GraphDriver", "Data", "WorkDir"},
-		{"Config", "Hostname"}, {"HostConfig", "LogConfig", "Path"},
+		{"HostConfig", "LogConfig", "Path"},
 		// The CLI records its command line, notes its --tty flag as a CRI-O annotation and sets the
 		// sd-notify mode it defaults to; none confines the process (nothing sets NOTIFY_SOCKET).
 		{"Config", "CreateCommand"}, {"Config", "Annotations", "io.kubernetes.cri-o.TTY"}, {"Config", "sdNotifyMode"},
@@ -149,6 +157,41 @@ func inspect(t *testing.T, ctx context.Context, id string) map[string]any {
 		}
 	}
 	return c
+}
+
+// ociSpec initialises the container (podman init) and returns the parts of
+// the OCI spec Podman wrote for runc that confine it: host name, namespace
+// kinds, masked and read-only paths, and each mount's kind and options by
+// destination (sources are per container).
+func ociSpec(t *testing.T, ctx context.Context, id string) map[string]any {
+	t.Helper()
+	if out, err := exec.CommandContext(ctx, "podman", "init", id).CombinedOutput(); err != nil {
+		t.Fatalf("podman init %s: %v\n%s", id, err, out)
+	}
+	dir, err := exec.CommandContext(ctx, "podman", "container", "inspect", "--format", "{{.StaticDir}}", id).Output()
+	if err != nil {
+		t.Fatalf("podman container inspect %s: %v", id, err)
+	}
+	data, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "config.json"))
+	if err != nil {
+		t.Fatalf("the OCI spec of %s: %v", id, err)
+	}
+	var s spec.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("the OCI spec of %s: %v", id, err)
+	}
+	namespaces := []any{}
+	for _, ns := range s.Linux.Namespaces {
+		namespaces = append(namespaces, string(ns.Type))
+	}
+	mounts := map[string]any{}
+	for _, m := range s.Mounts {
+		mounts[m.Destination] = m.Type + " " + strings.Join(m.Options, ",")
+	}
+	return map[string]any{
+		"hostname": s.Hostname, "namespaces": namespaces, "mounts": mounts,
+		"maskedPaths": fmt.Sprint(s.Linux.MaskedPaths), "readonlyPaths": fmt.Sprint(s.Linux.ReadonlyPaths),
+	}
 }
 
 func deletePath(m map[string]any, path []string) {

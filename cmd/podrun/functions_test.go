@@ -144,7 +144,8 @@ func TestAsyncInvocationKeepsItsResultAndCallsBack(t *testing.T) {
 
 func TestWarmInvocationsUseFreshContainersAndThePoolRefills(t *testing.T) {
 	d := startDaemon(t, nil)
-	d.putFunction(t, "who", api.FunctionRequest{Command: []string{"sh", "-c", "hostname; cat"}, Warm: ptr(2)})
+	// Every container's host name is the same ("sandbox"): a mark left in /tmp tells a used container.
+	d.putFunction(t, "who", api.FunctionRequest{Command: []string{"sh", "-c", "test -e /tmp/used && echo used || echo fresh; touch /tmp/used; cat"}, Warm: ptr(2)})
 	awaitPool := func() {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -165,20 +166,19 @@ func TestWarmInvocationsUseFreshContainersAndThePoolRefills(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	hosts := map[string]bool{}
 	containers := map[string]bool{}
 	for i := 0; i < 4; i++ {
 		awaitPool()
 		res := d.invoke(t, "who", []byte("body"+strconv.Itoa(i)), openFaaS)
-		host, rest, _ := strings.Cut(string(res.out), "\n")
+		mark, rest, _ := strings.Cut(string(res.out), "\n")
 		if res.status != http.StatusOK || rest != "body"+strconv.Itoa(i) || res.header.Get(api.HeaderStart) != api.StartWarm {
 			t.Fatalf("warm invocation %d = %d %q start %q", i, res.status, res.out, res.header.Get(api.HeaderStart))
 		}
 		a := d.get(t, res.agentID())
-		if hosts[host] || containers[a.ContainerID] {
-			t.Fatalf("invocation %d reused host %s / container %s", i, host, a.ContainerID)
+		if mark != "fresh" || containers[a.ContainerID] {
+			t.Fatalf("invocation %d ran in a %s container %s", i, mark, a.ContainerID)
 		}
-		hosts[host], containers[a.ContainerID] = true, true
+		containers[a.ContainerID] = true
 	}
 	awaitPool() // refilled after four takes
 	if err := d.api.DeleteFunction(t.Context(), "who"); err != nil {

@@ -24,6 +24,7 @@ type Service struct {
 	sock   string
 	log    string
 	prefix []string // runs the service under another command, such as prlimit
+	env    []string // added to the service's environment
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when cmd has exited
 }
@@ -38,6 +39,12 @@ func HardLimits(nofile, nproc uint64) Option {
 	return func(s *Service) {
 		s.prefix = []string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), fmt.Sprintf("--nproc=%d:%d", nproc, nproc), "--"}
 	}
+}
+
+// Env adds variables to the service's environment, such as
+// CONTAINERS_CONF=FILE for a service with a configuration of its own.
+func Env(vars ...string) Option {
+	return func(s *Service) { s.env = append(s.env, vars...) }
 }
 
 // Start starts a service, waits until it answers, and stops it when the test ends.
@@ -87,6 +94,7 @@ func (s *Service) Restart() {
 	args := append(append([]string{}, s.prefix...), "podman", "system", "service", "--time=0", s.URI())
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), s.env...)
 	// Its own process group: a signal meant for the test never reaches it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

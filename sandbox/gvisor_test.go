@@ -108,8 +108,9 @@ func TestGVisorKernel(t *testing.T) {
 // profile (runsc --oci-seccomp applies it inside the sandbox): what podrun
 // denies under runc is refused there too.
 func TestGVisorSyscalls(t *testing.T) {
+	gv := gvisorService(t) // before the image build: it may skip
 	image, _ := buildAbuseImage(t)
-	p := podmanWith(t, func(c *Config) { c.GVisorURI = gvisorService(t) })
+	p := podmanWith(t, func(c *Config) { c.GVisorURI = gv })
 	spec := gvisorSpec("/abuse", "sys")
 	spec.Image, spec.Limits = image, hardLimits
 	out := runnertest.Run(t, p, spec, nil)

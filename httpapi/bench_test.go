@@ -25,7 +25,7 @@ const typicalCreateBody = `{
 
 // BenchmarkDecodeValidate measures what every create pays before the service does real work.
 func BenchmarkDecodeValidate(b *testing.B) {
-	s := New(newFake(), Options{})
+	s := newServer(b, newFake(), Options{})
 	body := []byte(typicalCreateBody)
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/v1/agents", nil)
@@ -65,7 +65,7 @@ func BenchmarkGetAgent(b *testing.B) {
 		State: runner.StateSucceeded, ExitCode: &code, CreatedAt: now, StartedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Minute),
 		Limits: runner.Limits{Memory: 128 << 20, CPUs: 0.5, PIDs: 64}, Labels: map[string]string{"team": "platform"},
 	}
-	h := New(staticService{agent: a}, Options{Token: testToken}).Handler()
+	h := newServer(b, staticService{agent: a}, Options{Token: testToken}).Handler()
 	r := httptest.NewRequest(http.MethodGet, "/v1/agents/"+a.ID, nil)
 	r.Header.Set("Authorization", "Bearer "+testToken)
 	b.ReportAllocs()
@@ -96,7 +96,7 @@ func BenchmarkListPage(b *testing.B) {
 		CreatedAt: now, StartedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Minute), RemovedAt: now,
 		Limits: runner.Limits{Memory: 128 << 20, CPUs: 0.5, PIDs: 64}, Labels: map[string]string{"team": "platform", "bench-run": "x"},
 	}
-	h := New(staticService{agent: a}, Options{Token: testToken}).Handler()
+	h := newServer(b, staticService{agent: a}, Options{Token: testToken}).Handler()
 	r := httptest.NewRequest(http.MethodGet, "/v1/agents?limit=100", nil)
 	r.Header.Set("Authorization", "Bearer "+testToken)
 	b.ReportAllocs()

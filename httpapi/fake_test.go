@@ -275,7 +275,7 @@ func newHarness(t testing.TB, opts Options) *harness {
 		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	fake := newFake()
-	srv := New(fake, opts)
+	srv := newServer(t, fake, opts)
 	// Every exchange is validated against openapi.json when the test ends.
 	return &harness{fake: fake, srv: srv, h: recordExchanges(t, srv, opts.Token), logs: logs}
 }
@@ -326,4 +326,20 @@ func apiErrorOf(t testing.TB, rec *httptest.ResponseRecorder) api.Error {
 		t.Fatalf("error body %s is not {\"error\":{\"code\",\"message\",...}}: %v", rec.Body, err)
 	}
 	return e
+}
+
+// newServer is New with the configured body limits filled in where a test leaves them out.
+func newServer(t testing.TB, svc Service, opts Options) *Server {
+	t.Helper()
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 1 << 20
+	}
+	if opts.MaxInvokeBody == 0 {
+		opts.MaxInvokeBody = 16 << 20
+	}
+	s, err := New(svc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

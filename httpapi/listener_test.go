@@ -23,7 +23,7 @@ func TestListenerBindsFirstServesLaterAndReleasesThePort(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx, New(newFake(), Options{}), Timeouts{}) }()
+	go func() { served <- l.Serve(ctx, newServer(t, newFake(), Options{}), Timeouts{}) }()
 	resp, err := http.Get("http://" + l.Addr() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestClosedListenerDoesNotServe(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Errorf("second Close = %v, want nil", err)
 	}
-	err = l.Serve(context.Background(), New(newFake(), Options{}), Timeouts{})
+	err = l.Serve(context.Background(), newServer(t, newFake(), Options{}), Timeouts{})
 	if !errors.Is(err, http.ErrServerClosed) {
 		t.Fatalf("Serve after Close = %v, want http.ErrServerClosed", err)
 	}

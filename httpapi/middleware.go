@@ -35,9 +35,6 @@ func infoFrom(ctx context.Context) *reqInfo {
 	return &reqInfo{log: discardLogger}
 }
 
-// RequestID returns the id of the request ctx belongs to, or "" outside a request; it lets code below the API tag its logs.
-func RequestID(ctx context.Context) string { return infoFrom(ctx).id }
-
 const (
 	requestIDHeader = "X-Request-Id"
 	maxRequestIDLen = 64

@@ -117,30 +117,6 @@ func TestPanicBecomes500(t *testing.T) {
 }
 
 // ctxService captures the request id the service sees.
-type ctxService struct {
-	Service
-	got string
-}
-
-func (s *ctxService) Agent(ctx context.Context, id string) (runner.Agent, error) {
-	s.got = RequestID(ctx)
-	return runner.Agent{ID: id}, nil
-}
-
-func TestRequestIDReachesService(t *testing.T) {
-	svc := &ctxService{}
-	h := New(svc, Options{}).Handler()
-	r := httptest.NewRequest(http.MethodGet, "/v1/agents/"+runner.NewID(time.Now()), nil)
-	r.Header.Set(requestIDHeader, "trace-42")
-	h.ServeHTTP(httptest.NewRecorder(), r)
-	if svc.got != "trace-42" {
-		t.Errorf("service saw request id %q, want trace-42", svc.got)
-	}
-	if got := RequestID(context.Background()); got != "" {
-		t.Errorf("RequestID outside a request = %q", got)
-	}
-}
-
 func TestPanicAfterOutputAbortsResponse(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.fake.logs = func(ctx context.Context, emit func(runner.LogLine) error) error {

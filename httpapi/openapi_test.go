@@ -87,7 +87,7 @@ func openAPIPath(pattern string) string {
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	doc := openAPIDoc(t)
 	served := map[string]bool{}
-	for _, rt := range New(newFake(), Options{}).routeTable() {
+	for _, rt := range newServer(t, newFake(), Options{}).routeTable() {
 		served[rt.method+" "+openAPIPath(rt.pattern)] = true
 	}
 	documented := map[string]bool{}
@@ -112,7 +112,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	// What the middleware adds to every route is in every operation: 500 (a panic), 400 (a query
 	// that is not UTF-8, on routes that read their query), and on guarded routes the token: the
 	// bearer scheme and 401; open routes need none.
-	for _, rt := range New(newFake(), Options{}).routeTable() {
+	for _, rt := range newServer(t, newFake(), Options{}).routeTable() {
 		path := openAPIPath(rt.pattern)
 		item := doc.Paths.Value(path)
 		if item == nil || item.GetOperation(rt.method) == nil {

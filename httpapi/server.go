@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -38,19 +39,14 @@ type Service interface {
 	Result(ctx context.Context, agentID string) (runner.Result, error)
 }
 
-// DefaultMaxBody is the request body limit used when Options.MaxBody is not positive.
-const DefaultMaxBody = 1 << 20
-
-// DefaultMaxInvokeBody is the invocation body limit used when Options.MaxInvokeBody is not positive.
-const DefaultMaxInvokeBody = 16 << 20
-
 // Options configure a Server; the zero value is usable.
 type Options struct {
 	// Token, when set, is the bearer token every /v1, /function and /async-function request must carry.
 	Token string
-	// MaxBody caps request bodies in bytes; 0 means DefaultMaxBody.
+	// MaxBody caps request bodies in bytes (configs: http.max_body); it must be positive.
 	MaxBody int64
-	// MaxInvokeBody caps an invocation's body (the process's stdin); 0 means DefaultMaxInvokeBody.
+	// MaxInvokeBody caps an invocation's body, the process's stdin, in bytes (configs:
+	// invoke.max_body); it must be positive.
 	MaxInvokeBody int64
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
@@ -73,20 +69,18 @@ type Server struct {
 	inFlight atomic.Int64 // requests being served; see InFlight
 }
 
-// New builds a Server and its routes.
-func New(svc Service, opts Options) *Server {
+// New builds a Server and its routes. Its limits come from the configuration
+// as given: a limit that is not positive is an error, not a default.
+func New(svc Service, opts Options) (*Server, error) {
+	if opts.MaxBody <= 0 || opts.MaxInvokeBody <= 0 {
+		return nil, fmt.Errorf("httpapi: MaxBody (%d) and MaxInvokeBody (%d) must be positive", opts.MaxBody, opts.MaxInvokeBody)
+	}
 	s := &Server{
 		svc:           svc,
 		maxBody:       opts.MaxBody,
 		maxInvokeBody: opts.MaxInvokeBody,
 		log:           opts.Logger,
 		metrics:       opts.Metrics,
-	}
-	if s.maxBody <= 0 {
-		s.maxBody = DefaultMaxBody
-	}
-	if s.maxInvokeBody <= 0 {
-		s.maxInvokeBody = DefaultMaxInvokeBody
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -101,7 +95,7 @@ func New(svc Service, opts Options) *Server {
 	// Outermost first: the request id must exist before anything logs, and
 	// recover sits inside the observers so a panic is logged and counted as a 500.
 	s.handler = chain(s.router, s.requestID, s.accessLog, s.observe, s.recoverPanic)
-	return s
+	return s, nil
 }
 
 // Handler returns the API with all its middleware.

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Logs passes an agent's output to emit one line at a time: stdout and
@@ -31,6 +32,12 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, emit func
 		streams = BothStreams
 	}
 	lr := &logReader{sb: r.sb, store: r.store, agent: a, streams: streams}
+	if opts.Follow {
+		lr.ended = r.agents.doneOf(id)
+		if lr.ended == nil && !a.State.Live() {
+			opts.Follow = false // its output is complete: nothing is left to wait for
+		}
+	}
 	if !opts.Follow || opts.Tail > 0 {
 		// With Follow, the lines still being written are left to the follow.
 		if err := lr.tail(ctx, opts.Tail, !opts.Follow, emit); err != nil {
@@ -53,7 +60,16 @@ type logReader struct {
 	agent   Agent
 	streams LogStream
 	last    int64 // Seq of the last line read, from any stream
+	// ended, if set, is closed once the agent's supervisor is done: its exit
+	// is recorded, so a follower still waiting then is waiting for nothing.
+	ended <-chan struct{}
 }
+
+// followerGrace is how long a follow may go on after the agent's exit is
+// recorded, for Podman's follower to pass the last lines; a follower still
+// open after that (Podman's can miss a container's exit) is cut, and the
+// last read passes what it had not.
+const followerGrace = 2 * time.Second
 
 // tail passes the last n lines (all if n <= 0) of the selected streams of
 // the output logged so far. Without withPartial, a line still unfinished
@@ -86,7 +102,25 @@ func (lr *logReader) tail(ctx context.Context, n int, withPartial bool, emit fun
 // follower missed is passed on. A line still unfinished when the follower
 // ends is left to that last read, which has it whole.
 func (lr *logReader) follow(ctx context.Context, emit func(LogLine) error) error {
-	err := lr.read(ctx, true, func(l LogLine) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if lr.ended != nil {
+		go func() { // ends with the follow, at the latest
+			select {
+			case <-lr.ended:
+			case <-fctx.Done():
+				return
+			}
+			t := time.NewTimer(followerGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancel()
+			case <-fctx.Done():
+			}
+		}()
+	}
+	err := lr.read(fctx, true, func(l LogLine) error {
 		if l.Partial {
 			return errSkip
 		}

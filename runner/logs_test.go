@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,32 @@ func TestFollowFillsInWhatTheFollowerMissed(t *testing.T) {
 			t.Errorf("followed logs = %q, want %q", got, want)
 		}
 	})
+}
+
+// TestAFollowEndsWithTheProcessEvenIfTheFollowerDoesNot: Podman's follower
+// can miss a container's exit and stay open; the follow still ends once the
+// exit is recorded, with every line.
+func TestAFollowEndsWithTheProcessEvenIfTheFollowerDoesNot(t *testing.T) {
+	h := newHarness(t, func(_ *runner.Config, f *runnertest.Fake) { f.FollowHangs = true })
+	a := h.create(t, runner.AgentRequest{Command: []string{"sh", "-c", "echo one; sleep 0.2; echo two"}})
+	h.awaitState(t, a.ID, runner.StateRunning)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var got strings.Builder
+	err := h.r.Logs(ctx, a.ID, runner.LogOptions{Follow: true}, func(l runner.LogLine) error {
+		got.WriteString(l.Text + "\n")
+		return nil
+	})
+	if err != nil || ctx.Err() != nil || got.String() != "one\ntwo\n" {
+		t.Errorf("follow = %q, %v (context: %v); want one, two, ended by the process's exit", got.String(), err, ctx.Err())
+	}
+	// A finished agent's follow is a plain read: it must not wait on the follower at all.
+	got.Reset()
+	h.awaitState(t, a.ID, runner.StateSucceeded)
+	if err := h.r.Logs(ctx, a.ID, runner.LogOptions{Follow: true}, func(l runner.LogLine) error {
+		got.WriteString(l.Text + "\n")
+		return nil
+	}); err != nil || ctx.Err() != nil || got.String() != "one\ntwo\n" {
+		t.Errorf("follow of a finished agent = %q, %v (context: %v)", got.String(), err, ctx.Err())
+	}
 }

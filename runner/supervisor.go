@@ -26,6 +26,8 @@ type supervisor struct {
 	// started is closed once the agent has left pending, or the supervisor is done.
 	started     chan struct{}
 	startedOnce sync.Once
+	// done is closed once the supervisor's goroutine has ended.
+	done chan struct{}
 
 	// stopped is closed at the first stop request; stopWhy says which stop
 	// (ReasonDeleted, ReasonTTL, ...). One stop can win an agent's transition,

@@ -63,7 +63,7 @@ func (sv *supervisors) claimLocked(a Agent, aio *agentIO) *supervisor {
 	if sv.active[a.ID] != nil || !sv.g.add() {
 		return nil
 	}
-	s := &supervisor{sv: sv, agent: a, io: aio, stopped: make(chan struct{}), started: make(chan struct{})}
+	s := &supervisor{sv: sv, agent: a, io: aio, stopped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})}
 	sv.active[a.ID] = s
 	return s
 }
@@ -79,6 +79,7 @@ func (sv *supervisors) release(s *supervisor) {
 // run runs one of s's modes on its own goroutine; the claim ends with it.
 func (sv *supervisors) run(s *supervisor, mode func(ctx context.Context)) {
 	go func() {
+		defer close(s.done)
 		defer sv.release(s)
 		defer s.io.markExited() // on every path, also those that never started
 		defer s.markStarted()
@@ -94,6 +95,7 @@ func (sv *supervisors) with(a Agent, fn func(s *supervisor)) bool {
 	if s == nil {
 		return false
 	}
+	defer close(s.done)
 	defer sv.release(s)
 	fn(s)
 	return true
@@ -134,6 +136,17 @@ func (sv *supervisors) cleanup(a Agent) {
 // down; for work started outside any supervisor (an output stream's writer).
 func (sv *supervisors) spawn(fn func(ctx context.Context)) bool {
 	return sv.g.start(func() { fn(sv.ctx) })
+}
+
+// doneOf returns a channel closed once agent id's supervisor is done, or nil
+// if nobody supervises it now.
+func (sv *supervisors) doneOf(id string) <-chan struct{} {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if s := sv.active[id]; s != nil {
+		return s.done
+	}
+	return nil
 }
 
 // awaitStart returns once agent id's container has started, or its

@@ -106,9 +106,11 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.reaper.Open()
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
-	d.api = httpapi.New(d.runner, httpapi.Options{
+	if d.api, err = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
-	})
+	}); err != nil {
+		return nil, err
+	}
 	d.timeouts = httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout.Duration,
 		Read:       cfg.HTTP.ReadTimeout.Duration,

@@ -39,6 +39,10 @@ type Fake struct {
 	// FollowMisses makes a followed Logs end this many lines short, as
 	// Podman's follower can when the container is removed right after it exits.
 	FollowMisses int
+	// FollowHangs makes a followed Logs pass the lines, then wait for its
+	// context instead of ending, as Podman's follower can when it misses the
+	// container's exit.
+	FollowHangs bool
 
 	mu   sync.Mutex
 	ctrs map[string]*fakeContainer
@@ -423,6 +427,12 @@ func (f *Fake) Logs(ctx context.Context, id string, r runner.LogRead, emit func(
 		if err := emit(l); err != nil {
 			return err
 		}
+	}
+	f.mu.Lock()
+	hang := r.Follow && f.FollowHangs
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
 	}
 	return nil
 }

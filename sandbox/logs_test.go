@@ -100,9 +100,12 @@ func TestLogParserErrors(t *testing.T) {
 
 // TestLogsOfLongLines reads a line far over conmon's 8 KiB entries, which
 // Podman 4.3 sends as several frames: it comes back whole, or cut at MaxLine.
+// TestLogsOfLongLines: the pause lets conmon drain the long line before
+// "short" is written: lines of two streams are in the order conmon logged
+// them, and a line still in the stdout pipe can be overtaken by stderr.
 func TestLogsOfLongLines(t *testing.T) {
 	p := newPodman(t)
-	id := runnertest.Create(t, p, runnertest.Spec(labels, "sh", "-c", `head -c 200000 /dev/zero | tr '\0' x; echo; echo short >&2; printf end`))
+	id := runnertest.Create(t, p, runnertest.Spec(labels, "sh", "-c", `head -c 200000 /dev/zero | tr '\0' x; echo; sleep 0.5; echo short >&2; printf end`))
 	runnertest.RunCreated(t, p, id, nil)
 	long := strings.Repeat("x", 200000)
 	got := runnertest.ReadLogs(t, p, id, runner.LogRead{MaxLine: 1 << 20})

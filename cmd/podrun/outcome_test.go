@@ -120,11 +120,22 @@ func TestAPodmanServiceRestartLosesNoOutcome(t *testing.T) {
 }
 
 // podmanCLI runs the podman command against the service the tests use, as an operator would.
+// Podman 4.3's rm -f can race the container's own cleanup process over its
+// shm mount ("unlinkat .../userdata/shm: device or resource busy") after the
+// kill has happened; it is tried again then, as a user would.
 func podmanCLI(t testing.TB, args ...string) {
 	t.Helper()
-	out, err := exec.Command("podman", append([]string{"--url", podmanURI()}, args...)...).CombinedOutput()
-	if err != nil {
+	for try := 1; ; try++ {
+		out, err := exec.Command("podman", append([]string{"--url", podmanURI()}, args...)...).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if try < 5 && strings.Contains(string(out), "device or resource busy") {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
 		t.Errorf("podman %s: %v: %s", strings.Join(args, " "), err, out)
+		return
 	}
 }
 

@@ -142,8 +142,18 @@ func inspect(t *testing.T, ctx context.Context, id string) map[string]any {
 	}
 	if cfg, ok := c["Config"].(map[string]any); ok {
 		if env, ok := cfg["Env"].([]any); ok { // the same variables, not in the same order
-			sort.Slice(env, func(i, j int) bool { return fmt.Sprint(env[i]) < fmt.Sprint(env[j]) })
+			sortAny(env)
 		}
+	}
+	// Bind mounts have distinct destinations, so their order confines nothing: the CLI lists
+	// them in another order than the bindings.
+	if hc, ok := c["HostConfig"].(map[string]any); ok {
+		if binds, ok := hc["Binds"].([]any); ok {
+			sortAny(binds)
+		}
+	}
+	if mounts, ok := c["Mounts"].([]any); ok {
+		sortAny(mounts)
 	}
 	// userns=auto gives each container its own host range: keep the container side and size.
 	hostRange := regexp.MustCompile(`^(\d+):\d+:(\d+)$`)
@@ -230,4 +240,9 @@ func jsonDiff(path string, a, b any) []string {
 		return []string{fmt.Sprintf("  %s: bindings %v, CLI %v", path, a, b)}
 	}
 	return nil
+}
+
+// sortAny orders a JSON list by each element's printed form.
+func sortAny(list []any) {
+	sort.Slice(list, func(i, j int) bool { return fmt.Sprint(list[i]) < fmt.Sprint(list[j]) })
 }

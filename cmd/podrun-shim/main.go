@@ -13,6 +13,10 @@
 // `podrun-shim --kill TOKEN`, run as another exec, stops and kills that whole
 // tree, found through /proc, so an exec that times out or whose client left
 // leaves nothing running, even in an image without a shell or kill.
+//
+// A keep-alive agent's PID 1 is `podrun-shim --wait`, which runs nothing and
+// lives until SIGTERM or SIGINT, and `podrun-shim --files OP PATH` does one
+// file operation for the files API inside the container (see files.go).
 package main
 
 import (
@@ -45,6 +49,10 @@ func main() {
 			os.Exit(execMain(os.Args[2:], os.Environ()))
 		case shimproto.KillFlag:
 			os.Exit(killMain(os.Args[2:]))
+		case shimproto.WaitFlag:
+			os.Exit(waitMain())
+		case shimproto.FilesFlag:
+			os.Exit(filesMain(os.Args[2:], os.Stdin, os.Stdout))
 		}
 	}
 	code, err := run(os.Args[1:], os.Stdin, os.Environ())

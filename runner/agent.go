@@ -84,6 +84,9 @@ type Agent struct {
 	Start string
 	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
 	RemovedAt time.Time
+	// KeepAlive says the agent runs no command: its PID 1 is podrun's shim
+	// waiting for signals, so it lives until its TTL or DELETE (Spec.KeepAlive).
+	KeepAlive bool
 }
 
 // How an invocation's container was prepared.

@@ -44,6 +44,8 @@ type Config struct {
 	// end, so a wedged container service cannot hang a supervisor for ever;
 	// must be positive.
 	CallTimeout time.Duration
+	// MaxUpload bounds one file upload (or tar) into an agent, in bytes; 0 refuses every upload.
+	MaxUpload int64
 	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told what the runner does, for metrics; nil observes nothing.
@@ -71,6 +73,7 @@ func (c Config) validate() error {
 		{c.CallbackBackoff < 0, "CallbackBackoff", "must not be negative"},
 		{c.WarmMaxIdle <= 0, "WarmMaxIdle", "must be positive"},
 		{c.CallTimeout <= 0, "CallTimeout", "must be positive"},
+		{c.MaxUpload < 0, "MaxUpload", "must not be negative"},
 	} {
 		if p.bad {
 			return fmt.Errorf("runner config: %w", invalid(p.field, "%s", p.what))

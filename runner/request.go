@@ -16,6 +16,9 @@ type AgentRequest struct {
 	TTL     string
 	Limits  LimitsRequest
 	Labels  map[string]string
+	// KeepAlive asks for an agent that runs no command and lives until its
+	// TTL or DELETE, for exec and file transfers; Command and Stdin must be empty.
+	KeepAlive bool
 }
 
 // LimitsRequest holds requested limits; nil means the configured default.
@@ -44,6 +47,9 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 	if err := validateCommand(req.Command); err != nil {
 		return Agent{}, err
 	}
+	if err := req.validateKeepAlive(); err != nil {
+		return Agent{}, err
+	}
 	if err := validateEnv(req.Env); err != nil {
 		return Agent{}, err
 	}
@@ -64,12 +70,13 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 		return Agent{}, err
 	}
 	a := Agent{
-		Image:   req.Image,
-		Command: req.Command,
-		Env:     req.Env,
-		Limits:  limits,
-		Labels:  req.Labels,
-		State:   StatePending,
+		Image:     req.Image,
+		Command:   req.Command,
+		Env:       req.Env,
+		Limits:    limits,
+		Labels:    req.Labels,
+		State:     StatePending,
+		KeepAlive: req.KeepAlive,
 	}
 	if req.Stdin != nil {
 		a.Stdin = []byte(*req.Stdin)

@@ -62,6 +62,9 @@ type Spec struct {
 	// header (extra environment) from stdin: this lets a container prepared
 	// ahead of a request still get that request's metadata.
 	Shim bool
+	// KeepAlive makes the container's PID 1 podrun's shim waiting for
+	// signals (`shim --wait`) instead of any command; Command must be empty.
+	KeepAlive bool
 	// Isolation is "" for the sandbox's ordinary runtime, or IsolationGVisor
 	// to run the container under gVisor, whose kernel stands between the
 	// code and the host's; a sandbox without gVisor refuses it (ErrInvalid).

@@ -30,6 +30,11 @@ const limitsIgnoredWarning = "Resource limits are not supported and ignored on c
 
 // Create creates a hardened container; it fails, leaving nothing behind, if Podman warns.
 func (p *Podman) Create(ctx context.Context, rs runner.Spec) (string, error) {
+	if rs.KeepAlive {
+		if err := p.keepAliveSpec(rs); err != nil {
+			return "", err
+		}
+	}
 	if !rs.Shim {
 		return p.create(ctx, rs, rs.Image)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/containers/podman/v5/pkg/specgen"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podrun/podrun/runner"
+	"github.com/podrun/podrun/runner/shimproto"
 	"go.podman.io/storage/types"
 )
 
@@ -73,6 +74,10 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 	if rs.Shim {
 		// Create has checked cfg.ShimPath and resolved an empty command.
 		s.Entrypoint = []string{ShimTarget}
+	}
+	if rs.KeepAlive {
+		// Create has checked cfg.ShimPath and that there is no command.
+		s.Entrypoint, s.Command = []string{ShimTarget, shimproto.WaitFlag}, nil
 	}
 	return s
 }

@@ -146,3 +146,15 @@ func (p *Podman) forgetImage(ref string) {
 	delete(p.images.m, ref)
 	p.images.mu.Unlock()
 }
+
+// keepAliveSpec checks a keep-alive spec: its PID 1 is the shim, so the
+// shim must be configured, and it runs no command of its own.
+func (p *Podman) keepAliveSpec(rs runner.Spec) error {
+	if p.cfg.ShimPath == "" {
+		return fmt.Errorf("create keep-alive container from %s: %w", rs.Image, ErrNoShimPath)
+	}
+	if len(rs.Command) > 0 || rs.Shim {
+		return fmt.Errorf("create keep-alive container from %s: %w: a keep-alive container runs no command", rs.Image, runner.ErrInvalid)
+	}
+	return nil
+}

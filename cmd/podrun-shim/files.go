@@ -76,7 +76,15 @@ func filesIn(top string, args []string, stdin io.Reader, stdout io.Writer) int {
 		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
 		return 1
 	}
-	return reply(out, fileError(err))
+	code := reply(out, fileError(err))
+	if op == shimproto.FilePut || op == shimproto.FilePutTar {
+		// Podman drops the connection, and output not yet passed on, when
+		// stdin breaks: read the rest until podrun, having read the reply,
+		// hangs up.
+		_ = out.Flush()
+		_, _ = io.Copy(io.Discard, stdin)
+	}
+	return code
 }
 
 // errInvalidArg marks a bad path, mode or archive entry.

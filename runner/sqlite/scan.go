@@ -17,7 +17,7 @@ import (
 const agentColumns = `id, function, image, command, env, stdin, state, reason, exit_code,
 	container_id, memory, cpus, pids, limits_enforced, labels,
 	created_at, started_at, finished_at, expires_at, removed_at,
-	async, callback_url, start, message`
+	async, callback_url, start, message, keep_alive`
 
 const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
 
@@ -42,7 +42,7 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	err := row.Scan(&a.ID, &a.Function, &a.Image, &command, &env, &a.Stdin, &a.State, &a.Reason, &exitCode,
 		&a.ContainerID, &a.Limits.Memory, &a.Limits.CPUs, &a.Limits.PIDs, &a.LimitsEnforced, &labels,
 		&created, &started, &finished, &expires, &removed,
-		&a.Async, &a.CallbackURL, &a.Start, &a.Message)
+		&a.Async, &a.CallbackURL, &a.Start, &a.Message, &a.KeepAlive)
 	if err != nil {
 		return runner.Agent{}, err
 	}

@@ -90,6 +90,9 @@ type Agent struct {
 	ExpiresAt *Time `json:"expires_at"`
 	// ContainerRemoved says whether podrun has removed the agent's container.
 	ContainerRemoved bool `json:"container_removed"`
+	// KeepAlive says the agent runs no command of its own: its PID 1 is podrun's shim, and it
+	// lives until its TTL or DELETE, for exec and file transfers; optional, absent when false.
+	KeepAlive bool `json:"keep_alive,omitempty"`
 }
 
 // Limits are the resources one agent's container may use, as answers show them.
@@ -127,6 +130,10 @@ type AgentRequest struct {
 	Limits LimitsRequest `json:"limits,omitzero"`
 	// Labels are key=value pairs to filter lists by; keys starting with "podrun." are reserved.
 	Labels map[string]string `json:"labels,omitempty"`
+	// KeepAlive asks for a sandbox that runs no command and lives until its TTL or DELETE,
+	// whatever the image's command: work in it with exec and the files routes. Command and
+	// Stdin must then be left out (400 naming the field otherwise).
+	KeepAlive bool `json:"keep_alive,omitempty"`
 }
 
 // LimitsRequest asks for resource limits; a field left out takes the server's default, and each

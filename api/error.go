@@ -34,6 +34,8 @@ const (
 	CodeUnsupportedMediaType = "unsupported_media_type" // 415: a JSON route was sent another Content-Type
 	CodeImageUnavailable     = "image_unavailable"      // 422: the image is neither present nor pullable
 	CodeBusy                 = "busy"                   // 429: too many invocations; retry after Retry-After
+	CodeForbidden            = "forbidden"              // 403: a file write to a read-only place, or one the container's user may not make
+	CodeNoSpace              = "no_space"               // 507: the container's file system (its /tmp, a volume) is full
 	CodeInternal             = "internal"               // 500: the server failed; its log has the cause
 	CodeFunctionFailed       = "function_failed"        // 500: an invocation ended badly without writing anything (see Error.Reason)
 	CodeUnavailable          = "unavailable"            // 503: the container engine does not answer; try again

@@ -27,8 +27,15 @@ type Config struct {
 	Cleanup               CleanupConfig `toml:"cleanup"`
 	HTTP                  HTTPConfig    `toml:"http"`
 	Invoke                InvokeConfig  `toml:"invoke"`
+	Files                 FilesConfig   `toml:"files"`
 	// Functions are the [functions.NAME] tables of the file, by NAME.
 	Functions map[string]FunctionConfig `toml:"functions"`
+}
+
+// FilesConfig bounds file transfers into agents (PUT and POST /v1/agents/{id}/files).
+type FilesConfig struct {
+	// MaxUpload is the largest upload, a file or a tar; larger ones get 413 and leave nothing.
+	MaxUpload runner.ByteSize `toml:"max_upload"`
 }
 
 // LimitsTable holds the limits an agent gets when it asks for none, and the most it may ask for.
@@ -210,6 +217,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			CallbackBackoff:    Duration{time.Second},
 			CallbackTimeout:    Duration{10 * time.Second},
 		},
+		Files: FilesConfig{MaxUpload: 256 << 20},
 	}
 }
 

@@ -53,6 +53,7 @@ func (c Config) Validate() error {
 	v.cleanup(c.Cleanup)
 	v.http(c.HTTP)
 	v.invoke(c.Invoke)
+	v.check(c.Files.MaxUpload > 0, "files.max_upload", fmt.Sprintf("(%s) must be positive", c.Files.MaxUpload))
 	v.functions(c)
 	return errors.Join(v.problems...)
 }

@@ -55,6 +55,12 @@ func classify(r *http.Request, err error) *apiError {
 		return apiErr(http.StatusNotFound, api.CodeNotFound, err.Error())
 	case errors.Is(err, runner.ErrConflict):
 		return apiErr(http.StatusConflict, api.CodeConflict, err.Error())
+	case errors.Is(err, runner.ErrTooLarge):
+		return apiErr(http.StatusRequestEntityTooLarge, api.CodeTooLarge, err.Error())
+	case errors.Is(err, runner.ErrNoSpace):
+		return apiErr(http.StatusInsufficientStorage, api.CodeNoSpace, err.Error())
+	case errors.Is(err, runner.ErrForbidden):
+		return apiErr(http.StatusForbidden, api.CodeForbidden, err.Error())
 	case errors.Is(err, runner.ErrBusy):
 		return apiErr(http.StatusTooManyRequests, api.CodeBusy, err.Error())
 	case errors.Is(err, runner.ErrImageUnavailable):

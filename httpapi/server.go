@@ -37,6 +37,11 @@ type Service interface {
 	Invoke(ctx context.Context, inv runner.Invocation) (runner.InvokeResult, error)
 	// Result returns an asynchronous invocation's output; ErrConflict while it still runs.
 	Result(ctx context.Context, agentID string) (runner.Result, error)
+
+	// WriteFile, ReadFile and RemoveFile move files in and out of a running agent; see runner.Runner.
+	WriteFile(ctx context.Context, id string, req runner.FileWriteRequest) (runner.FileEntry, error)
+	ReadFile(ctx context.Context, id, path string, archive bool) (runner.FileRead, error)
+	RemoveFile(ctx context.Context, id, path string) (runner.FileEntry, error)
 }
 
 // Options configure a Server; the zero value is usable.

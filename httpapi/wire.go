@@ -17,7 +17,7 @@ func agentRequestIn(in api.AgentRequest) (runner.AgentRequest, error) {
 	}
 	return runner.AgentRequest{
 		Image: in.Image, Command: in.Command, Env: in.Env, Stdin: in.Stdin, TTL: in.TTL,
-		Limits: limits, Labels: in.Labels,
+		Limits: limits, Labels: in.Labels, KeepAlive: in.KeepAlive,
 	}, nil
 }
 
@@ -71,7 +71,7 @@ func agentOut(a runner.Agent) api.Agent {
 		Limits: limitsOut(a.Limits), LimitsEnforced: a.LimitsEnforced, Labels: orEmptyMap(a.Labels),
 		CreatedAt: api.Time(a.CreatedAt), Async: a.Async, CallbackURL: a.CallbackURL, Start: a.Start,
 		StartedAt: api.TimeOf(a.StartedAt), FinishedAt: api.TimeOf(a.FinishedAt), ExpiresAt: api.TimeOf(a.ExpiresAt),
-		ContainerRemoved: !a.RemovedAt.IsZero(),
+		ContainerRemoved: !a.RemovedAt.IsZero(), KeepAlive: a.KeepAlive,
 	}
 }
 

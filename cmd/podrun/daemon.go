@@ -90,6 +90,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		CallbackBackoff:       inv.CallbackBackoff.Duration,
 		WarmMaxIdle:           inv.WarmMaxIdle.Duration,
 		CallTimeout:           cfg.Sandbox.CallTimeout.Duration,
+		MaxUpload:             int64(cfg.Files.MaxUpload),
 		Logger:                log,
 		Observer:              metrics,
 	})

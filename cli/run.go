@@ -45,12 +45,13 @@ func (l *limitFlags) request(f *pflag.FlagSet) api.LimitsRequest {
 }
 
 type runFlags struct {
-	detach bool
-	stdin  bool
-	ttl    string
-	env    []string
-	labels []string
-	limits limitFlags
+	detach    bool
+	keepAlive bool
+	stdin     bool
+	ttl       string
+	env       []string
+	labels    []string
+	limits    limitFlags
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -63,13 +64,15 @@ stderr to podrun's, and exits with its exit code. With -d it prints the agent's 
 A first interrupt (Ctrl-C) deletes the agent and keeps streaming until it has ended.`,
 		Example: `  podrun run localhost/podrun/busybox:latest echo hello
   echo hi | podrun run -i --memory 64Mi localhost/podrun/busybox:latest cat
-  podrun run -d --ttl 10m --label team=a localhost/podrun/busybox:latest sleep 600`,
+  podrun run -d --ttl 10m --label team=a localhost/podrun/busybox:latest sleep 600
+  podrun run --keep-alive --ttl 30m localhost/podrun/busybox:latest`,
 		Args: a.args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.run(cmd, o, args) },
 	}
 	f := cmd.Flags()
 	f.SetInterspersed(false) // flags after IMAGE belong to the command
 	f.BoolVarP(&o.detach, "detach", "d", false, "print the agent's id and return at once")
+	f.BoolVar(&o.keepAlive, "keep-alive", false, "start a sandbox that runs no command and lives until its TTL or rm (implies -d); work in it with exec and cp")
 	f.BoolVarP(&o.stdin, "interactive", "i", false, "send podrun's standard input, read to its end, as the agent's stdin")
 	f.StringVar(&o.ttl, "ttl", "", "how long the agent may live, like 30s or 10m (default: the server's)")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE; a bare KEY passes podrun's own value")
@@ -83,7 +86,8 @@ func (a *app) run(cmd *cobra.Command, o runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := api.AgentRequest{Image: args[0], Command: args[1:], TTL: o.ttl, Limits: o.limits.request(cmd.Flags())}
+	req := api.AgentRequest{Image: args[0], Command: args[1:], TTL: o.ttl, Limits: o.limits.request(cmd.Flags()), KeepAlive: o.keepAlive}
+	o.detach = o.detach || o.keepAlive
 	if req.Env, err = envMap(o.env, a.getenv); err != nil {
 		return &usageError{cmd, err}
 	}

@@ -84,6 +84,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case ae.reason != "":
 		// A function's own failure, not podrun's: the access log has the status.
+	case ae.status == http.StatusInsufficientStorage:
+		// The agent filled its own file system: its business, not podrun's failure.
 	case ae.status >= 500:
 		log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.Int("status", ae.status), slog.Any("err", err))
 	case ae.status == statusClientClosed:

@@ -31,6 +31,7 @@ func TestCreateAgentRoundTrip(t *testing.T) {
 				a.RemovedAt = t0.Add(3 * time.Second)
 				a.Labels = map[string]string{`we"ird.key`: "v", "team": "a"}
 				a.Async, a.CallbackURL, a.Start = true, "https://cb.example/x", runner.StartCold
+				a.KeepAlive = true
 			}),
 			want: func(a runner.Agent) runner.Agent { return a },
 		},

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/containers/podman/v5/pkg/api/handlers"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
@@ -98,6 +99,7 @@ func fileEntry(e shimproto.FileEntry) runner.FileEntry {
 // (never the bindings' shared one, whose attach races), its stdout as a
 // buffered reader, its stderr kept for errors.
 type fileOp struct {
+	ctx    context.Context
 	p      *Podman
 	id     string
 	sid    string
@@ -132,7 +134,7 @@ func (p *Podman) startFileOp(ctx context.Context, id, op string, args []string, 
 		return nil, wrapErr("files in", id, err)
 	}
 	pr, pw := io.Pipe()
-	f := &fileOp{p: p, id: id, sid: sid, st: st, out: bufio.NewReaderSize(pr, 256<<10), stderr: runner.NewCapped(16 << 10), demux: make(chan error, 1)}
+	f := &fileOp{ctx: ctx, p: p, id: id, sid: sid, st: st, out: bufio.NewReaderSize(pr, 256<<10), stderr: runner.NewCapped(16 << 10), demux: make(chan error, 1)}
 	f.stop = context.AfterFunc(ctx, func() { st.Close() })
 	go func() {
 		err := st.demux(pw, f.stderr)
@@ -183,6 +185,9 @@ func (f *fileOp) reply() (shimproto.FileReply, error) {
 	rep, err := shimproto.ReadReply(f.out)
 	if err != nil {
 		f.close()
+		if f.ctx.Err() != nil {
+			return rep, f.p.execErr(f.ctx, f.id, err)
+		}
 		if shimMissing(f.result()) {
 			return rep, fmt.Errorf("files in %s: %w: the container has no podrun shim (it was created before the shim was mounted in every container)", f.id, runner.ErrConflict)
 		}
@@ -205,10 +210,14 @@ func (f *fileOp) reply() (shimproto.FileReply, error) {
 	return rep, replyErr(rep)
 }
 
-// result is what the exec left: its exit code (if known) and stderr, for shimMissing.
+// exitWait bounds the wait for a file operation's exit code, which only
+// explains a failure: a shim that is missing exits at once.
+const exitWait = 5 * time.Second
+
+// result is what the exec left: its exit code (-1 if not known in time) and stderr, for shimMissing.
 func (f *fileOp) result() runner.ExecResult {
 	res := runner.ExecResult{ExitCode: -1, Stderr: f.stderr.String()}
-	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), exitWait)
 	defer cancel()
 	if code, err := f.p.execExitCode(ctx, f.sid); err == nil {
 		res.ExitCode = code

@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,3 +239,90 @@ func TestFilesFullTmpfs(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// blockingReader yields its data, then blocks until ctx ends.
+type blockingReader struct {
+	data io.Reader
+	ctx  context.Context
+}
+
+func (b *blockingReader) Read(p []byte) (int, error) {
+	if n, err := b.data.Read(p); n > 0 || err != io.EOF {
+		return n, err
+	}
+	<-b.ctx.Done()
+	return 0, b.ctx.Err()
+}
+
+// TestFilesUploadCancelledLeavesNothing: the caller's context ends in the
+// middle of an upload whose body stalls (a client gone silent): the write
+// ends, and neither the file nor its temporary name stays in /tmp.
+func TestFilesUploadCancelledLeavesNothing(t *testing.T) {
+	p := filesPodman(t, 16<<20)
+	id := runnertest.StartDetached(t, p, keepAliveSpec(""))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	body := &blockingReader{data: randomData(3, 1<<20), ctx: context.Background()}
+	stall, unstall := context.WithCancel(context.Background())
+	defer unstall()
+	body.ctx = stall
+	if _, err := p.WriteFile(ctx, id, runner.FileWrite{Path: "/tmp/stalled", Mode: 0o644, Body: body}); err == nil {
+		t.Fatal("WriteFile of a stalled body whose context ended succeeded")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fr, _ := readAll(t, p, id, "/tmp", false)
+		if len(fr.Entries) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/tmp still holds %+v 30s after the cancelled upload", fr.Entries)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestFilesInParallel moves 8 files in and out of one agent at once: each
+// transfer has its own connection, so none hangs or crosses another's stream.
+func TestFilesInParallel(t *testing.T) {
+	p := filesPodman(t, 64<<20)
+	id := runnertest.StartDetached(t, p, keepAliveSpec(""))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			path := "/tmp/p" + strconv.Itoa(i)
+			var want bytes.Buffer
+			if _, err := p.WriteFile(ctx, id, runner.FileWrite{Path: path, Mode: 0o644, Body: io.TeeReader(randomData(uint64(10+i), 2<<20), &want)}); err != nil {
+				t.Errorf("%s: %v", path, err)
+				return
+			}
+			fr, err := p.ReadFile(ctx, id, path, false)
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+				return
+			}
+			got, err := io.ReadAll(fr.Body)
+			fr.Body.Close()
+			if err != nil || !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("%s: read back %d bytes, equal %v, %v", path, len(got), bytes.Equal(got, want.Bytes()), err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestFilesInAContainerWithoutTheShim: a container created before the shim
+// was mounted answers ErrConflict saying so, not a broken stream.
+func TestFilesInAContainerWithoutTheShim(t *testing.T) {
+	id := runnertest.StartDetached(t, newPodman(t), runnertest.Spec(labels, "sleep", "60"))
+	p := filesPodman(t, 16<<20)
+	_, err := p.WriteFile(context.Background(), id, runner.FileWrite{Path: "/tmp/x", Mode: 0o644, Body: strings.NewReader("x")})
+	if !errors.Is(err, runner.ErrConflict) || !strings.Contains(err.Error(), "no podrun shim") {
+		t.Errorf("WriteFile = %v, want ErrConflict naming the missing shim", err)
+	}
+	if _, err := p.ReadFile(context.Background(), id, "/tmp", false); !errors.Is(err, runner.ErrConflict) {
+		t.Errorf("ReadFile = %v, want ErrConflict", err)
+	}
+}

@@ -357,7 +357,8 @@ var insideProbes = []insideProbe{
 }
 
 // TestAbuseInside runs insideScript as an agent, as an exec in a running
-// agent, and as a function (under the shim): each must be confined alike.
+// agent, as a function (under the shim) and as an exec in a keep-alive
+// agent (whose PID 1 is the shim): each must be confined alike.
 func TestAbuseInside(t *testing.T) {
 	image, _ := buildAbuseImage(t)
 	p := podmanWith(t, func(c *Config) { c.TmpfsSize, c.ShmSize = 8<<20, 4<<20 })
@@ -377,7 +378,7 @@ func TestAbuseInside(t *testing.T) {
 		"HOST_ABSTRACT": abstract,
 		"HOST_PID":      strconv.Itoa(os.Getpid()),
 	}
-	for _, mode := range []string{"agent", "exec", "function"} {
+	for _, mode := range []string{"agent", "exec", "function", "keep-alive"} {
 		t.Run(mode, func(t *testing.T) {
 			got := runInside(t, p, mode, image, env)
 			for _, pr := range slices.Concat(insideProbes, insideLeakProbes(p)) {
@@ -387,7 +388,7 @@ func TestAbuseInside(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d probes from inside, in 3 kinds of container", len(insideProbes)+len(insideLeakProbes(p)))
+	t.Logf("%d probes from inside, in 4 kinds of container", len(insideProbes)+len(insideLeakProbes(p)))
 }
 
 // insideLeakProbes check for host paths: the shim's and the test's own.
@@ -424,8 +425,11 @@ func runInside(t *testing.T, p *Podman, mode, image string, env map[string]strin
 		spec.Shim = true
 		o := runnertest.Run(t, p, spec, request(t, nil, nil))
 		out, stderr = o.Stdout, o.Stderr
-	case "exec":
+	case "exec", "keep-alive":
 		spec.Command = []string{"sleep", "120"}
+		if mode == "keep-alive" {
+			spec.Command, spec.KeepAlive = nil, true
+		}
 		id := runnertest.StartDetached(t, p, spec)
 		res, err := p.Exec(context.Background(), id, runner.ExecSpec{Command: []string{"sh", "-c", insideScript}, Timeout: time.Minute})
 		if err != nil {

@@ -155,10 +155,15 @@ func (p *Podman) startFileOp(ctx context.Context, id, op string, args []string, 
 // returns the error reading in; a broken connection is left to the reply.
 func feedChunks(st *stream, in io.Reader) error {
 	src := &readErr{r: in}
-	cw := shimproto.ChunkWriter{W: st.conn}
+	// Buffered: a body read in small pieces still goes out in large writes.
+	bw := bufio.NewWriterSize(st.conn, 256<<10)
+	cw := shimproto.ChunkWriter{W: bw}
 	_, err := io.CopyBuffer(cw, src, make([]byte, 256<<10))
 	if err == nil {
 		err = cw.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
 	}
 	_ = st.conn.CloseWrite()
 	return src.err

@@ -108,6 +108,9 @@ func agentTable(w io.Writer, agents []api.Agent, noTrunc bool) error {
 	t := newTable(w, "AGENT ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "EXPIRES", "FUNCTION")
 	for _, ag := range agents {
 		command := shellJoin(ag.Command)
+		if ag.KeepAlive {
+			command = "(keep-alive)"
+		}
 		if !noTrunc {
 			command = truncate(command, 30)
 		}

@@ -171,6 +171,9 @@ func TestCLICopy(t *testing.T) {
 	d := startDaemon(t, nil)
 	id := strings.TrimSpace(d.podrun(t, "", "run", "--keep-alive", "localhost/podrun/busybox:latest").want(t, 0, "run --keep-alive").stdout)
 	d.await(t, id, 30*time.Second, api.StateRunning)
+	if ps := d.podrun(t, "", "ps").want(t, 0, "ps").stdout; !strings.Contains(ps, "(keep-alive)") {
+		t.Errorf("ps does not show the keep-alive agent as one:\n%s", ps)
+	}
 	src := t.TempDir()
 	_ = os.WriteFile(filepath.Join(src, "a.txt"), []byte("aaa"), 0o640)
 	_ = os.MkdirAll(filepath.Join(src, "dir", "deep"), 0o755)

@@ -34,6 +34,7 @@ func (r *Runner) CreateAgent(ctx context.Context, req AgentRequest) (Agent, erro
 // counted, the reaper told of its deadline, the caller told it exists, and
 // its container launched in the background.
 func (r *Runner) add(ctx context.Context, a Agent, aio *agentIO) error {
+	r.hookUp(&a)
 	s := r.agents.claim(a, aio)
 	if s == nil {
 		return fmt.Errorf("agent %s: %w", a.ID, errClosed)
@@ -89,6 +90,8 @@ func (r *Runner) SetTTL(ctx context.Context, id, ttl string) (Agent, error) {
 	if err != nil {
 		return Agent{}, err
 	}
+	done := r.Touch(ctx, id) // a PATCH is activity
+	defer done()
 	a, err := r.store.SetExpiresAt(ctx, id, r.now().Add(d))
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -127,6 +130,8 @@ func (r *Runner) Exec(ctx context.Context, id string, req ExecRequest) (ExecResu
 	if err != nil {
 		return ExecResult{}, err
 	}
+	done := r.Touch(ctx, id) // an exec is activity for as long as it runs
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout+5*time.Second)
 	defer cancel()
 	return r.sb.Exec(ctx, a.ContainerID, spec)

@@ -20,6 +20,9 @@ type journal struct {
 	// webhook is told of every change of an agent with a webhook URL, whose
 	// event the store queued with it: it has the event sent (deliverer.Kick).
 	webhook func(agentID string)
+	// deadline is told when a change set a new idle deadline (a start or
+	// resume of an agent with an idle timeout), so the reaper looks again.
+	deadline func()
 }
 
 func (j *journal) now() time.Time { return j.clock().UTC() }
@@ -53,6 +56,9 @@ func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, e
 	j.obs.Transitioned(c.To)
 	if a.WebhookURL != "" {
 		j.webhook(id)
+	}
+	if !a.IdleExpiresAt.IsZero() {
+		j.deadline()
 	}
 	j.log.Debug("agent transition", logAgent, id, logState, c.To, logReason, c.Reason)
 	// A final state is reached once, so this counts each asynchronous

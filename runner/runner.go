@@ -60,7 +60,7 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now}
 	callbacks := newDeliverer(cfg.Notifier, cfg.Webhooks, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
 	j.webhook = callbacks.Kick
-	return &Runner{
+	r := &Runner{
 		cfg: cfg, sb: sb, store: store, log: log, obs: obs,
 		journal:   j,
 		callbacks: callbacks,
@@ -73,7 +73,9 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		}),
 		deadlines: make(chan struct{}, 1),
 		activity:  activity{held: map[string]int{}},
-	}, nil
+	}
+	j.deadline = r.notifyDeadline
+	return r, nil
 }
 
 // Open probes the host, refuses to run where limits would be ignored, takes

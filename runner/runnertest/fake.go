@@ -293,7 +293,7 @@ func (o *fakeOutput) Write(b []byte) (int, error) {
 
 // kill ends the process with code, as SIGKILL (137) or SIGTERM (143) would; f.mu is held.
 func (c *fakeContainer) kill(code int) {
-	if c.c.State != "running" || c.sigCode != 0 {
+	if (c.c.State != "running" && c.c.State != runner.ContainerPaused) || c.sigCode != 0 { // SIGKILL reaches a frozen process too
 		return
 	}
 	c.sigCode = code

@@ -181,6 +181,8 @@ const (
 	PhaseRemoving = "removing"
 	PhaseRemoved  = "removed"
 	PhaseError    = "error"
+	PhasePaused   = "paused"
+	PhaseResumed  = "resumed"
 )
 
 // Event is one entry in an agent's history: a state change or a container phase.

@@ -134,4 +134,6 @@ const (
 	PhaseRemoving = "removing"
 	PhaseRemoved  = "removed"
 	PhaseError    = "error"
+	PhasePaused   = "paused"  // frozen by PauseAgent
+	PhaseResumed  = "resumed" // thawed by ResumeAgent
 )

@@ -30,20 +30,20 @@ func (r *Runner) hookUp(a *Agent) {
 // paused until ResumeAgent; its hard deadline (TTL) runs on, its idle
 // timeout does not. ErrConflict, with the agent, unless it is running.
 func (r *Runner) PauseAgent(ctx context.Context, id string) (Agent, error) {
-	return r.freeze(ctx, id, StateRunning, StatePaused, "pause", r.sb.Pause)
+	return r.freeze(ctx, id, StateRunning, StatePaused, "pause", PhasePaused, r.sb.Pause)
 }
 
 // ResumeAgent thaws a paused agent's container; it is running again, its
 // idle timeout counting afresh from now. ErrConflict, with the agent, unless it is paused.
 func (r *Runner) ResumeAgent(ctx context.Context, id string) (Agent, error) {
-	return r.freeze(ctx, id, StatePaused, StateRunning, "resume", r.sb.Unpause)
+	return r.freeze(ctx, id, StatePaused, StateRunning, "resume", PhaseResumed, r.sb.Unpause)
 }
 
 // freeze moves agent id from one state to the other and has the sandbox do
 // it. The state changes first, so a stop racing it (TTL, DELETE) wins or
 // loses in the store as usual; if the sandbox then fails, the state goes
 // back. Pauses and resumes of one agent are serialized.
-func (r *Runner) freeze(ctx context.Context, id string, from, to State, verb string, do func(context.Context, string) error) (Agent, error) {
+func (r *Runner) freeze(ctx context.Context, id string, from, to State, verb, phase string, do func(context.Context, string) error) (Agent, error) {
 	mu := r.pauseLock(id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -66,7 +66,7 @@ func (r *Runner) freeze(ctx context.Context, id string, from, to State, verb str
 	err = do(callCtx, a.ContainerID)
 	if err == nil || (to == StateRunning && errors.Is(err, ErrConflict)) {
 		// A resume finding the container not paused finds it where it wanted it.
-		r.journal.event(ctx, id, verb+"d", "")
+		r.journal.event(ctx, id, phase, "")
 		return moved, nil
 	}
 	back, berr := r.journal.transition(context.WithoutCancel(ctx), id, Change{To: from, Detail: verb + " failed: " + err.Error()})

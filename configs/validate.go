@@ -218,9 +218,9 @@ func (v *validator) webhooks(w WebhooksConfig) {
 		if err := runner.ValidateWebhookURL("webhooks.url", w.URL, w.AllowPrivate); err != nil {
 			var fe *runner.FieldError
 			if errors.As(err, &fe) {
-				v.add("webhooks.url", fe.Message)
+				v.add("webhooks.url", "webhooks.url "+fe.Message)
 			} else {
-				v.add("webhooks.url", err.Error())
+				v.add("webhooks.url", "webhooks.url "+err.Error())
 			}
 		}
 	}

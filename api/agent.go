@@ -3,10 +3,11 @@ package api
 // State is where an agent is in its lifecycle.
 type State string
 
-// The agent states. pending, running and terminating are live; the rest are final.
+// The agent states. pending, running, paused and terminating are live; the rest are final.
 const (
 	StatePending     State = "pending"
 	StateRunning     State = "running"
+	StatePaused      State = "paused" // frozen by POST /v1/agents/{id}/pause until /resume
 	StateSucceeded   State = "succeeded"
 	StateFailed      State = "failed"
 	StateExpired     State = "expired"
@@ -15,14 +16,14 @@ const (
 )
 
 // States lists every state in lifecycle order.
-var States = []State{StatePending, StateRunning, StateSucceeded, StateFailed, StateExpired, StateTerminating, StateTerminated}
+var States = []State{StatePending, StateRunning, StatePaused, StateSucceeded, StateFailed, StateExpired, StateTerminating, StateTerminated}
 
 // LiveStates are the states in which an agent may still hold a running container.
-var LiveStates = []State{StatePending, StateRunning, StateTerminating}
+var LiveStates = []State{StatePending, StateRunning, StatePaused, StateTerminating}
 
 // Live reports whether the agent has not reached a final state yet.
 func (s State) Live() bool {
-	return s == StatePending || s == StateRunning || s == StateTerminating
+	return s == StatePending || s == StateRunning || s == StatePaused || s == StateTerminating
 }
 
 // Reasons say why an agent ended where it did (Agent.Reason).
@@ -33,6 +34,7 @@ const (
 	ReasonKilled      = "killed"       // SIGKILL not sent for memory: podman kill, podman rm -f, ...
 	ReasonLost        = "lost"         // its container disappeared
 	ReasonTTL         = "ttl"          // its time to live ran out
+	ReasonIdle        = "idle"         // no activity for its idle timeout
 	ReasonDeleted     = "deleted"      // a client deleted it
 	ReasonOutputLimit = "output_limit" // an invocation wrote more than the function's max_output
 	ReasonClientGone  = "client_gone"  // a synchronous invocation's client went away
@@ -93,6 +95,14 @@ type Agent struct {
 	// KeepAlive says the agent runs no command of its own: its PID 1 is podrun's shim, and it
 	// lives until its TTL or DELETE, for exec and file transfers; optional, absent when false.
 	KeepAlive bool `json:"keep_alive,omitempty"`
+	// IdleTimeout is how long the agent may go without activity (exec, file transfers, log
+	// follows, PATCH) before it expires with reason idle, a Go duration; optional, absent for none.
+	IdleTimeout string `json:"idle_timeout,omitempty"`
+	// IdleExpiresAt is when a running agent idles out unless used before; null when it has no
+	// idle timeout or is not running (a paused agent's idle clock is stopped).
+	IdleExpiresAt *Time `json:"idle_expires_at"`
+	// WebhookURL receives the agent's lifecycle events (WebhookEvent); optional.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // Limits are the resources one agent's container may use, as answers show them.
@@ -134,6 +144,13 @@ type AgentRequest struct {
 	// whatever the image's command: work in it with exec and the files routes. Command and
 	// Stdin must then be left out (400 naming the field otherwise).
 	KeepAlive bool `json:"keep_alive,omitempty"`
+	// IdleTimeout is a Go duration like "5m": the agent expires (reason idle) after no activity
+	// for that long; optional, none by default.
+	IdleTimeout string `json:"idle_timeout,omitempty"`
+	// WebhookURL receives a signed JSON WebhookEvent at every state change and before the TTL
+	// ends; optional, the server's webhooks.url by default. Loopback and private addresses are
+	// refused unless the server sets webhooks.allow_private.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // LimitsRequest asks for resource limits; a field left out takes the server's default, and each
@@ -171,6 +188,8 @@ const (
 	PhaseRemoving = "removing"
 	PhaseRemoved  = "removed"
 	PhaseError    = "error"
+	PhasePaused   = "paused"
+	PhaseResumed  = "resumed"
 )
 
 // Event is one entry in an agent's history: a state change or a container phase.

@@ -24,7 +24,7 @@ func (a *app) psCmd() *cobra.Command {
 		Use:     "ps [flags]",
 		Aliases: []string{"list", "ls"},
 		Short:   "List agents: live ones, or all with -a",
-		Long: `List agents, newest first: live ones (pending, running, terminating), or every agent the
+		Long: `List agents, newest first: live ones (pending, running, paused, terminating), or every agent the
 server still keeps with -a. Filters: state=STATE (or status=), function=NAME, label=KEY=VALUE;
 an agent must match every filter, except that several state filters keep an agent in any of
 those states. One request per page of 1000 agents.`,

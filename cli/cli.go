@@ -161,7 +161,7 @@ exit code (its command could not start); 130 interrupted twice.`,
 	f.BoolVar(&a.json, "json", false, "print JSON instead of tables and messages")
 	root.AddGroup(&cobra.Group{ID: "agents", Title: "Agents:"}, &cobra.Group{ID: "functions", Title: "Functions:"})
 	for _, c := range []*cobra.Command{a.runCmd(), a.psCmd(), a.inspectCmd(), a.logsCmd(), a.execCmd(), a.rmCmd(),
-		a.eventsCmd(), a.statsCmd(), a.ttlCmd(), a.cpCmd()} {
+		a.eventsCmd(), a.statsCmd(), a.ttlCmd(), a.cpCmd(), a.pauseCmd(), a.resumeCmd()} {
 		c.GroupID = "agents"
 		root.AddCommand(c)
 	}

@@ -34,7 +34,7 @@ func TestPsListsInOneRequest(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ps", "-q"}, "limit=1000&state=pending&state=running&state=terminating"},
+		{[]string{"ps", "-q"}, "limit=1000&state=pending&state=running&state=paused&state=terminating"},
 		{[]string{"ps", "-q", "-a"}, "limit=1000"},
 		{[]string{"ps", "-q", "--filter", "state=failed", "--filter", "status=expired"}, "limit=1000&state=failed&state=expired"},
 	} {

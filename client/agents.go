@@ -118,3 +118,19 @@ func (c *Client) Events(ctx context.Context, id string) ([]api.Event, error) {
 	}
 	return l.Events, nil
 }
+
+// PauseAgent freezes a running agent (POST /v1/agents/{id}/pause) and returns it, now paused; a
+// 409 *Error unless it was running.
+func (c *Client) PauseAgent(ctx context.Context, id string) (api.Agent, error) {
+	var a api.Agent
+	_, err := c.call(ctx, http.MethodPost, agentPath(id, "pause"), nil, nil, &a)
+	return a, err
+}
+
+// ResumeAgent thaws a paused agent (POST /v1/agents/{id}/resume) and returns it, running again; a
+// 409 *Error unless it was paused.
+func (c *Client) ResumeAgent(ctx context.Context, id string) (api.Agent, error) {
+	var a api.Agent
+	_, err := c.call(ctx, http.MethodPost, agentPath(id, "resume"), nil, nil, &a)
+	return a, err
+}

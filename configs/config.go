@@ -14,20 +14,22 @@ import (
 
 // Config is everything `podrun serve` can be told.
 type Config struct {
-	Listen                string        `toml:"listen"`
-	DataDir               string        `toml:"data_dir"`
-	PodmanSocket          string        `toml:"podman_socket"`
-	Token                 string        `toml:"token"`
-	LogFormat             string        `toml:"log_format"`
-	LogLevel              string        `toml:"log_level"`
-	AllowUnenforcedLimits bool          `toml:"allow_unenforced_limits"`
-	Limits                LimitsTable   `toml:"limits"`
-	TTL                   TTLConfig     `toml:"ttl"`
-	Sandbox               SandboxConfig `toml:"sandbox"`
-	Cleanup               CleanupConfig `toml:"cleanup"`
-	HTTP                  HTTPConfig    `toml:"http"`
-	Invoke                InvokeConfig  `toml:"invoke"`
-	Files                 FilesConfig   `toml:"files"`
+	Listen                string         `toml:"listen"`
+	DataDir               string         `toml:"data_dir"`
+	PodmanSocket          string         `toml:"podman_socket"`
+	Token                 string         `toml:"token"`
+	LogFormat             string         `toml:"log_format"`
+	LogLevel              string         `toml:"log_level"`
+	AllowUnenforcedLimits bool           `toml:"allow_unenforced_limits"`
+	Limits                LimitsTable    `toml:"limits"`
+	TTL                   TTLConfig      `toml:"ttl"`
+	Sandbox               SandboxConfig  `toml:"sandbox"`
+	Cleanup               CleanupConfig  `toml:"cleanup"`
+	HTTP                  HTTPConfig     `toml:"http"`
+	Invoke                InvokeConfig   `toml:"invoke"`
+	Files                 FilesConfig    `toml:"files"`
+	Agents                AgentsConfig   `toml:"agents"`
+	Webhooks              WebhooksConfig `toml:"webhooks"`
 	// Functions are the [functions.NAME] tables of the file, by NAME.
 	Functions map[string]FunctionConfig `toml:"functions"`
 }
@@ -117,6 +119,25 @@ type InvokeConfig struct {
 	CallbackAttempts   int             `toml:"callback_attempts"`
 	CallbackBackoff    Duration        `toml:"callback_backoff"`
 	CallbackTimeout    Duration        `toml:"callback_timeout"`
+}
+
+// AgentsConfig holds defaults of agents made by POST /v1/agents.
+type AgentsConfig struct {
+	// IdleTimeout is the idle timeout of an agent that asks for keep-alive
+	// and names none (runner.Policy.IdleTimeoutFor); "0s": none.
+	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
+// WebhooksConfig says where and how agents' lifecycle events are sent.
+type WebhooksConfig struct {
+	// URL is the webhook of every agent that names none; "" means none.
+	URL string `toml:"url"`
+	// Secret signs every event (X-Podrun-Signature); "" sends them unsigned.
+	Secret string `toml:"secret"`
+	// WarnBefore is how long before an agent's TTL ends its "expiring" event is sent; "0s": none.
+	WarnBefore Duration `toml:"warn_before"`
+	// AllowPrivate lets webhook URLs point at loopback and private addresses.
+	AllowPrivate bool `toml:"allow_private"`
 }
 
 // FunctionConfig declares one function; every key but image is optional, and a missing one takes
@@ -217,7 +238,9 @@ func defaults(getenv func(string) string, root bool) Config {
 			CallbackBackoff:    Duration{time.Second},
 			CallbackTimeout:    Duration{10 * time.Second},
 		},
-		Files: FilesConfig{MaxUpload: 256 << 20},
+		Files:    FilesConfig{MaxUpload: 256 << 20},
+		Agents:   AgentsConfig{IdleTimeout: minutes(10)},
+		Webhooks: WebhooksConfig{WarnBefore: Duration{30 * time.Second}},
 	}
 }
 
@@ -271,6 +294,9 @@ func (c Config) Policy() runner.Policy {
 		Max:        c.Limits.Max.Limits(),
 		DefaultTTL: c.TTL.Default.Duration,
 		MaxTTL:     c.TTL.Max.Duration,
+
+		DefaultIdleTimeout:   c.Agents.IdleTimeout.Duration,
+		AllowPrivateWebhooks: c.Webhooks.AllowPrivate,
 	}
 }
 

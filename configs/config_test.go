@@ -172,6 +172,8 @@ func TestPolicy(t *testing.T) {
 		Max:        runner.Limits{Memory: 4 << 30, CPUs: 2, PIDs: 4096},
 		DefaultTTL: 5 * time.Minute,
 		MaxTTL:     24 * time.Hour,
+
+		DefaultIdleTimeout: 10 * time.Minute,
 	}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)

@@ -45,6 +45,9 @@ var settings = []setting{
 			c.AllowUnenforcedLimits = b
 			return nil
 		}},
+	{flag: "webhook-secret", key: "webhooks.secret", env: "PODRUN_WEBHOOK_SECRET", arg: "SECRET",
+		usage: "key that signs webhook events; prefer the env var, flags show in ps (webhooks.secret)",
+		set:   func(c *Config, v string) error { c.Webhooks.Secret = v; return nil }},
 	{flag: "runtime", key: "sandbox.runtime", env: "PODRUN_RUNTIME", arg: "NAME", usage: "OCI runtime, like runc or crun; empty picks one (sandbox.runtime)",
 		set: func(c *Config, v string) error { c.Sandbox.Runtime = v; return nil }},
 }

@@ -54,6 +54,10 @@ func (c Config) Validate() error {
 	v.http(c.HTTP)
 	v.invoke(c.Invoke)
 	v.check(c.Files.MaxUpload > 0, "files.max_upload", fmt.Sprintf("(%s) must be positive", c.Files.MaxUpload))
+	v.nonNegative("agents.idle_timeout", c.Agents.IdleTimeout)
+	v.check(c.Agents.IdleTimeout.Duration <= c.TTL.Max.Duration, "agents.idle_timeout",
+		fmt.Sprintf("(%s) exceeds ttl.max (%s)", c.Agents.IdleTimeout, c.TTL.Max))
+	v.webhooks(c.Webhooks)
 	v.functions(c)
 	return errors.Join(v.problems...)
 }
@@ -210,6 +214,20 @@ func (v *validator) invoke(i InvokeConfig) {
 }
 
 // functions checks each declared function as the API would check its request, in name order.
+func (v *validator) webhooks(w WebhooksConfig) {
+	if w.URL != "" {
+		if err := runner.ValidateWebhookURL("webhooks.url", w.URL, w.AllowPrivate); err != nil {
+			var fe *runner.FieldError
+			if errors.As(err, &fe) {
+				v.add("webhooks.url", "webhooks.url "+fe.Message)
+			} else {
+				v.add("webhooks.url", "webhooks.url "+err.Error())
+			}
+		}
+	}
+	v.nonNegative("webhooks.warn_before", w.WarnBefore)
+}
+
 func (v *validator) functions(c Config) {
 	for _, name := range slices.Sorted(maps.Keys(c.Functions)) {
 		key := "functions." + name

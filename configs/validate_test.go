@@ -147,3 +147,30 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Errorf("function problems out of order:\n%v", err)
 	}
 }
+
+// TestWebhookAndIdleKeysAreValidated: a private webhooks.url is refused
+// unless allow_private, and agents.idle_timeout may not be negative or exceed ttl.max.
+func TestWebhookAndIdleKeysAreValidated(t *testing.T) {
+	for _, tt := range []struct {
+		edit func(*Config)
+		key  string // "" for a valid config
+	}{
+		{func(c *Config) { c.Webhooks.URL = "http://127.0.0.1:9/hook" }, "webhooks.url"},
+		{func(c *Config) { c.Webhooks.URL, c.Webhooks.AllowPrivate = "http://127.0.0.1:9/hook", true }, ""},
+		{func(c *Config) { c.Webhooks.URL = "https://hooks.example.com/podrun" }, ""},
+		{func(c *Config) { c.Webhooks.URL = "hooks.example.com" }, "webhooks.url"},
+		{func(c *Config) { c.Webhooks.WarnBefore.Duration = -time.Second }, "webhooks.warn_before"},
+		{func(c *Config) { c.Agents.IdleTimeout.Duration = -time.Second }, "agents.idle_timeout"},
+		{func(c *Config) { c.Agents.IdleTimeout.Duration = 25 * time.Hour }, "agents.idle_timeout"},
+	} {
+		c := defaults(userEnv.get, true)
+		tt.edit(&c)
+		err := c.Validate()
+		switch {
+		case tt.key == "" && err != nil:
+			t.Errorf("%+v %+v: %v, want valid", c.Webhooks, c.Agents, err)
+		case tt.key != "" && (err == nil || !strings.Contains(err.Error(), tt.key)):
+			t.Errorf("%+v %+v: %v, want a problem naming %s", c.Webhooks, c.Agents, err, tt.key)
+		}
+	}
+}

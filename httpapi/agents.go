@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -199,4 +200,27 @@ func (s *Server) agentExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, r, http.StatusOK, execOut(res))
+}
+
+// pauseAgent freezes a running agent (200 with the agent, now paused); 409 unless it is running.
+func (s *Server) pauseAgent(w http.ResponseWriter, r *http.Request) {
+	s.freezeAgent(w, r, s.svc.PauseAgent)
+}
+
+// resumeAgent thaws a paused agent (200 with the agent, running again); 409 unless it is paused.
+func (s *Server) resumeAgent(w http.ResponseWriter, r *http.Request) {
+	s.freezeAgent(w, r, s.svc.ResumeAgent)
+}
+
+func (s *Server) freezeAgent(w http.ResponseWriter, r *http.Request, do func(context.Context, string) (runner.Agent, error)) {
+	id, ok := agentID(w, r)
+	if !ok {
+		return
+	}
+	a, err := do(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, agentOut(a))
 }

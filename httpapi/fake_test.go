@@ -344,3 +344,30 @@ func newServer(t testing.TB, svc Service, opts Options) *Server {
 	}
 	return s
 }
+
+func (f *fakeService) PauseAgent(ctx context.Context, id string) (runner.Agent, error) {
+	return f.freeze("PauseAgent", id, runner.StateRunning, runner.StatePaused)
+}
+
+func (f *fakeService) ResumeAgent(ctx context.Context, id string) (runner.Agent, error) {
+	return f.freeze("ResumeAgent", id, runner.StatePaused, runner.StateRunning)
+}
+
+// freeze moves a fake agent from one state to the other, as the runner's table allows, or answers ErrConflict.
+func (f *fakeService) freeze(method, id string, from, to runner.State) (runner.Agent, error) {
+	if err := f.enter(method); err != nil {
+		return runner.Agent{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.agents[id]
+	if !ok {
+		return runner.Agent{}, fmt.Errorf("agent %s: %w", id, runner.ErrNotFound)
+	}
+	if a.State != from {
+		return a, fmt.Errorf("%w: agent %s is %s, not %s", runner.ErrConflict, id, a.State, from)
+	}
+	a.State = to
+	f.agents[id] = a
+	return a, nil
+}

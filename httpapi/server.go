@@ -26,6 +26,9 @@ type Service interface {
 	Logs(ctx context.Context, id string, opts runner.LogOptions, emit func(runner.LogLine) error) error
 	Stats(ctx context.Context, id string) (runner.Stats, error)
 	Exec(ctx context.Context, id string, req runner.ExecRequest) (runner.ExecResult, error)
+	// PauseAgent and ResumeAgent freeze and thaw a running agent; see runner.Runner.PauseAgent.
+	PauseAgent(ctx context.Context, id string) (runner.Agent, error)
+	ResumeAgent(ctx context.Context, id string) (runner.Agent, error)
 	Ready(ctx context.Context) error
 	CountByState(ctx context.Context) (map[runner.State]int, error)
 

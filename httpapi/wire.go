@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"time"
+
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/runner"
 )
@@ -18,6 +20,7 @@ func agentRequestIn(in api.AgentRequest) (runner.AgentRequest, error) {
 	return runner.AgentRequest{
 		Image: in.Image, Command: in.Command, Env: in.Env, Stdin: in.Stdin, TTL: in.TTL,
 		Limits: limits, Labels: in.Labels, KeepAlive: in.KeepAlive,
+		IdleTimeout: in.IdleTimeout, WebhookURL: in.WebhookURL,
 	}, nil
 }
 
@@ -72,7 +75,16 @@ func agentOut(a runner.Agent) api.Agent {
 		CreatedAt: api.Time(a.CreatedAt), Async: a.Async, CallbackURL: a.CallbackURL, Start: a.Start,
 		StartedAt: api.TimeOf(a.StartedAt), FinishedAt: api.TimeOf(a.FinishedAt), ExpiresAt: api.TimeOf(a.ExpiresAt),
 		ContainerRemoved: !a.RemovedAt.IsZero(), KeepAlive: a.KeepAlive,
+		IdleTimeout: durationOut(a.IdleTimeout), IdleExpiresAt: api.TimeOf(a.IdleExpiresAt), WebhookURL: a.WebhookURL,
 	}
+}
+
+// durationOut is d as a Go duration, or "" for none.
+func durationOut(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 func agentPageOut(p runner.AgentPage) api.AgentPage {

@@ -7,10 +7,11 @@ import (
 // State is where an agent is in its lifecycle.
 type State string
 
-// The agent states. pending, running and terminating are live; the rest are final.
+// The agent states. pending, running, paused and terminating are live; the rest are final.
 const (
 	StatePending     State = "pending"
 	StateRunning     State = "running"
+	StatePaused      State = "paused" // frozen by the cgroup freezer (POST /pause); its TTL runs on, its idle timeout does not
 	StateSucceeded   State = "succeeded"
 	StateFailed      State = "failed"
 	StateExpired     State = "expired"
@@ -19,14 +20,14 @@ const (
 )
 
 // States lists every state, in lifecycle order.
-var States = []State{StatePending, StateRunning, StateSucceeded, StateFailed, StateExpired, StateTerminating, StateTerminated}
+var States = []State{StatePending, StateRunning, StatePaused, StateSucceeded, StateFailed, StateExpired, StateTerminating, StateTerminated}
 
 // LiveStates are the states in which an agent may still hold a running container.
-var LiveStates = []State{StatePending, StateRunning, StateTerminating}
+var LiveStates = []State{StatePending, StateRunning, StatePaused, StateTerminating}
 
 // Live reports whether the agent has not reached a final state.
 func (s State) Live() bool {
-	return s == StatePending || s == StateRunning || s == StateTerminating
+	return s == StatePending || s == StateRunning || s == StatePaused || s == StateTerminating
 }
 
 // Valid reports whether s names a known state.
@@ -47,6 +48,7 @@ const (
 	ReasonKilled  = "killed" // SIGKILL (137) not sent for memory: podman kill, podman rm -f, ...
 	ReasonLost    = "lost"
 	ReasonTTL     = "ttl"
+	ReasonIdle    = "idle" // no activity for its idle timeout
 	ReasonDeleted = "deleted"
 )
 
@@ -87,6 +89,19 @@ type Agent struct {
 	// KeepAlive says the agent runs no command: its PID 1 is podrun's shim
 	// waiting for signals, so it lives until its TTL or DELETE (Spec.KeepAlive).
 	KeepAlive bool
+	// IdleTimeout is how long a running agent may go without activity
+	// (Runner.Touch) before it expires with reason idle; 0: never.
+	IdleTimeout time.Duration
+	// IdleExpiresAt is when a running agent idles out unless touched; zero
+	// when it has no idle timeout or is not running (a paused agent's idle
+	// clock stops, and starts afresh at resume).
+	IdleExpiresAt time.Time
+	// WebhookURL receives a signed JSON event at every state change of the
+	// agent and before its deadline; "" sends none.
+	WebhookURL string
+	// WarnAt is when the "expiring" webhook event is due: ExpiresAt minus the
+	// configured warn_before; zero when there is no webhook or it was sent.
+	WarnAt time.Time
 }
 
 // How an invocation's container was prepared.
@@ -122,4 +137,6 @@ const (
 	PhaseRemoving = "removing"
 	PhaseRemoved  = "removed"
 	PhaseError    = "error"
+	PhasePaused   = "paused"  // frozen by PauseAgent
+	PhaseResumed  = "resumed" // thawed by ResumeAgent
 )

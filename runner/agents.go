@@ -22,7 +22,7 @@ func (r *Runner) CreateAgent(ctx context.Context, req AgentRequest) (Agent, erro
 	a.CreatedAt = now
 	a.ExpiresAt = now.Add(ttl)
 	a.LimitsEnforced = r.enforced
-	if err := r.add(ctx, a, nil); err != nil {
+	if err := r.add(ctx, &a, nil); err != nil {
 		return Agent{}, err
 	}
 	return a, nil
@@ -32,8 +32,10 @@ func (r *Runner) CreateAgent(ctx context.Context, req AgentRequest) (Agent, erro
 // claimed first, so no sweep mistakes the pending row for one a crash left
 // and launches it a second time; then the agent is stored durably and
 // counted, the reaper told of its deadline, the caller told it exists, and
-// its container launched in the background.
-func (r *Runner) add(ctx context.Context, a Agent, aio *agentIO) error {
+// its container launched in the background. It gives *ap its webhook (hookUp).
+func (r *Runner) add(ctx context.Context, ap *Agent, aio *agentIO) error {
+	r.hookUp(ap)
+	a := *ap
 	s := r.agents.claim(a, aio)
 	if s == nil {
 		return fmt.Errorf("agent %s: %w", a.ID, errClosed)
@@ -89,6 +91,8 @@ func (r *Runner) SetTTL(ctx context.Context, id, ttl string) (Agent, error) {
 	if err != nil {
 		return Agent{}, err
 	}
+	done := r.Touch(ctx, id) // a PATCH is activity
+	defer done()
 	a, err := r.store.SetExpiresAt(ctx, id, r.now().Add(d))
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -127,6 +131,8 @@ func (r *Runner) Exec(ctx context.Context, id string, req ExecRequest) (ExecResu
 	if err != nil {
 		return ExecResult{}, err
 	}
+	done := r.Touch(ctx, id) // an exec is activity for as long as it runs
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout+5*time.Second)
 	defer cancel()
 	return r.sb.Exec(ctx, a.ContainerID, spec)

@@ -36,6 +36,14 @@ func (m *memResults) PendingCallbacks(context.Context) ([]Result, error) {
 
 func (m *memResults) Agent(_ context.Context, id string) (Agent, error) { return Agent{ID: id}, nil }
 
+func (m *memResults) WebhookBacklog(context.Context) ([]string, error) { return nil, nil }
+
+func (m *memResults) PendingWebhooks(context.Context, string) ([]WebhookEvent, error) {
+	return nil, nil
+}
+
+func (m *memResults) SaveWebhook(context.Context, WebhookEvent) error { return nil }
+
 func (m *memResults) get(id string) Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -67,7 +75,7 @@ func TestDeliveriesResumeWhereTheyStopped(t *testing.T) {
 	n := &flakyNotifier{}
 	log := slog.New(slog.DiscardHandler)
 
-	first := newDeliverer(n, store, 3, time.Hour, log) // one attempt, then a long backoff
+	first := newDeliverer(n, nil, store, 3, time.Hour, log) // one attempt, then a long backoff
 	if err := first.Open(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +93,7 @@ func TestDeliveriesResumeWhereTheyStopped(t *testing.T) {
 	n.mu.Lock()
 	n.ok = true
 	n.mu.Unlock()
-	second := newDeliverer(n, store, 3, time.Millisecond, log)
+	second := newDeliverer(n, nil, store, 3, time.Millisecond, log)
 	if err := second.Open(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,15 @@ type Config struct {
 	CallbackAttempts int
 	// CallbackBackoff is the wait after the first failed delivery, doubling after each; 0 retries at once.
 	CallbackBackoff time.Duration
+	// Webhooks sends agents' lifecycle events; nil sends none (and agents get no webhook URL).
+	Webhooks WebhookSender
+	// WebhookURL is the webhook of every agent that names none (configs:
+	// webhooks.url); "" means none. Deliveries use CallbackAttempts and
+	// CallbackBackoff, like callbacks.
+	WebhookURL string
+	// WebhookWarnBefore is how long before an agent's hard deadline its
+	// "expiring" event is sent; 0 sends none.
+	WebhookWarnBefore time.Duration
 	// WarmMaxIdle is how old a warm container may grow before it is replaced; must be positive.
 	WarmMaxIdle time.Duration
 	// CallTimeout bounds each sandbox call but the wait for a process to
@@ -69,7 +78,9 @@ func (c Config) validate() error {
 		{c.Retention < 0, "Retention", "must not be negative"},
 		{c.LogTail <= 0, "LogTail", "must be positive"},
 		{c.FunctionPolicy.DefaultMaxOutput <= 0, "FunctionPolicy.DefaultMaxOutput", "must be positive"},
-		{c.Notifier != nil && c.CallbackAttempts <= 0, "CallbackAttempts", "must be positive"},
+		{(c.Notifier != nil || c.Webhooks != nil) && c.CallbackAttempts <= 0, "CallbackAttempts", "must be positive"},
+		{c.WebhookWarnBefore < 0, "WebhookWarnBefore", "must not be negative"},
+		{c.Policy.DefaultIdleTimeout < 0, "Policy.DefaultIdleTimeout", "must not be negative"},
 		{c.CallbackBackoff < 0, "CallbackBackoff", "must not be negative"},
 		{c.WarmMaxIdle <= 0, "WarmMaxIdle", "must be positive"},
 		{c.CallTimeout <= 0, "CallTimeout", "must be positive"},
@@ -77,6 +88,11 @@ func (c Config) validate() error {
 	} {
 		if p.bad {
 			return fmt.Errorf("runner config: %w", invalid(p.field, "%s", p.what))
+		}
+	}
+	if c.WebhookURL != "" {
+		if err := ValidateWebhookURL("WebhookURL", c.WebhookURL, c.Policy.AllowPrivateWebhooks); err != nil {
+			return fmt.Errorf("runner config: %w", err)
 		}
 	}
 	return nil

@@ -112,6 +112,7 @@ func (r *Runner) WriteFile(ctx context.Context, id string, req FileWriteRequest)
 	if err != nil {
 		return FileEntry{}, err
 	}
+	defer r.Touch(ctx, id)()
 	body := &limitReader{r: req.Body, left: r.cfg.MaxUpload}
 	e, err := fsb.WriteFile(ctx, a.ContainerID, FileWrite{Path: p, Mode: mode, Archive: req.Archive, Body: body})
 	if body.over {
@@ -130,7 +131,26 @@ func (r *Runner) ReadFile(ctx context.Context, id, filePath string, archive bool
 	if err != nil {
 		return FileRead{}, err
 	}
-	return fsb.ReadFile(ctx, a.ContainerID, p, archive)
+	done := r.Touch(ctx, id)
+	fr, err := fsb.ReadFile(ctx, a.ContainerID, p, archive)
+	if err != nil || fr.Body == nil {
+		done()
+		return fr, err
+	}
+	// A download is activity until its body is closed, however long it streams.
+	fr.Body = &touchedBody{ReadCloser: fr.Body, done: done}
+	return fr, nil
+}
+
+// touchedBody ends a download's activity (Runner.Touch) when it is closed.
+type touchedBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *touchedBody) Close() error {
+	defer b.done()
+	return b.ReadCloser.Close()
 }
 
 // RemoveFile removes a file or directory (with all below it) of a running agent.
@@ -146,6 +166,7 @@ func (r *Runner) RemoveFile(ctx context.Context, id, filePath string) (FileEntry
 	if err != nil {
 		return FileEntry{}, err
 	}
+	defer r.Touch(ctx, id)()
 	return fsb.RemoveFile(ctx, a.ContainerID, p)
 }
 

@@ -53,7 +53,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		// ends, which waits for the container's exit.
 		aio.stderr = &shimproto.ExitWatcher{OnExit: aio.endOutput}
 	}
-	if err := r.add(ctx, a, aio); err != nil {
+	if err := r.add(ctx, &a, aio); err != nil {
 		r.pools.Discard(warm)
 		return InvokeResult{}, fmt.Errorf("invoke %s: %w", f.Name, err)
 	}
@@ -87,7 +87,7 @@ func (r *Runner) invokeAsync(ctx context.Context, f Function, inv Invocation) (I
 		}
 		a.Stdin = body
 	}
-	if err := r.add(ctx, a, nil); err != nil {
+	if err := r.add(ctx, &a, nil); err != nil {
 		return InvokeResult{}, fmt.Errorf("invoke %s: %w", f.Name, err)
 	}
 	return InvokeResult{Agent: a, ExitCode: -1}, nil

@@ -17,6 +17,12 @@ type journal struct {
 	obs   Observer
 	log   *slog.Logger
 	clock func() time.Time
+	// webhook is told of every change of an agent with a webhook URL, whose
+	// event the store queued with it: it has the event sent (deliverer.Kick).
+	webhook func(agentID string)
+	// deadline is told when a change set a new idle deadline (a start or
+	// resume of an agent with an idle timeout), so the reaper looks again.
+	deadline func()
 }
 
 func (j *journal) now() time.Time { return j.clock().UTC() }
@@ -31,6 +37,9 @@ func (j *journal) record(ctx context.Context, a Agent) error {
 	}
 	j.obs.AgentCreated()
 	j.obs.Transitioned(StatePending)
+	if a.WebhookURL != "" {
+		j.webhook(a.ID)
+	}
 	return nil
 }
 
@@ -45,6 +54,12 @@ func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, e
 		return a, err
 	}
 	j.obs.Transitioned(c.To)
+	if a.WebhookURL != "" {
+		j.webhook(id)
+	}
+	if !a.IdleExpiresAt.IsZero() {
+		j.deadline()
+	}
 	j.log.Debug("agent transition", logAgent, id, logState, c.To, logReason, c.Reason)
 	// A final state is reached once, so this counts each asynchronous
 	// invocation once, however it ends; Invoke counts synchronous ones.

@@ -32,6 +32,10 @@ func (r *Runner) Logs(ctx context.Context, id string, opts LogOptions, emit func
 		streams = BothStreams
 	}
 	lr := &logReader{sb: r.sb, store: r.store, agent: a, streams: streams}
+	if opts.Follow && a.State.Live() {
+		done := r.Touch(ctx, id) // a follow is activity for as long as it follows
+		defer done()
+	}
 	if opts.Follow {
 		lr.ended = r.agents.doneOf(id)
 		if lr.ended == nil && !a.State.Live() {

@@ -111,7 +111,7 @@ func (sv *supervisors) takeBack(ctx context.Context, a Agent, c Container, exist
 		}
 		sv.run(s, func(ctx context.Context) {
 			defer free()
-			if c.Running {
+			if c.Running || c.State == ContainerPaused { // a paused one is taken back paused
 				s.adopt(ctx, c)
 			} else {
 				s.recordExit(ctx, c)

@@ -19,6 +19,11 @@ type AgentRequest struct {
 	// KeepAlive asks for an agent that runs no command and lives until its
 	// TTL or DELETE, for exec and file transfers; Command and Stdin must be empty.
 	KeepAlive bool
+	// IdleTimeout is a Go duration: the agent expires (reason idle) after no
+	// activity for that long; "" means the policy's default (IdleTimeoutFor).
+	IdleTimeout string
+	// WebhookURL receives the agent's lifecycle events; "" means the configured global one, if any.
+	WebhookURL string
 }
 
 // LimitsRequest holds requested limits; nil means the configured default.
@@ -34,6 +39,26 @@ type Policy struct {
 	Max        Limits
 	DefaultTTL time.Duration
 	MaxTTL     time.Duration
+	// DefaultIdleTimeout is the idle timeout of an agent that asks for
+	// keep-alive and names none (configs: agents.idle_timeout); 0: none.
+	DefaultIdleTimeout time.Duration
+	// AllowPrivateWebhooks lets webhook URLs point at loopback and private
+	// addresses (configs: webhooks.allow_private).
+	AllowPrivateWebhooks bool
+}
+
+// IdleTimeoutFor is the one rule that picks an agent's idle timeout: the
+// requested Go duration (field idle_timeout) if any, else the policy's
+// DefaultIdleTimeout for an agent that asks for keep-alive, else none (0).
+// A requested timeout must be positive and at most MaxTTL.
+func (p Policy) IdleTimeoutFor(requested string, keepAlive bool) (time.Duration, error) {
+	if requested == "" {
+		if keepAlive {
+			return p.DefaultIdleTimeout, nil
+		}
+		return 0, nil
+	}
+	return ParseTTL("idle_timeout", requested, p)
 }
 
 // LabelPrefix is reserved for podrun's own container labels.
@@ -69,6 +94,15 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 	if err != nil {
 		return Agent{}, err
 	}
+	idle, err := p.IdleTimeoutFor(req.IdleTimeout, req.KeepAlive)
+	if err != nil {
+		return Agent{}, err
+	}
+	if req.WebhookURL != "" {
+		if err := ValidateWebhookURL("webhook_url", req.WebhookURL, p.AllowPrivateWebhooks); err != nil {
+			return Agent{}, err
+		}
+	}
 	a := Agent{
 		Image:     req.Image,
 		Command:   req.Command,
@@ -77,6 +111,9 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 		Labels:    req.Labels,
 		State:     StatePending,
 		KeepAlive: req.KeepAlive,
+
+		IdleTimeout: idle,
+		WebhookURL:  req.WebhookURL,
 	}
 	if req.Stdin != nil {
 		a.Stdin = []byte(*req.Stdin)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -34,7 +35,9 @@ type Runner struct {
 	pools     *warmPools
 	callbacks *deliverer
 
-	deadlines chan struct{} // signalled when an earlier deadline may exist
+	deadlines chan struct{}  // signalled when an earlier deadline may exist
+	activity  activity       // agents in use now (Touch), which do not idle out
+	pausing   [16]sync.Mutex // serializes pause and resume of one agent (by hash of its ID)
 }
 
 // New returns a Runner over sb and store, or an error naming the first field
@@ -55,8 +58,9 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 	}
 	log, obs := cfg.Logger, cfg.Observer
 	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now}
-	callbacks := newDeliverer(cfg.Notifier, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
-	return &Runner{
+	callbacks := newDeliverer(cfg.Notifier, cfg.Webhooks, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
+	j.webhook = callbacks.Kick
+	r := &Runner{
 		cfg: cfg, sb: sb, store: store, log: log, obs: obs,
 		journal:   j,
 		callbacks: callbacks,
@@ -68,7 +72,10 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 			instance: cfg.Instance, callTimeout: cfg.CallTimeout, maxIdle: cfg.WarmMaxIdle, now: cfg.Now,
 		}),
 		deadlines: make(chan struct{}, 1),
-	}, nil
+		activity:  activity{held: map[string]int{}},
+	}
+	j.deadline = r.notifyDeadline
+	return r, nil
 }
 
 // Open probes the host, refuses to run where limits would be ignored, takes

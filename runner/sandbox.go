@@ -39,7 +39,17 @@ type Sandbox interface {
 	Stats(ctx context.Context, id string) (Stats, error)
 	// Exec runs a command inside a running container, confined like the container.
 	Exec(ctx context.Context, id string, spec ExecSpec) (ExecResult, error)
+	// Pause freezes every process of a running container (the cgroup
+	// freezer): no CPU, memory kept. Kill and Remove still end a paused
+	// container; Stop thaws it first so its process sees the SIGTERM.
+	// ErrConflict if it is not running.
+	Pause(ctx context.Context, id string) error
+	// Unpause thaws a paused container; ErrConflict if it is not paused.
+	Unpause(ctx context.Context, id string) error
 }
+
+// ContainerPaused is Container.State for a container frozen by Pause; its Running is false.
+const ContainerPaused = "paused"
 
 // Host is what the sandbox found out about the machine it runs containers on.
 type Host struct {

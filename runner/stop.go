@@ -13,30 +13,39 @@ type stop struct {
 	reason  string
 	message string // the agent's message
 	detail  string // the state event's detail
+	idleDue time.Time
 }
 
 func (s stop) change() Change {
-	return Change{To: s.to, Reason: s.reason, Message: s.message, Detail: s.detail}
+	return Change{To: s.to, Reason: s.reason, Message: s.message, Detail: s.detail, IdleDue: s.idleDue}
 }
 
 // deletion is DELETE's stop: SIGTERM, then SIGKILL after the stop timeout.
-var deletion = stop{StateTerminating, ReasonDeleted, "deleted by request", "delete requested"}
+var deletion = stop{to: StateTerminating, reason: ReasonDeleted, message: "deleted by request", detail: "delete requested"}
 
 // expiry kills an agent at its deadline.
 func expiry(expiresAt time.Time) stop {
 	at := expiresAt.UTC().Format(time.RFC3339Nano)
-	return stop{StateExpired, ReasonTTL, "killed at its deadline (ttl): expires_at " + at, "deadline " + at}
+	return stop{to: StateExpired, reason: ReasonTTL, message: "killed at its deadline (ttl): expires_at " + at, detail: "deadline " + at}
+}
+
+// idleExpiry kills a running agent that had no activity for its idle timeout;
+// it loses to activity that moved the idle deadline past idleAt.
+func idleExpiry(idleAt time.Time) stop {
+	at := idleAt.UTC().Format(time.RFC3339Nano)
+	return stop{StateExpired, ReasonIdle, "killed after no activity for its idle timeout (idle): idle_expires_at " + at,
+		"idle deadline " + at, idleAt}
 }
 
 // clientGone kills a synchronous invocation nobody waits for any more.
 func clientGone(message, detail string) stop {
-	return stop{StateFailed, ReasonClientGone, message, detail}
+	return stop{to: StateFailed, reason: ReasonClientGone, message: message, detail: detail}
 }
 
 // outputLimit kills an invocation that wrote more than its function's max_output.
 func outputLimit(maxOutput int64) stop {
-	return stop{StateFailed, ReasonOutputLimit,
-		fmt.Sprintf("it wrote more than its max_output of %d bytes", maxOutput), ReasonOutputLimit}
+	return stop{to: StateFailed, reason: ReasonOutputLimit,
+		message: fmt.Sprintf("it wrote more than its max_output of %d bytes", maxOutput), detail: ReasonOutputLimit}
 }
 
 // mustStop reports whether a's state says its container must not run on:
@@ -50,6 +59,8 @@ func mustStop(a Agent) bool {
 // stopReason is the reason of the stop a state mustStop accepts stands for.
 func stopReason(a Agent) string {
 	switch {
+	case a.State == StateExpired && a.Reason != "":
+		return a.Reason // ttl or idle: killed at once
 	case a.State == StateExpired:
 		return ReasonTTL
 	case a.State == StateFailed && a.Reason != "":

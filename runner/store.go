@@ -33,10 +33,30 @@ type Store interface {
 	Events(ctx context.Context, agentID string) ([]Event, error)
 	// LiveAgents returns every agent in a live state.
 	LiveAgents(ctx context.Context) ([]Agent, error)
-	// NextDeadline returns the earliest expires_at among pending and running agents.
+	// NextDeadline returns the earliest deadline the reaper keeps: a live
+	// agent's expires_at (pending, running, paused), a running one's
+	// idle_expires_at, or a due "expiring" warning (WarnAt).
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
-	// DueAgents returns pending and running agents whose deadline is at or before now, earliest first.
+	// DueAgents returns pending, running and paused agents whose deadline is at or before now, earliest first.
 	DueAgents(ctx context.Context, now time.Time, limit int) ([]Agent, error)
+	// DueIdle returns running agents whose idle deadline is at or before now, earliest first.
+	DueIdle(ctx context.Context, now time.Time, limit int) ([]Agent, error)
+	// Touch moves a running agent's idle deadline to now plus its idle
+	// timeout; a no-op for an agent without one or not running.
+	Touch(ctx context.Context, id string, now time.Time) error
+	// DueWarnings returns live agents whose WarnAt is at or before now, earliest first.
+	DueWarnings(ctx context.Context, now time.Time, limit int) ([]Agent, error)
+	// Warn queues agent id's "expiring" webhook event and clears its WarnAt
+	// in one durable step; sent is false if the warning was no longer due.
+	Warn(ctx context.Context, id string, at time.Time) (sent bool, err error)
+	// WebhookBacklog returns the IDs of agents with webhook events still to deliver.
+	WebhookBacklog(ctx context.Context) ([]string, error)
+	// PendingWebhooks returns an agent's undelivered webhook events, oldest
+	// first. Transition and CreateAgent queue one per state change of an
+	// agent with a WebhookURL, in the same transaction.
+	PendingWebhooks(ctx context.Context, agentID string) ([]WebhookEvent, error)
+	// SaveWebhook records a delivery attempt (Status, Attempts) of an event.
+	SaveWebhook(ctx context.Context, e WebhookEvent) error
 	// Unremoved returns agents in state whose container is not removed and that finished before cutoff.
 	Unremoved(ctx context.Context, state State, finishedBefore time.Time, limit int) ([]Agent, error)
 	// Prune deletes final agents (with their events and logs) finished before cutoff whose container is removed or never existed.

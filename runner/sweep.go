@@ -10,13 +10,29 @@ import (
 // dueBatch bounds one reaper query so a burst of deadlines is handled in slices.
 const dueBatch = 128
 
-// ExpireDue marks every agent past its deadline expired and kills its
-// container, then returns the next deadline; ok is false when none is set.
+// ExpireDue handles every deadline that is due: it expires agents past their
+// hard deadline (reason ttl) or their idle deadline (reason idle) and kills
+// their containers, and queues due "expiring" webhook events; then it
+// returns the next deadline of any kind; ok is false when none is set.
 func (r *Runner) ExpireDue(ctx context.Context) (next time.Time, ok bool, err error) {
+	if err := r.expireTTL(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	if err := r.expireIdle(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	if err := r.warnDue(ctx); err != nil {
+		return time.Time{}, false, err
+	}
+	return r.store.NextDeadline(ctx)
+}
+
+// expireTTL expires the agents past their hard deadline.
+func (r *Runner) expireTTL(ctx context.Context) error {
 	for {
 		due, err := r.store.DueAgents(ctx, r.now(), dueBatch)
 		if err != nil {
-			return time.Time{}, false, err // the store names the operation
+			return err // the store names the operation
 		}
 		for _, a := range due {
 			if _, err := r.agents.end(ctx, a.ID, expiry(a.ExpiresAt)); err != nil {
@@ -29,10 +45,61 @@ func (r *Runner) ExpireDue(ctx context.Context) (next time.Time, ok bool, err er
 			r.log.Info("agent expired", logAgent, a.ID, logExpiresAt, a.ExpiresAt)
 		}
 		if len(due) < dueBatch {
-			break
+			return nil
 		}
 	}
-	return r.store.NextDeadline(ctx)
+}
+
+// expireIdle expires the running agents past their idle deadline, but for
+// those in use now (Touch), whose deadline moves on instead.
+func (r *Runner) expireIdle(ctx context.Context) error {
+	for {
+		now := r.now()
+		due, err := r.store.DueIdle(ctx, now, dueBatch)
+		if err != nil {
+			return err
+		}
+		for _, a := range due {
+			if r.activity.busy(a.ID) {
+				r.touch(ctx, a.ID)
+				continue
+			}
+			if _, err := r.agents.end(ctx, a.ID, idleExpiry(a.IdleExpiresAt)); err != nil {
+				if !errors.Is(err, ErrConflict) {
+					r.log.Error("expire idle agent", logAgent, a.ID, logErr, err)
+				}
+				continue
+			}
+			r.obs.Expired()
+			r.log.Info("agent idled out", logAgent, a.ID, logIdleExpiresAt, a.IdleExpiresAt)
+		}
+		if len(due) < dueBatch {
+			return nil
+		}
+	}
+}
+
+// warnDue queues the "expiring" webhook events that are due.
+func (r *Runner) warnDue(ctx context.Context) error {
+	for {
+		now := r.now()
+		due, err := r.store.DueWarnings(ctx, now, dueBatch)
+		if err != nil {
+			return err
+		}
+		for _, a := range due {
+			sent, err := r.store.Warn(ctx, a.ID, now)
+			if err != nil {
+				return err
+			}
+			if sent {
+				r.callbacks.Kick(a.ID)
+			}
+		}
+		if len(due) < dueBatch {
+			return nil
+		}
+	}
 }
 
 // Sweep reconciles with the containers, removes finished agents' containers

@@ -10,12 +10,16 @@ import (
 // along it (see Change), so no code path can invent a transition.
 //
 //	pending     -> running | failed | expired | terminating
-//	running     -> succeeded | failed | expired | terminating
+//	running     -> paused | succeeded | failed | expired | terminating
+//	paused      -> running | succeeded | failed | expired | terminating
 //	terminating -> terminated
 //	succeeded, failed, expired, terminated: final, never left
 var transitions = map[State][]State{
-	StatePending:     {StateRunning, StateFailed, StateExpired, StateTerminating},
-	StateRunning:     {StateSucceeded, StateFailed, StateExpired, StateTerminating},
+	StatePending: {StateRunning, StateFailed, StateExpired, StateTerminating},
+	StateRunning: {StatePaused, StateSucceeded, StateFailed, StateExpired, StateTerminating},
+	// A paused agent resumes, or ends: its TTL, a DELETE, or a kill from
+	// outside (SIGKILL reaches a frozen process) end it like a running one.
+	StatePaused:      {StateRunning, StateSucceeded, StateFailed, StateExpired, StateTerminating},
 	StateTerminating: {StateTerminated},
 }
 
@@ -50,4 +54,8 @@ type Change struct {
 	ExitCode *int      // set when non-nil
 	At       time.Time // started_at for running; finished_at for final states
 	Detail   string    // the event's detail
+	// IdleDue, when set, makes the change happen only if the agent's idle
+	// deadline is set and at or before it: an idle expiry loses to activity
+	// that moved the deadline since the reaper read it.
+	IdleDue time.Time
 }

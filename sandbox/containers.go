@@ -66,6 +66,11 @@ func (p *Podman) Stop(ctx context.Context, id string, timeout time.Duration) err
 	start := time.Now()
 	err := containers.Stop(p.call(ctx), id, new(containers.StopOptions).WithTimeout(secs))
 	p.observe("stop", start)
+	if notRunning(err) {
+		if paused, perr := p.stopPaused(ctx, id, secs); paused {
+			return perr
+		}
+	}
 	if err != nil {
 		return wrapErr("stop", id, err)
 	}
@@ -157,7 +162,7 @@ func (p *Podman) List(ctx context.Context, labels map[string]string) ([]runner.C
 			ID:        l.ID,
 			Labels:    l.Labels,
 			State:     state(l.State),
-			Running:   l.State == "running",
+			Running:   l.State == "running", // a paused one is State paused, not running
 			ExitCode:  int(l.ExitCode),
 			CreatedAt: l.Created,
 		}

@@ -102,6 +102,7 @@ func TestMetricsMatchWhatWasDone(t *testing.T) {
 		`podrun_sweeper_removed_total{kind="orphan"}`:                               0,
 		`podrun_agents{state="pending"}`:                                            0,
 		`podrun_agents{state="running"}`:                                            0,
+		`podrun_agents{state="paused"}`:                                             0,
 		`podrun_agents{state="terminating"}`:                                        0,
 		`podrun_http_requests_total{route="/function/:name",code="200"}`:            3,
 		`podrun_http_requests_total{route="/function/:name",code="500"}`:            1,

@@ -46,6 +46,7 @@ type benchOptions struct {
 	ttlSpread             time.Duration
 	delN, delLoad         int
 	fpAgents, fpLive      int
+	pauseN                int
 	createWorkers         int
 	memory                string
 	cpus                  float64
@@ -70,6 +71,7 @@ var benchScenarios = []benchScenario{
 	{"delete", "6. DELETE under load", benchDelete},
 	{"footprint", "7. footprint", benchFootprint},
 	{"files", "8. file transfer", benchFiles},
+	{"pause", "9. pause and resume", benchPause},
 }
 
 func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
@@ -87,7 +89,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.podmanSocket, "podman-socket", socket, "Podman API service, as for podrun serve (PODRUN_PODMAN_SOCKET)")
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files", "comma-separated scenarios to run")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
 	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
 	fs.IntVar(&o.coldN, "n", 50, "cold: measured invocations of each kind (podrun, podman run, bindings)")
@@ -105,6 +107,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&o.delLoad, "delete-load", 4, "DELETE: concurrent invocations keeping the host busy meanwhile")
 	fs.IntVar(&o.fpAgents, "footprint-agents", 1000, "footprint: agents in the table (created if missing)")
 	fs.IntVar(&o.fpLive, "footprint-live", 100, "footprint: live sleeping agents")
+	fs.IntVar(&o.pauseN, "pause-n", 30, "pause: measured pause and resume pairs of one running agent")
 	fs.IntVar(&o.createWorkers, "create-workers", 4, "agents created at once while setting up the TTL, DELETE and footprint scenarios")
 	fs.IntVar(&o.filesSize, "files-size", 32<<20, "files: bytes of the file moved in and out (it must fit the agents' /tmp, sandbox.tmpfs_size)")
 	fs.IntVar(&o.filesN, "files-n", 5, "files: transfers each way, by podrun and by podman cp")
@@ -138,7 +141,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 		o.tputConc = append(o.tputConc, c)
 	}
 	if o.coldN < 1 || o.warmN < 1 || o.warmSize < 1 || o.tputRounds < 1 || o.ctlClients < 1 ||
-		o.ttlAgents < 1 || o.delN < 1 || o.createWorkers < 1 || o.filesSize < 1 || o.filesN < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
+		o.ttlAgents < 1 || o.delN < 1 || o.pauseN < 1 || o.createWorkers < 1 || o.filesSize < 1 || o.filesN < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
 		return o, errors.New("counts must be positive and --ttl-spread at least 1s")
 	}
 	return o, nil

@@ -48,6 +48,7 @@ func RunSandboxContract(t *testing.T, newSandbox func(t *testing.T) runner.Sandb
 	t.Run("StartFailure", c.startFailure)
 	t.Run("Stop", c.stop)
 	t.Run("Kill", c.kill)
+	t.Run("PauseUnpause", c.pause)
 	t.Run("Remove", c.remove)
 	t.Run("ListByLabels", c.list)
 	t.Run("LogsAfterExit", c.logs)

@@ -293,7 +293,7 @@ func (o *fakeOutput) Write(b []byte) (int, error) {
 
 // kill ends the process with code, as SIGKILL (137) or SIGTERM (143) would; f.mu is held.
 func (c *fakeContainer) kill(code int) {
-	if c.c.State != "running" || c.sigCode != 0 {
+	if (c.c.State != "running" && c.c.State != runner.ContainerPaused) || c.sigCode != 0 { // SIGKILL reaches a frozen process too
 		return
 	}
 	c.sigCode = code
@@ -341,7 +341,7 @@ func (f *Fake) Stop(ctx context.Context, id string, _ time.Duration) error {
 		f.mu.Unlock()
 		return err
 	}
-	running := c.c.State == "running"
+	running := c.c.State == "running" || c.c.State == runner.ContainerPaused
 	c.kill(143)
 	f.mu.Unlock()
 	if !running {
@@ -537,4 +537,33 @@ func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runne
 		code = 137
 	}
 	return runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.Truncated() || stderr.Truncated()}, err
+}
+
+// Pause marks a running container paused; its goroutine runs on (the fake
+// models no CPU), but Exec refuses it as Podman does.
+func (f *Fake) Pause(_ context.Context, id string) error {
+	return f.setPaused("pause", id, "running", runner.ContainerPaused)
+}
+
+// Unpause marks a paused container running again.
+func (f *Fake) Unpause(_ context.Context, id string) error {
+	return f.setPaused("unpause", id, runner.ContainerPaused, "running")
+}
+
+func (f *Fake) setPaused(op, id, from, to string) error {
+	if err := f.down(op); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get(op, id)
+	if err != nil {
+		return err
+	}
+	if c.c.State != from {
+		return fmt.Errorf("%s container %s: it is %s, not %s: %w", op, id, c.c.State, from, runner.ErrConflict)
+	}
+	c.c.State = to
+	c.c.Running = to == "running"
+	return nil
 }

@@ -23,8 +23,10 @@ const (
 	MaxPageSize = 1000
 )
 
-const insertAgentSQL = `INSERT INTO agents (` + agentColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertAgentSQL also keeps warn_before, the distance of the "expiring"
+// warning from the deadline, so SetExpiresAt can move the warning along.
+const insertAgentSQL = `INSERT INTO agents (` + agentColumns + `, warn_before)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateAgent inserts the agent and its "created" state event in one durable transaction.
 func (s *Store) CreateAgent(ctx context.Context, a runner.Agent) error {
@@ -33,6 +35,9 @@ func (s *Store) CreateAgent(ctx context.Context, a runner.Agent) error {
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if err := insertAgent(ctx, tx, a); err != nil {
+			return err
+		}
+		if err := addWebhook(ctx, tx, a, runner.WebhookState, a.CreatedAt); err != nil {
 			return err
 		}
 		return s.appendEvent(ctx, tx, runner.Event{
@@ -65,8 +70,17 @@ func insertAgent(ctx context.Context, tx *sql.Tx, a runner.Agent) error {
 		a.ID, a.Function, a.Image, command, env, a.Stdin, string(a.State), a.Reason, exitCodeArg(a.ExitCode),
 		a.ContainerID, a.Limits.Memory, a.Limits.CPUs, a.Limits.PIDs, a.LimitsEnforced, labels,
 		nanos(a.CreatedAt), nanos(a.StartedAt), nanos(a.FinishedAt), nanos(a.ExpiresAt), nanos(a.RemovedAt),
-		a.Async, a.CallbackURL, a.Start, a.Message, a.KeepAlive)
+		a.Async, a.CallbackURL, a.Start, a.Message, a.KeepAlive,
+		int64(a.IdleTimeout), nanos(a.IdleExpiresAt), a.WebhookURL, nanos(a.WarnAt), warnBefore(a))
 	return err
+}
+
+// warnBefore is how long before its deadline a's "expiring" warning is due; 0 for none.
+func warnBefore(a runner.Agent) int64 {
+	if a.WarnAt.IsZero() || a.ExpiresAt.IsZero() {
+		return 0
+	}
+	return max(int64(a.ExpiresAt.Sub(a.WarnAt)), 1)
 }
 
 // Agent returns one agent by ID from the read pool.

@@ -289,7 +289,7 @@ func TestLiveAgentsAndCountByState(t *testing.T) {
 	}
 	wantCounts := map[runner.State]int{
 		runner.StatePending: 1, runner.StateRunning: 2, runner.StateTerminating: 1,
-		runner.StateSucceeded: 1, runner.StateFailed: 1, runner.StateExpired: 1, runner.StateTerminated: 0,
+		runner.StateSucceeded: 1, runner.StateFailed: 1, runner.StateExpired: 1, runner.StateTerminated: 0, runner.StatePaused: 0,
 	}
 	if !reflect.DeepEqual(counts, wantCounts) {
 		t.Errorf("counts = %v, want %v", counts, wantCounts)

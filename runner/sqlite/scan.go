@@ -17,7 +17,8 @@ import (
 const agentColumns = `id, function, image, command, env, stdin, state, reason, exit_code,
 	container_id, memory, cpus, pids, limits_enforced, labels,
 	created_at, started_at, finished_at, expires_at, removed_at,
-	async, callback_url, start, message, keep_alive`
+	async, callback_url, start, message, keep_alive,
+	idle_timeout, idle_expires_at, webhook_url, warn_at`
 
 const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
 
@@ -38,11 +39,13 @@ func scanAgent(row scanner) (runner.Agent, error) {
 		exitCode                            sql.NullInt64
 		created, started, finished, expires int64
 		removed                             int64
+		idleTimeout, idleExpires, warnAt    int64
 	)
 	err := row.Scan(&a.ID, &a.Function, &a.Image, &command, &env, &a.Stdin, &a.State, &a.Reason, &exitCode,
 		&a.ContainerID, &a.Limits.Memory, &a.Limits.CPUs, &a.Limits.PIDs, &a.LimitsEnforced, &labels,
 		&created, &started, &finished, &expires, &removed,
-		&a.Async, &a.CallbackURL, &a.Start, &a.Message, &a.KeepAlive)
+		&a.Async, &a.CallbackURL, &a.Start, &a.Message, &a.KeepAlive,
+		&idleTimeout, &idleExpires, &a.WebhookURL, &warnAt)
 	if err != nil {
 		return runner.Agent{}, err
 	}
@@ -61,6 +64,7 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	}
 	a.CreatedAt, a.StartedAt, a.FinishedAt = fromNanos(created), fromNanos(started), fromNanos(finished)
 	a.ExpiresAt, a.RemovedAt = fromNanos(expires), fromNanos(removed)
+	a.IdleTimeout, a.IdleExpiresAt, a.WarnAt = time.Duration(idleTimeout), fromNanos(idleExpires), fromNanos(warnAt)
 	return a, nil
 }
 

@@ -14,15 +14,20 @@ import (
 // inside the same statement that changes it, so of many concurrent callers
 // exactly one sees a row come back. @from is the runner's transition table
 // read backwards (runner.TransitionSources), so the store moves an agent only
-// along a legal transition. started_at keeps its first value.
+// along a legal transition. started_at keeps its first value. Entering
+// running (start or resume) starts the idle clock afresh; any other state
+// stops it. @idle_due guards an idle expiry against activity that moved the
+// idle deadline since the reaper read it.
 const transitionSQL = `UPDATE agents SET
 	state = @to,
 	reason = CASE WHEN @reason <> '' THEN @reason ELSE reason END,
 	message = CASE WHEN @message <> '' THEN @message ELSE message END,
 	exit_code = COALESCE(@exit_code, exit_code),
 	started_at = CASE WHEN @running AND started_at = 0 THEN @at ELSE started_at END,
-	finished_at = CASE WHEN @final THEN @at ELSE finished_at END
+	finished_at = CASE WHEN @final THEN @at ELSE finished_at END,
+	idle_expires_at = CASE WHEN @running AND idle_timeout > 0 THEN @at + idle_timeout ELSE 0 END
 WHERE id = @id AND state IN (SELECT value FROM json_each(@from))
+	AND (@idle_due = 0 OR (idle_expires_at > 0 AND idle_expires_at <= @idle_due))
 RETURNING ` + agentColumns
 
 // fromJSON holds, for each state an agent may move to, the states it may
@@ -58,14 +63,21 @@ func (s *Store) Transition(ctx context.Context, id string, c runner.Change) (run
 			sql.Named("at", nanos(c.At)),
 			sql.Named("id", id),
 			sql.Named("from", from),
+			sql.Named("idle_due", nanos(c.IdleDue)),
 		))
 		if errors.Is(err, sql.ErrNoRows) {
 			if a, err = agentTx(ctx, tx, id); err != nil {
 				return err
 			}
+			if !c.IdleDue.IsZero() && runner.CanTransition(a.State, c.To) {
+				return fmt.Errorf("its idle deadline moved to %s: %w", a.IdleExpiresAt.Format(time.RFC3339Nano), runner.ErrConflict)
+			}
 			return fmt.Errorf("state is %s, which may not move to %s: %w", a.State, c.To, runner.ErrConflict)
 		}
 		if err != nil {
+			return err
+		}
+		if err := addWebhook(ctx, tx, a, runner.WebhookState, c.At); err != nil {
 			return err
 		}
 		return s.appendEvent(ctx, tx, runner.Event{
@@ -107,8 +119,10 @@ func (s *Store) SetExpiresAt(ctx context.Context, id string, at time.Time) (runn
 	var a runner.Agent
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		a, err = scanAgent(tx.QueryRowContext(ctx, `UPDATE agents SET expires_at = ?
-			WHERE id = ? AND state IN (`+inList(runner.LiveStates...)+`) RETURNING `+agentColumns, nanos(at), id))
+		a, err = scanAgent(tx.QueryRowContext(ctx, `UPDATE agents SET expires_at = @at,
+				warn_at = CASE WHEN warn_before > 0 THEN @at - warn_before ELSE 0 END
+			WHERE id = @id AND state IN (`+inList(runner.LiveStates...)+`) RETURNING `+agentColumns,
+			sql.Named("at", nanos(at)), sql.Named("id", id)))
 		if errors.Is(err, sql.ErrNoRows) {
 			if a, err = agentTx(ctx, tx, id); err != nil {
 				return err

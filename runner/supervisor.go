@@ -167,7 +167,7 @@ func (s *supervisor) connect(ctx context.Context) {
 		s.io.stdin = bytes.NewReader(a.Stdin)
 	}
 	if a.Kind().Invocation() {
-		header, err := shimproto.Encode(shimproto.Header{Env: a.Env})
+		header, err := shimproto.Encode(shimproto.Header{Env: s.io.env(a.Env)})
 		if err != nil {
 			header = nil // cannot happen with string maps; the shim then fails loudly
 		}

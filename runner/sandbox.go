@@ -62,6 +62,9 @@ type Spec struct {
 	// header (extra environment) from stdin: this lets a container prepared
 	// ahead of a request still get that request's metadata.
 	Shim bool
+	// Secrets names secrets of the sandbox's SecretStore to mount read-only
+	// at SecretDir/NAME, readable by the container's user.
+	Secrets []string
 	// Isolation is "" for the sandbox's ordinary runtime, or IsolationGVisor
 	// to run the container under gVisor, whose kernel stands between the
 	// code and the host's; a sandbox without gVisor refuses it (ErrInvalid).

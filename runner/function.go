@@ -33,7 +33,7 @@ type Function struct {
 	EnvProcess string
 	// Requests are resources the caller asked to have reserved (OpenFaaS
 	// requests); podrun records them and enforces only Limits.
-	Requests Limits
+	Requests  Limits
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -68,7 +68,9 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	if err != nil {
 		return nil, err
 	}
-	sb, err := sandbox.New(ctx, sandboxConfig(cfg, shim, metrics.ObservePodman))
+	sc := sandboxConfig(cfg, shim, metrics.ObservePodman)
+	sc.Instance = d.instance // secrets are scoped per instance
+	sb, err := sandbox.New(ctx, sc)
 	if err != nil {
 		return nil, err // it names the socket and how to start Podman
 	}

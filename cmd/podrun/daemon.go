@@ -109,7 +109,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
-		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
+		Token: cfg.Token, BasicAuthUser: cfg.HTTP.BasicAuthUser, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 	}); err != nil {
 		return nil, err
 	}

@@ -93,14 +93,20 @@ type Secret struct {
 	RawValue  []byte `json:"rawValue,omitempty"`
 }
 
-// ProviderInfo is the answer of GET /system/info.
+// SystemInfo is the answer of GET /system/info, in the OpenFaaS gateway's shape (faas-cli version
+// reads it): the provider, and the build serving the API, which for podrun is the same.
+type SystemInfo struct {
+	Provider *ProviderInfo        `json:"provider"`
+	Version  *ProviderVersionInfo `json:"version"`
+	// Arch is the server's GOARCH.
+	Arch string `json:"arch"`
+}
+
+// ProviderInfo names the provider: "podrun", orchestrating "podman".
 type ProviderInfo struct {
-	// Provider is "podrun"; Orchestration "podman".
 	Provider      string               `json:"provider"`
 	Orchestration string               `json:"orchestration"`
 	Version       *ProviderVersionInfo `json:"version"`
-	// Arch is the server's GOARCH, as the OpenFaaS gateway reports it.
-	Arch string `json:"arch,omitempty"`
 }
 
 // ProviderVersionInfo names the build: Release is podrun's version, SHA its commit.

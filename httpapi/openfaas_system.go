@@ -35,10 +35,11 @@ func (s *Server) openFaaSRoutes() []route {
 
 // systemInfo names the provider and its build, as faas-cli version shows it.
 func (s *Server) systemInfo(w http.ResponseWriter, r *http.Request) {
-	v := buildinfo.Get()
-	writeJSON(w, r, http.StatusOK, api.ProviderInfo{
-		Provider: "podrun", Orchestration: "podman", Arch: runtime.GOARCH,
-		Version: &api.ProviderVersionInfo{SHA: v.Commit, Release: v.Version},
+	b := buildinfo.Get()
+	v := &api.ProviderVersionInfo{SHA: b.Commit, Release: b.Version}
+	writeJSON(w, r, http.StatusOK, api.SystemInfo{
+		Provider: &api.ProviderInfo{Provider: "podrun", Orchestration: "podman", Version: v},
+		Version:  v, Arch: runtime.GOARCH,
 	})
 }
 

@@ -167,9 +167,10 @@ func TestOpenFaaSScaleInfoNamespaces(t *testing.T) {
 	if rec := h.do(t, http.MethodPost, "/system/scale-function/nope", `{"replicas":1}`); rec.Code != 404 {
 		t.Errorf("scale of a missing function = %d", rec.Code)
 	}
-	var info api.ProviderInfo
+	var info api.SystemInfo
 	decodeAs(t, h.do(t, http.MethodGet, "/system/info", "").Body.Bytes(), &info)
-	if info.Provider != "podrun" || info.Orchestration != "podman" || info.Version == nil || info.Version.Release == "" || info.Version.SHA == "" {
+	if p := info.Provider; p == nil || p.Provider != "podrun" || p.Orchestration != "podman" || p.Version == nil || p.Version.Release == "" ||
+		info.Version == nil || info.Version.SHA == "" || info.Arch == "" {
 		t.Errorf("info = %+v", info)
 	}
 	if rec := h.do(t, http.MethodGet, "/system/namespaces", ""); strings.TrimSpace(rec.Body.String()) != `["openfaas-fn"]` {

@@ -304,3 +304,23 @@ func TestOpenFaaSLogs(t *testing.T) {
 		}
 	}
 }
+
+// One function whichever API: what /v1/functions stores, /system shows, and back.
+func TestOneFunctionWhicheverAPI(t *testing.T) {
+	h := newHarness(t, Options{})
+	rec := h.do(t, http.MethodPut, "/v1/functions/fn", `{"image":"busybox","command":["sh","-c","cat"],"secrets":["k"],"labels":{"a":"b"},"annotations":{"c":"d"}}`)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("PUT = %d %s", rec.Code, rec.Body)
+	}
+	var st api.FunctionStatus
+	decodeAs(t, h.do(t, http.MethodGet, "/system/function/fn", "").Body.Bytes(), &st)
+	if st.EnvProcess != "sh -c cat" || !reflect.DeepEqual(st.Secrets, []string{"k"}) || (*st.Labels)["a"] != "b" || (*st.Annotations)["c"] != "d" {
+		t.Errorf("/system shows %+v", st)
+	}
+	h.do(t, http.MethodPut, "/system/functions", `{"service":"fn","image":"busybox","envProcess":"cat","secrets":["j"],"labels":{"x":"y"}}`)
+	var f api.Function
+	decodeAs(t, h.do(t, http.MethodGet, "/v1/functions/fn", "").Body.Bytes(), &f)
+	if !reflect.DeepEqual(f.Command, []string{"cat"}) || !reflect.DeepEqual(f.Secrets, []string{"j"}) || f.Labels["x"] != "y" || f.Annotations != nil {
+		t.Errorf("/v1 shows %+v", f)
+	}
+}

@@ -418,3 +418,29 @@ func TestInvocationHeadersReachTheProcessButAreNotStored(t *testing.T) {
 		}
 	}
 }
+
+// TestCLISecretsAndScale: podrun secret create/ls/update/rm, fn deploy --secret and fn scale,
+// with the built binary.
+func TestCLISecretsAndScale(t *testing.T) {
+	d := startDaemon(t, nil)
+	d.podrun(t, "cli-s3cret", "secret", "create", "cli-key").want(t, 0, "secret create")
+	d.podrun(t, "again", "secret", "create", "cli-key").want(t, 125, "secret create again")
+	if r := d.podrun(t, "", "secret", "ls").want(t, 0, "secret ls"); r.stdout != "cli-key\n" {
+		t.Fatalf("secret ls: %s", r)
+	}
+	d.podrun(t, "", "fn", "deploy", "reader", "--image", testImage, "--secret", "cli-key", "--", "cat", "/var/openfaas/secrets/cli-key").want(t, 0, "fn deploy --secret")
+	if r := d.podrun(t, "", "fn", "invoke", "reader").want(t, 0, "fn invoke"); r.stdout != "cli-s3cret" {
+		t.Fatalf("fn invoke: %s", r)
+	}
+	if r := d.podrun(t, "", "fn", "scale", "reader", "1").want(t, 0, "fn scale"); !strings.Contains(r.stdout, "keeps 1 warm") {
+		t.Fatalf("fn scale: %s", r)
+	}
+	d.podrun(t, "n3w", "secret", "update", "cli-key").want(t, 0, "secret update")
+	if r := d.podrun(t, "", "fn", "invoke", "reader").want(t, 0, "fn invoke after update"); r.stdout != "n3w" {
+		t.Fatalf("fn invoke after update: %s", r)
+	}
+	d.podrun(t, "", "secret", "rm", "cli-key").want(t, 125, "secret rm while in use")
+	d.podrun(t, "", "fn", "rm", "reader").want(t, 0, "fn rm")
+	d.podrun(t, "", "secret", "rm", "cli-key").want(t, 0, "secret rm")
+	d.podrun(t, "", "secret", "rm", "cli-key").want(t, 1, "secret rm again")
+}

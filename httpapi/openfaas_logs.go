@@ -91,6 +91,16 @@ func (s *Server) systemLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The newest invocation so far, whatever the filters: a follow passes only later ones whole.
+	latest, err := s.svc.ListAgents(ctx, runner.AgentFilter{Function: q.name, Limit: 1})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	newest := ""
+	if len(latest.Agents) > 0 {
+		newest = latest.Agents[0].ID
+	}
 	agents, err := s.functionAgents(ctx, q, "")
 	if err != nil {
 		writeError(w, r, err)
@@ -112,7 +122,7 @@ func (s *Server) systemLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	out.flushNow()
 	if q.follow {
-		s.followFunctionLogs(ctx, q, agents, read, out)
+		s.followFunctionLogs(ctx, q, newest, agents, read, out)
 	}
 }
 
@@ -171,7 +181,8 @@ func logMessage(q logsQuery, agentID string, l runner.LogLine) (api.FunctionLogM
 
 // followFunctionLogs passes the lines of the live agents in seen, and of
 // every invocation started later, as they are written, until ctx ends.
-func (s *Server) followFunctionLogs(ctx context.Context, q logsQuery, seen []runner.Agent, read map[string]int, out *messageWriter) {
+// newest is the function's newest invocation when the read began.
+func (s *Server) followFunctionLogs(ctx context.Context, q logsQuery, newest string, seen []runner.Agent, read map[string]int, out *messageWriter) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	follow := func(a runner.Agent, skip int) {
@@ -189,10 +200,6 @@ func (s *Server) followFunctionLogs(ctx context.Context, q logsQuery, seen []run
 				return nil
 			})
 		}()
-	}
-	newest := ""
-	if len(seen) > 0 {
-		newest = seen[0].ID
 	}
 	for _, a := range seen {
 		if a.State.Live() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"strings"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/internal/buildinfo"
@@ -131,7 +132,7 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request, update bool) {
 	}
 	f, _, err := s.svc.PutFunction(r.Context(), in.Service, req)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, deploymentField(err))
 		return
 	}
 	writeJSON(w, r, http.StatusAccepted, s.functionStatus(f))
@@ -191,4 +192,24 @@ func (s *Server) systemScale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// deploymentFields maps the field names of podrun's function request to those of the OpenFaaS
+// deployment the client sent, so a 400 names what the client wrote.
+var deploymentFields = []struct{ podrun, openfaas string }{
+	{"env", "envVars"}, {"command", "envProcess"}, {"limits.cpus", "limits.cpu"}, {"requests.cpus", "requests.cpu"},
+}
+
+// deploymentField renames the field of a *runner.FieldError for an OpenFaaS client.
+func deploymentField(err error) error {
+	var fe *runner.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	for _, m := range deploymentFields {
+		if fe.Field == m.podrun || strings.HasPrefix(fe.Field, m.podrun+".") || strings.HasPrefix(fe.Field, m.podrun+"[") {
+			return &runner.FieldError{Field: m.openfaas + strings.TrimPrefix(fe.Field, m.podrun), Message: fe.Message}
+		}
+	}
+	return err
 }

@@ -126,6 +126,10 @@ func TestOpenFaaSDeployRefusesWhatPodrunCannotHonour(t *testing.T) {
 		{`{"service":"fn","image":"busybox","limits":{"memory":"lots"}}`, "limits.memory"},
 		{`{"service":"fn","image":"busybox","requests":{"cpu":"fast"}}`, "requests.cpu"},
 		{`{"service":"fn","image":"busybox","envProcess":"cat","network":"func_functions"}`, "network"},
+		{`{"service":"fn","image":"busybox","envVars":{"A=B":"x"}}`, "envVars.A=B"},
+		{`{"service":"fn","image":"busybox","limits":{"cpu":"9"}}`, "limits.cpu"},
+		{`{"service":"fn","image":"busybox","limits":{"memory":"1Ki"}}`, "limits.memory"},
+		{`{"service":"fn","image":"busybox","secrets":["a","a"]}`, "secrets[1]"},
 	} {
 		rec := h.do(t, http.MethodPost, "/system/functions", tt.body)
 		if rec.Code != http.StatusBadRequest {

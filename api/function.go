@@ -21,6 +21,13 @@ type Function struct {
 	MaxConcurrency int `json:"max_concurrency"`
 	// MaxOutput is how many bytes of stdout an invocation may write.
 	MaxOutput int64 `json:"max_output"`
+	// Secrets names secrets (see /system/secrets), each mounted read-only at
+	// /var/openfaas/secrets/NAME; optional, absent when none.
+	Secrets []string `json:"secrets,omitempty"`
+	// Labels and Annotations are metadata podrun stores and shows but acts on none of (OpenFaaS
+	// keeps its settings there); optional, absent when empty.
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 	// CreatedAt and UpdatedAt are when it was first stored and last replaced.
 	CreatedAt Time `json:"created_at"`
 	UpdatedAt Time `json:"updated_at"`
@@ -46,6 +53,11 @@ type FunctionRequest struct {
 	MaxConcurrency *int `json:"max_concurrency,omitempty"`
 	// MaxOutput caps the bytes of stdout an invocation may write.
 	MaxOutput Size `json:"max_output,omitempty"`
+	// Secrets names secrets to mount at /var/openfaas/secrets/NAME; each must exist.
+	Secrets []string `json:"secrets,omitempty"`
+	// Labels and Annotations are stored and shown; podrun acts on none of them.
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // FunctionList is the answer of GET /v1/functions, by name.

@@ -26,7 +26,7 @@ import (
 const (
 	// ExitOK means the command did what it was asked.
 	ExitOK = 0
-	// ExitMissing means rm (agents) or fn rm (functions) found one of the names it was given
+	// ExitMissing means rm (agents), fn rm (functions) or secret rm found one of the names it was given
 	// missing; it still removed the others (podman rm exits 1 the same way).
 	ExitMissing = 1
 	// ExitFailed means podrun itself failed: a usage error, a server that cannot be reached, or
@@ -165,9 +165,9 @@ exit code (its command could not start); 130 interrupted twice.`,
 		c.GroupID = "agents"
 		root.AddCommand(c)
 	}
-	fn := a.fnCmd()
-	fn.GroupID = "functions"
-	root.AddCommand(fn, a.versionCmd())
+	fn, secret := a.fnCmd(), a.secretCmd()
+	fn.GroupID, secret.GroupID = "functions", "functions"
+	root.AddCommand(fn, secret, a.versionCmd())
 	return root
 }
 

@@ -26,13 +26,13 @@ func (a *app) fnCmd() *cobra.Command {
 		Args:    a.args(cobra.NoArgs),
 		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.fnDeployCmd(), a.fnListCmd(), a.fnInspectCmd(), a.fnRemoveCmd(), a.fnInvokeCmd(), a.fnResultCmd())
+	cmd.AddCommand(a.fnDeployCmd(), a.fnListCmd(), a.fnInspectCmd(), a.fnRemoveCmd(), a.fnInvokeCmd(), a.fnResultCmd(), a.fnScaleCmd())
 	return cmd
 }
 
 type deployFlags struct {
 	file, image, timeout, maxOutput string
-	env                             []string
+	env, secrets                    []string
 	warm, maxConcurrency            int
 	limits                          limitFlags
 }
@@ -56,6 +56,7 @@ podrun.toml.`,
 	f.StringVarP(&o.file, "file", "f", "", "read the function from a .json or .toml file")
 	f.StringVar(&o.image, "image", "", "container image")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE; a bare KEY passes podrun's own value")
+	f.StringArrayVar(&o.secrets, "secret", nil, "mount this secret (podrun secret create) at /var/openfaas/secrets/NAME; repeatable")
 	f.StringVar(&o.timeout, "timeout", "", "how long one invocation may run, like 10s (default: the server's)")
 	f.IntVar(&o.warm, "warm", 0, "containers to keep prepared (0: none)")
 	f.IntVar(&o.maxConcurrency, "max-concurrency", 0, "invocations that may run at once (default: the server's)")
@@ -113,6 +114,9 @@ func (a *app) deploy(cmd *cobra.Command, o deployFlags, args []string) error {
 	}
 	if f.Changed("max-output") {
 		req.MaxOutput = api.Size(o.maxOutput)
+	}
+	if f.Changed("secret") {
+		req.Secrets = o.secrets
 	}
 	cl, err := a.client(cmd)
 	if err != nil {

@@ -101,6 +101,9 @@ type HTTPConfig struct {
 	ReadTimeout       Duration        `toml:"read_timeout"`
 	WriteTimeout      Duration        `toml:"write_timeout"`
 	IdleTimeout       Duration        `toml:"idle_timeout"`
+	// BasicAuthUser is the user name that, with the token as password, Basic auth is accepted for
+	// (faas-cli login sends Basic auth); see httpapi.Options.BasicAuthUser.
+	BasicAuthUser string `toml:"basic_auth_user"`
 }
 
 // InvokeConfig bounds function invocations: how many run and wait, for how long, and what they may return.
@@ -221,6 +224,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			ReadTimeout:       Duration{60 * time.Second},
 			WriteTimeout:      Duration{60 * time.Second},
 			IdleTimeout:       Duration{120 * time.Second},
+			BasicAuthUser:     "admin",
 		},
 		Invoke: InvokeConfig{
 			MaxConcurrency:     16,

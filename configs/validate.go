@@ -190,6 +190,8 @@ func (v *validator) http(h HTTPConfig) {
 	v.nonNegative("http.read_timeout", h.ReadTimeout)
 	v.nonNegative("http.write_timeout", h.WriteTimeout)
 	v.nonNegative("http.idle_timeout", h.IdleTimeout)
+	v.check(h.BasicAuthUser != "" && !strings.ContainsFunc(h.BasicAuthUser, isSpaceOrControl) && !strings.Contains(h.BasicAuthUser, ":"),
+		"http.basic_auth_user", "must be set, without spaces, control characters or ':'")
 }
 
 func (v *validator) invoke(i InvokeConfig) {

@@ -9,7 +9,7 @@ import (
 	"github.com/podrun/podrun/api"
 )
 
-// Only /v1, /function and /async-function are guarded (the last two run code): /healthz, /readyz and /metrics stay open because
+// Only /v1, /system, /function and /async-function are guarded (the last two run code): /healthz, /readyz and /metrics stay open because
 // orchestrator probes and Prometheus scrapers rarely carry bearer tokens, and
 // they expose no agent data (counts per state at most).
 
@@ -21,7 +21,8 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="podrun"`)
-			writeError(w, r, apiErr(http.StatusUnauthorized, api.CodeUnauthorized, "a valid bearer token is required"))
+			w.Header().Add("WWW-Authenticate", `Basic realm="podrun", charset="UTF-8"`)
+			writeError(w, r, apiErr(http.StatusUnauthorized, api.CodeUnauthorized, "a valid bearer token (or Basic auth with the token as password) is required"))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -42,11 +43,29 @@ func (s *Server) protectGuarded(next http.Handler) http.Handler {
 
 // authorized compares hashes rather than the tokens themselves so the time
 // taken reveals neither the content nor the length of the token.
+// Basic auth (what faas-cli login sends) is accepted with the configured
+// user name and the token as password.
 func (s *Server) authorized(r *http.Request) bool {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	if !ok {
 		return false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		token = strings.TrimSpace(token)
+	case strings.EqualFold(scheme, "Basic"):
+		user, password, ok := r.BasicAuth()
+		if !ok {
+			return false
+		}
+		userSum := sha256.Sum256([]byte(user))
+		// Both comparisons always run, so the time taken says nothing of which failed.
+		userOK := subtle.ConstantTimeCompare(userSum[:], s.basicUserSum[:])
+		sum := sha256.Sum256([]byte(password))
+		return userOK&subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+	default:
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,6 +25,13 @@ func TestAuth(t *testing.T) {
 		{"no token on create", http.MethodPost, "/v1/agents", "", 401},
 		{"unknown v1 route", http.MethodGet, "/v1/secret-route", "", 401},
 		{"wrong method on v1", http.MethodPut, "/v1/agents", "", 401},
+		{"basic, wrong user", http.MethodGet, "/v1/agents/" + id, basic("root", testToken), 401},
+		{"basic, wrong password", http.MethodGet, "/v1/agents/" + id, basic("admin", testToken+"x"), 401},
+		{"basic, empty password", http.MethodGet, "/v1/agents/" + id, basic("admin", ""), 401},
+		{"system needs a token", http.MethodGet, "/system/functions", "", 401},
+		{"basic, admin and token", http.MethodGet, "/v1/agents/" + id, basic("admin", testToken), 200},
+		{"basic on system routes", http.MethodGet, "/system/functions", basic("admin", testToken), 200},
+		{"bearer on system routes", http.MethodGet, "/system/info", "Bearer " + testToken, 200},
 		{"right token", http.MethodGet, "/v1/agents/" + id, "Bearer " + testToken, 200},
 		{"scheme is case-insensitive", http.MethodGet, "/v1/agents/" + id, "bearer " + testToken, 200},
 		{"right token, unknown route", http.MethodGet, "/v1/secret-route", "Bearer " + testToken, 404},
@@ -60,6 +68,20 @@ func TestAuth(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), `"status":401`) {
 		t.Errorf("401s are not in the access log:\n%s", h.logs)
+	}
+}
+
+// basic is an Authorization header for Basic auth, as faas-cli login sends it.
+func basic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+func TestBasicAuthUserIsConfigurable(t *testing.T) {
+	h := newHarness(t, Options{Token: testToken, BasicAuthUser: "faas"})
+	for auth, want := range map[string]int{basic("faas", testToken): 200, basic("admin", testToken): 401} {
+		if rec := h.do(t, http.MethodGet, "/v1/agents", "", "Authorization", auth); rec.Code != want {
+			t.Errorf("%s: status %d, want %d", auth, rec.Code, want)
+		}
 	}
 }
 

@@ -45,6 +45,7 @@ type fakeService struct {
 	logs       func(ctx context.Context, emit func(runner.LogLine) error) error
 	fn         fakeFunctions // functions and invocations, in fake_functions_test.go
 	files      fakeFiles     // files in agents, in fake_files_test.go
+	secrets    fakeSecrets   // in fake_openfaas_test.go
 }
 
 func newFake() *fakeService {

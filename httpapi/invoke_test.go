@@ -280,6 +280,11 @@ func TestInvokeEnv(t *testing.T) {
 				t.Errorf("token %q: %s = %q, want %q", token, k, env[k], v)
 			}
 		}
+		// The gateway headers podrun adds, as the OpenFaaS gateway does (TestGatewayHeaders).
+		if rec := h.fake.lastInvocation(); rec.Env["Http_X_Call_Id"] == "" || rec.Env["Http_X_Start_Time"] == "" {
+			t.Errorf("token %q: no Http_X_Call_Id or Http_X_Start_Time in %v", token, rec.Env)
+		}
+		want["Http_X_Call_Id"], want["Http_X_Start_Time"] = env["Http_X_Call_Id"], env["Http_X_Start_Time"]
 		if _, ok := env["Http_Authorization"]; ok && token != "" {
 			t.Errorf("Authorization reached the function although it carries podrun's token")
 		}

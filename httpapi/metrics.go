@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -17,6 +18,9 @@ type Metrics struct {
 	set     *metrics.Set
 	created *metrics.Counter
 	expired *metrics.Counter
+	// calls counts finished invocations per function (*atomic.Uint64 by
+	// name), whatever the outcome: the OpenFaaS invocationCount.
+	calls sync.Map
 }
 
 var _ runner.Observer = (*Metrics)(nil)
@@ -54,6 +58,7 @@ func (m *Metrics) Removed(kind string) { m.removed(kind).Inc() }
 // Invoked counts one finished invocation and records its duration by start
 // kind; outcome is one of runner.Outcomes.
 func (m *Metrics) Invoked(function, start, outcome string, d time.Duration) {
+	m.countCall(function)
 	m.set.GetOrCreateCounter(`podrun_invocations_total{function="` + labelValue(function) + `",start="` + labelValue(start) + `",outcome="` + labelValue(outcome) + `"}`).Inc()
 	m.set.GetOrCreatePrometheusHistogram(`podrun_invocation_duration_seconds{start="` + labelValue(start) + `"}`).Update(d.Seconds())
 }

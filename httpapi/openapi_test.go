@@ -403,15 +403,22 @@ func decodeAny(b []byte) (any, error) {
 	return v, nil
 }
 
-// authenticate checks the document's bearer scheme: a server with a token accepted the request,
-// so it carried that token.
+// authenticate checks the document's bearer and basic schemes: a server with a token accepted the
+// request, so it carried that token (as the bearer token or the Basic auth password).
 func (v *validator) authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	if in.SecuritySchemeName != "bearerAuth" {
+	req := in.RequestValidationInput.Request
+	switch in.SecuritySchemeName {
+	case "bearerAuth":
+		scheme, token, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+		if v.token != "" && (!strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) != v.token) {
+			return errors.New("accepted without the bearer token")
+		}
+	case "basicAuth":
+		if _, password, ok := req.BasicAuth(); v.token != "" && (!ok || password != v.token) {
+			return errors.New("accepted without the token as Basic auth password")
+		}
+	default:
 		return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
-	}
-	scheme, token, _ := strings.Cut(in.RequestValidationInput.Request.Header.Get("Authorization"), " ")
-	if v.token != "" && (!strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) != v.token) {
-		return errors.New("accepted without the bearer token")
 	}
 	return nil
 }

@@ -75,14 +75,16 @@ func (s *Server) routeTable() []route {
 	// OpenFaaS gateway compatibility: the function sees every method and the path below its name.
 	for _, m := range openFaaSMethods {
 		rs = append(rs,
-			route{m, "/function/:name", s.invokeOpenFaaS},
-			route{m, "/function/:name/*path", s.invokeOpenFaaS},
-			route{m, "/async-function/:name", s.invokeOpenFaaSAsync},
-			route{m, "/async-function/:name/*path", s.invokeOpenFaaSAsync},
+			route{m, "/function/:name", withGatewayHeaders(s.invokeOpenFaaS)},
+			route{m, "/function/:name/*path", withGatewayHeaders(s.invokeOpenFaaS)},
+			route{m, "/async-function/:name", withGatewayHeaders(s.invokeOpenFaaSAsync)},
+			route{m, "/async-function/:name/*path", withGatewayHeaders(s.invokeOpenFaaSAsync)},
 		)
 	}
+	rs = append(rs, s.openFaaSRoutes()...)
 	return append(rs,
 		route{http.MethodGet, "/healthz", s.healthz},
+		route{http.MethodHead, "/healthz", s.healthz}, // the OpenFaaS gateway's probes use HEAD
 		route{http.MethodGet, "/readyz", s.readyz},
 		route{http.MethodGet, "/metrics", s.serveMetrics},
 		route{http.MethodGet, "/openapi.json", s.serveOpenAPI},
@@ -97,7 +99,7 @@ var openFaaSMethods = []string{
 
 // isGuarded reports whether path needs the token: the API itself and the routes that run code.
 func isGuarded(path string) bool {
-	for _, prefix := range []string{"/v1", "/function", "/async-function"} {
+	for _, prefix := range []string{"/v1", "/system", "/function", "/async-function"} {
 		if path == prefix || strings.HasPrefix(path, prefix+"/") {
 			return true
 		}
@@ -119,7 +121,7 @@ func withRoute(pattern string, next http.Handler) http.Handler {
 		if id := params.ByName("id"); runner.ValidID(id) {
 			info.agent = id
 		}
-		if name := params.ByName("name"); runner.ValidFunctionName(name) {
+		if name, _ := splitNamespace(params.ByName("name")); runner.ValidFunctionName(name) {
 			info.function = name
 		}
 		next.ServeHTTP(w, r)
@@ -138,9 +140,17 @@ func agentID(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 // functionName returns the :name parameter, or writes 400 when it is not a valid
-// function name, so the service only ever sees names it could have stored.
+// function name, so the service only ever sees names it could have stored. As
+// with OpenFaaS, the name may carry its namespace ("echo.openfaas-fn"); any
+// namespace but that one is 404.
 func functionName(w http.ResponseWriter, r *http.Request) (string, bool) {
-	name := httprouter.ParamsFromContext(r.Context()).ByName("name")
+	raw := httprouter.ParamsFromContext(r.Context()).ByName("name")
+	name, ok := splitNamespace(raw)
+	if !ok {
+		_, ns, _ := strings.Cut(raw, ".")
+		writeError(w, r, checkNamespace(ns))
+		return "", false
+	}
 	if !runner.ValidFunctionName(name) {
 		writeError(w, r, &runner.FieldError{Field: "name", Message: "must match [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"})
 		return "", false

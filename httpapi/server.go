@@ -45,12 +45,24 @@ type Service interface {
 	WriteFile(ctx context.Context, id string, req runner.FileWriteRequest) (runner.FileEntry, error)
 	ReadFile(ctx context.Context, id, path string, archive bool) (runner.FileRead, error)
 	RemoveFile(ctx context.Context, id, path string) (runner.FileEntry, error)
+	// ScaleFunction sets a function's warm pool size, capped at max_warm.
+	ScaleFunction(ctx context.Context, name string, warm int) (runner.Function, error)
+	// WarmReady reports how many warm containers of a function are ready.
+	WarmReady(name string) int
+	// Secrets, PutSecret and DeleteSecret manage the secrets functions may
+	// name; see runner.SecretStore. Values are only ever written, never read.
+	Secrets(ctx context.Context) ([]runner.Secret, error)
+	PutSecret(ctx context.Context, name string, value []byte, replace bool) error
+	DeleteSecret(ctx context.Context, name string) error
 }
 
 // Options configure a Server; the zero value is usable.
 type Options struct {
-	// Token, when set, is the bearer token every /v1, /function and /async-function request must carry.
+	// Token, when set, is the bearer token every /v1, /system, /function and /async-function
+	// request must carry; Basic auth with BasicAuthUser and the token as password is accepted too.
 	Token string
+	// BasicAuthUser is the Basic auth user name (configs: http.basic_auth_user); "" is "admin".
+	BasicAuthUser string
 	// MaxBody caps request bodies in bytes (configs: http.max_body); it must be positive.
 	MaxBody int64
 	// MaxInvokeBody caps an invocation's body, the process's stdin, in bytes (configs:
@@ -70,11 +82,12 @@ type Server struct {
 	log           *slog.Logger
 	metrics       *Metrics
 	// tokenSum is the SHA-256 of the token, so comparisons take the same time whatever its length.
-	tokenSum [sha256.Size]byte
-	hasToken bool
-	router   *httprouter.Router
-	handler  http.Handler
-	inFlight atomic.Int64 // requests being served; see InFlight
+	tokenSum     [sha256.Size]byte
+	basicUserSum [sha256.Size]byte
+	hasToken     bool
+	router       *httprouter.Router
+	handler      http.Handler
+	inFlight     atomic.Int64 // requests being served; see InFlight
 }
 
 // New builds a Server and its routes. Its limits come from the configuration
@@ -99,6 +112,10 @@ func New(svc Service, opts Options) (*Server, error) {
 	if opts.Token != "" {
 		s.tokenSum, s.hasToken = sha256.Sum256([]byte(opts.Token)), true
 	}
+	if opts.BasicAuthUser == "" {
+		opts.BasicAuthUser = "admin"
+	}
+	s.basicUserSum = sha256.Sum256([]byte(opts.BasicAuthUser))
 	s.router = s.routes()
 	// Outermost first: the request id must exist before anything logs, and
 	// recover sits inside the observers so a panic is logged and counted as a 500.

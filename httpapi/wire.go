@@ -45,6 +45,7 @@ func functionRequestIn(in api.FunctionRequest) (runner.FunctionRequest, error) {
 	return runner.FunctionRequest{
 		Image: in.Image, Command: in.Command, Env: in.Env, Limits: limits, Timeout: in.Timeout,
 		Warm: in.Warm, MaxConcurrency: in.MaxConcurrency, MaxOutput: maxOutput,
+		Secrets: in.Secrets, Labels: in.Labels, Annotations: in.Annotations,
 	}, nil
 }
 
@@ -103,8 +104,17 @@ func functionOut(f runner.Function) api.Function {
 	return api.Function{
 		Name: f.Name, Image: f.Image, Command: orEmpty(f.Command), Env: orEmptyMap(f.Env), Limits: limitsOut(f.Limits),
 		Timeout: f.Timeout.String(), Warm: f.Warm, MaxConcurrency: f.MaxConcurrency, MaxOutput: f.MaxOutput,
+		Secrets: f.Secrets, Labels: emptyAsNil(f.Labels), Annotations: emptyAsNil(f.Annotations),
 		CreatedAt: api.Time(f.CreatedAt), UpdatedAt: api.Time(f.UpdatedAt),
 	}
+}
+
+// emptyAsNil leaves an optional map out of an answer when it is empty.
+func emptyAsNil(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func functionListOut(fs []runner.Function) api.FunctionList {

@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Function is a named, stored recipe for invocations: each invocation runs it in a fresh container.
@@ -16,8 +20,22 @@ type Function struct {
 	Warm           int   // containers kept prepared
 	MaxConcurrency int   // invocations running at once
 	MaxOutput      int64 // bytes of stdout an invocation may write
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Labels and Annotations are metadata for the function's callers and
+	// tools (OpenFaaS keeps its settings there); podrun stores and shows them
+	// and acts on none.
+	Labels      map[string]string
+	Annotations map[string]string
+	// Secrets names secrets of the sandbox's secret store, each mounted
+	// read-only at SecretDir/NAME in every container of the function.
+	Secrets []string
+	// EnvProcess is the command as the one string the OpenFaaS API gave
+	// (Command is its split); "" when the command was given as a list.
+	EnvProcess string
+	// Requests are resources the caller asked to have reserved (OpenFaaS
+	// requests); podrun records them and enforces only Limits.
+	Requests  Limits
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // FunctionRequest creates or replaces a function; zero fields take defaults.
@@ -30,6 +48,14 @@ type FunctionRequest struct {
 	Warm           *int
 	MaxConcurrency *int
 	MaxOutput      *ByteSize
+	Labels         map[string]string
+	Annotations    map[string]string
+	Secrets        []string
+	// EnvProcess, when set, is the command as one string, split on spaces
+	// as OpenFaaS's classic watchdog splits fprocess; Command must then be empty.
+	EnvProcess string
+	// Requests are recorded, not enforced; nil fields are left unset (0).
+	Requests LimitsRequest
 }
 
 // FunctionPolicy bounds what a function may ask for.
@@ -53,11 +79,26 @@ func (req FunctionRequest) Validate(name string, p Policy, fp FunctionPolicy) (F
 	if !ValidFunctionName(name) {
 		return Function{}, invalid("name", "must match [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 	}
-	agent, err := AgentRequest{Image: req.Image, Command: req.Command, Env: req.Env, Limits: req.Limits}.Validate(p)
+	command := req.Command
+	if req.EnvProcess != "" {
+		if len(command) > 0 {
+			return Function{}, invalid("envProcess", "cannot be given with command")
+		}
+		if command = SplitEnvProcess(req.EnvProcess); len(command) == 0 {
+			return Function{}, invalid("envProcess", "must name a program")
+		}
+	}
+	agent, err := AgentRequest{Image: req.Image, Command: command, Env: req.Env, Limits: req.Limits}.Validate(p)
 	if err != nil {
 		return Function{}, err
 	}
-	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits}
+	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits, EnvProcess: req.EnvProcess}
+	if err := f.setMetadata(req); err != nil {
+		return Function{}, err
+	}
+	if f.Requests, err = req.Requests.resolve(Policy{Max: p.Max}); err != nil {
+		return Function{}, renameField(err, "limits.", "requests.")
+	}
 	if f.Timeout, err = ParseTTL("timeout", req.Timeout, Policy{DefaultTTL: fp.DefaultTimeout, MaxTTL: fp.MaxTimeout}); err != nil {
 		return Function{}, err
 	}
@@ -75,6 +116,52 @@ func (req FunctionRequest) Validate(name string, p Policy, fp FunctionPolicy) (F
 		f.MaxOutput = int64(*req.MaxOutput)
 	}
 	return f, nil
+}
+
+// setMetadata checks and copies the request's labels, annotations and secrets.
+func (f *Function) setMetadata(req FunctionRequest) error {
+	for field, m := range map[string]map[string]string{"labels": req.Labels, "annotations": req.Annotations} {
+		for k, v := range m {
+			if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) || strings.IndexByte(k+v, 0) >= 0 {
+				return invalid(field, "keys must be non-empty and keys and values valid UTF-8 without NUL")
+			}
+		}
+	}
+	f.Labels, f.Annotations = req.Labels, req.Annotations
+	seen := map[string]bool{}
+	for i, name := range req.Secrets {
+		if !ValidSecretName(name) {
+			return invalid(fmt.Sprintf("secrets[%d]", i), "must match %s", secretNamePattern)
+		}
+		if seen[name] {
+			return invalid(fmt.Sprintf("secrets[%d]", i), "%q is named twice", name)
+		}
+		seen[name] = true
+	}
+	f.Secrets = req.Secrets
+	return nil
+}
+
+// SplitEnvProcess splits an OpenFaaS fprocess string into a command as the
+// classic watchdog does: on single spaces, with no quoting; unlike the
+// watchdog it drops the empty words that repeated spaces would make.
+func SplitEnvProcess(s string) []string {
+	var argv []string
+	for _, w := range strings.Split(s, " ") {
+		if w != "" {
+			argv = append(argv, w)
+		}
+	}
+	return argv
+}
+
+// renameField gives a FieldError from a shared validator the field name of its caller.
+func renameField(err error, from, to string) error {
+	var fe *FieldError
+	if errors.As(err, &fe) && strings.HasPrefix(fe.Field, from) {
+		return &FieldError{Field: to + strings.TrimPrefix(fe.Field, from), Message: fe.Message}
+	}
+	return err
 }
 
 func intField(field string, v *int, def, lo, hi int) (int, error) {

@@ -11,6 +11,9 @@ func (r *Runner) PutFunction(ctx context.Context, name string, req FunctionReque
 	if err != nil {
 		return Function{}, false, err
 	}
+	if err := r.checkSecrets(ctx, f.Secrets); err != nil {
+		return Function{}, false, err
+	}
 	if err := r.sb.EnsureImage(ctx, f.Image); err != nil {
 		return Function{}, false, err
 	}
@@ -51,6 +54,28 @@ func (r *Runner) DeleteFunction(ctx context.Context, name string) error {
 	r.pools.Remove(name)
 	return nil
 }
+
+// ScaleFunction sets how many warm containers a function keeps ready,
+// capped at the policy's MaxWarm; it returns the function as stored.
+func (r *Runner) ScaleFunction(ctx context.Context, name string, warm int) (Function, error) {
+	if warm < 0 {
+		return Function{}, invalid("replicas", "must not be negative")
+	}
+	f, err := r.Function(ctx, name)
+	if err != nil {
+		return Function{}, err
+	}
+	f.Warm = min(warm, r.cfg.FunctionPolicy.MaxWarm)
+	f.UpdatedAt = r.now()
+	if _, err := r.store.PutFunction(ctx, f); err != nil {
+		return Function{}, fmt.Errorf("scale function %s: %w", name, err)
+	}
+	r.pools.Set(f)
+	return f, nil
+}
+
+// WarmReady reports how many warm containers of a function are ready now.
+func (r *Runner) WarmReady(name string) int { return r.pools.Ready(name) }
 
 // LoadFunctions stores functions declared in the configuration, replacing stored ones of the same name.
 func (r *Runner) LoadFunctions(ctx context.Context, reqs map[string]FunctionRequest) error {

@@ -11,7 +11,9 @@ type Invocation struct {
 	// Body is the process's stdin. A synchronous invocation streams it; an
 	// asynchronous one reads it whole first (it must survive a restart).
 	Body io.Reader
-	// Env is the request's metadata (Http_Method, Http_Path, ...), set over the function's env.
+	// Env is the request's metadata (Http_Method, Http_Path, ...), set over the
+	// function's env in the process's environment. It is neither stored with the
+	// agent nor shown by it: headers carry the callers' cookies and keys.
 	Env         map[string]string
 	Async       bool
 	CallbackURL string // asynchronous only: where the result is POSTed

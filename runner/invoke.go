@@ -29,7 +29,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 	}
 	defer release()
 
-	a := newInvocation(f, inv.Env, r.now(), r.enforced)
+	a := newInvocation(f, r.now(), r.enforced)
 	warm, hit := r.pools.Take(f.Name)
 	if hit {
 		a.Start, a.ContainerID = StartWarm, warm.id
@@ -44,6 +44,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 		started:     inv.Started,
 		exited:      make(chan struct{}),
 		outputEnded: inv.OutputEnded,
+		requestEnv:  inv.Env,
 	}
 	if aio.stdin == nil {
 		aio.stdin = eofReader{}
@@ -78,7 +79,7 @@ func (r *Runner) Invoke(ctx context.Context, inv Invocation) (InvokeResult, erro
 
 // invokeAsync records the invocation with its body; its supervisor runs it when a slot is free.
 func (r *Runner) invokeAsync(ctx context.Context, f Function, inv Invocation) (InvokeResult, error) {
-	a := newInvocation(f, inv.Env, r.now(), r.enforced)
+	a := newInvocation(f, r.now(), r.enforced)
 	a.Async, a.CallbackURL = true, inv.CallbackURL
 	if inv.Body != nil {
 		body, err := io.ReadAll(inv.Body)
@@ -87,19 +88,20 @@ func (r *Runner) invokeAsync(ctx context.Context, f Function, inv Invocation) (I
 		}
 		a.Stdin = body
 	}
-	if err := r.add(ctx, &a, nil); err != nil {
+	if err := r.add(ctx, &a, &agentIO{requestEnv: inv.Env}); err != nil {
 		return InvokeResult{}, fmt.Errorf("invoke %s: %w", f.Name, err)
 	}
 	return InvokeResult{Agent: a, ExitCode: -1}, nil
 }
 
 // newInvocation is the pending agent for one invocation of f, created now.
-func newInvocation(f Function, reqEnv map[string]string, now time.Time, enforced bool) Agent {
+// Its env is the function's alone: the request's metadata goes to the
+// process through agentIO.requestEnv and is never stored with the agent.
+func newInvocation(f Function, now time.Time, enforced bool) Agent {
 	env := maps.Clone(f.Env)
 	if env == nil {
 		env = map[string]string{}
 	}
-	maps.Copy(env, reqEnv)
 	return Agent{
 		ID: NewID(now), Function: f.Name, Image: f.Image, Command: f.Command, Env: env,
 		Limits: f.Limits, LimitsEnforced: enforced, Labels: map[string]string{},

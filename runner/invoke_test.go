@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -347,4 +348,43 @@ func TestAWarmContainerWhoseStreamEndedIsNotHandedOut(t *testing.T) {
 	if out != "still answered" || res.Agent.ContainerID == dead || res.Agent.State != runner.StateSucceeded {
 		t.Fatalf("invocation = %q in %s (%s), want an answer from another container than the dead %s", out, res.Agent.ContainerID, res.Agent.State, dead)
 	}
+}
+
+// The request's metadata (its headers: cookies, callers' API keys) reaches the
+// process, cold, warm or asynchronous, but is never stored with the agent.
+func TestRequestMetadataReachesTheProcessButIsNotStored(t *testing.T) {
+	h := newHarness(t, withFunctions)
+	ctx := context.Background()
+	warm := 1
+	script := []string{"sh", "-c", "printenv Http_Cookie; printenv GREETING"}
+	h.putFunction(t, "cold", runner.FunctionRequest{Command: script, Env: map[string]string{"GREETING": "hi"}})
+	h.putFunction(t, "warm", runner.FunctionRequest{Command: script, Env: map[string]string{"GREETING": "hi"}, Warm: &warm})
+	meta := map[string]string{"Http_Cookie": "session=s3cret", "Http_Method": "POST"}
+	checkStored := func(id string) {
+		t.Helper()
+		a, err := h.r.Agent(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]string{"GREETING": "hi"}; !maps.Equal(a.Env, want) {
+			t.Fatalf("stored env = %v, want %v", a.Env, want)
+		}
+	}
+	for _, name := range []string{"cold", "warm"} {
+		res, out := h.invoke(t, ctx, name, "", meta)
+		if out != "session=s3cret\nhi\n" {
+			t.Fatalf("%s: the process saw %q", name, out)
+		}
+		checkStored(res.Agent.ID)
+	}
+	res, err := h.r.Invoke(ctx, runner.Invocation{Function: "cold", Async: true, Env: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.awaitState(t, res.Agent.ID, runner.StateSucceeded)
+	got, err := h.r.Result(ctx, res.Agent.ID)
+	if err != nil || string(got.Output) != "session=s3cret\nhi\n" {
+		t.Fatalf("async result = %q, %v", got.Output, err)
+	}
+	checkStored(res.Agent.ID)
 }

@@ -26,6 +26,27 @@ type agentIO struct {
 	outputEnded     func()
 	outputEndedOnce sync.Once
 	stderr          io.Writer // a shimproto.ExitWatcher when outputEnded is set; nil: stderr not attached
+	// requestEnv is the invocation's request metadata (Http_* variables). It
+	// reaches the process through the shim header but is never stored: headers
+	// carry the callers' cookies and keys. An invocation run after a restart
+	// (asynchronous, still pending) runs without it.
+	requestEnv map[string]string
+}
+
+// env is the environment an invocation's process gets: the agent's stored
+// env, with the request's metadata set over it.
+func (aio *agentIO) env(stored map[string]string) map[string]string {
+	if aio == nil || len(aio.requestEnv) == 0 {
+		return stored
+	}
+	env := make(map[string]string, len(stored)+len(aio.requestEnv))
+	for k, v := range stored {
+		env[k] = v
+	}
+	for k, v := range aio.requestEnv {
+		env[k] = v
+	}
+	return env
 }
 
 // announce calls started with the agent just stored.

@@ -119,7 +119,18 @@ func (ps *warmPools) Set(f Function) {
 }
 
 func sameContainer(a, b Function) bool {
-	return a.Image == b.Image && slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Limits == b.Limits
+	return a.Image == b.Image && slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Limits == b.Limits &&
+		slices.Equal(a.Secrets, b.Secrets)
+}
+
+// Ready reports how many containers a function's pool holds ready.
+func (ps *warmPools) Ready(name string) int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if p := ps.m[name]; p != nil {
+		return len(p.ready)
+	}
+	return 0
 }
 
 // Remove stops a function's pool and removes its containers.

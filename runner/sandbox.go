@@ -75,6 +75,9 @@ type Spec struct {
 	// KeepAlive makes the container's PID 1 podrun's shim waiting for
 	// signals (`shim --wait`) instead of any command; Command must be empty.
 	KeepAlive bool
+	// Secrets names secrets of the sandbox's SecretStore to mount read-only
+	// at SecretDir/NAME, readable by the container's user.
+	Secrets []string
 	// Isolation is "" for the sandbox's ordinary runtime, or IsolationGVisor
 	// to run the container under gVisor, whose kernel stands between the
 	// code and the host's; a sandbox without gVisor refuses it (ErrInvalid).

@@ -167,7 +167,7 @@ func (s *supervisor) connect(ctx context.Context) {
 		s.io.stdin = bytes.NewReader(a.Stdin)
 	}
 	if a.Kind().Invocation() {
-		header, err := shimproto.Encode(shimproto.Header{Env: a.Env})
+		header, err := shimproto.Encode(shimproto.Header{Env: s.io.env(a.Env)})
 		if err != nil {
 			header = nil // cannot happen with string maps; the shim then fails loudly
 		}
@@ -184,7 +184,11 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 	callCtx, cancel := s.sv.bounded(ctx)
 	defer cancel()
 	s.event(ctx, PhaseCreating, "")
-	id, err := s.sv.sb.Create(callCtx, s.sv.spec(a))
+	spec := s.sv.spec(a)
+	if a.Kind().Invocation() {
+		spec.Secrets = s.sv.functionSecrets(ctx, a.Function)
+	}
+	id, err := s.sv.sb.Create(callCtx, spec)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.failStart(ctx, err) // the sandbox names the operation and image
@@ -257,6 +261,16 @@ func (s *supervisor) watchOutputEnd(ctx context.Context, att Attachment) {
 		case <-ctx.Done():
 		}
 	})
+}
+
+// functionSecrets are the secrets a function's containers mount, as the
+// function names them now; none if it is gone.
+func (sv *supervisors) functionSecrets(ctx context.Context, name string) []string {
+	f, err := sv.store.Function(ctx, name)
+	if err != nil {
+		return nil
+	}
+	return f.Secrets
 }
 
 // spec is what the sandbox is asked to create for agent a.

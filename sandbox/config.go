@@ -68,6 +68,10 @@ type Config struct {
 	// marks agents limits_enforced false. Every other create warning still fails the create.
 	AllowUnenforcedLimits bool
 
+	// Instance scopes podrun's secrets in Podman's shared store (see
+	// Podman.Secrets): each daemon instance sees only its own. "" shares one scope.
+	Instance string
+
 	hostsPath string // the hosts file New installed in StateDir
 }
 

@@ -61,6 +61,7 @@ func imageGone(err error) bool {
 // create creates the container rs describes; ref names its image in errors.
 func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string, error) {
 	s := Harden(rs, p.cfg)
+	p.mountSecrets(s, rs.Secrets)
 	if err := p.checkIsolation(rs); err != nil {
 		return "", fmt.Errorf("create container from %s: %w", ref, err)
 	}

@@ -105,6 +105,10 @@ func (d *testDaemon) removeAll(t testing.TB) {
 	for _, f := range fns {
 		_ = d.runner.DeleteFunction(ctx, f.Name) // drains its warm pool
 	}
+	secrets, _ := d.runner.Secrets(ctx) // this instance's, in Podman's shared store
+	for _, s := range secrets {
+		_ = d.runner.DeleteSecret(ctx, s.Name)
+	}
 	sb := testSandbox(t)
 	for ctx.Err() == nil {
 		cs, err := sb.List(ctx, map[string]string{runner.LabelInstance: d.Instance()})

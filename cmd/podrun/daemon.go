@@ -68,7 +68,9 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	if err != nil {
 		return nil, err
 	}
-	sb, err := sandbox.New(ctx, sandboxConfig(cfg, shim, metrics.ObservePodman))
+	sc := sandboxConfig(cfg, shim, metrics.ObservePodman)
+	sc.Instance = d.instance // secrets are scoped per instance
+	sb, err := sandbox.New(ctx, sc)
 	if err != nil {
 		return nil, err // it names the socket and how to start Podman
 	}
@@ -111,7 +113,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
-		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
+		Token: cfg.Token, BasicAuthUser: cfg.HTTP.BasicAuthUser, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 	}); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,8 @@ type Fake struct {
 	// container's exit.
 	FollowHangs bool
 
+	secrets fakeSecrets
+
 	mu   sync.Mutex
 	ctrs map[string]*fakeContainer
 	seq  int // creation order, for Containers
@@ -141,6 +143,9 @@ func (f *Fake) Create(ctx context.Context, spec runner.Spec) (string, error) {
 }
 
 func (f *Fake) create(spec runner.Spec) (string, error) {
+	if err := f.checkSecrets(spec); err != nil {
+		return "", err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.FailCreate != nil {

@@ -13,12 +13,13 @@ const selectFunction = `SELECT ` + functionColumns + ` FROM functions`
 
 // insertFunctionSQL does nothing on an existing name, so RowsAffected says whether the function is new.
 const insertFunctionSQL = `INSERT INTO functions (` + functionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (name) DO NOTHING`
 
 // replaceFunctionSQL leaves created_at alone: a replaced function keeps its creation time.
 const replaceFunctionSQL = `UPDATE functions SET image = ?, command = ?, env = ?, memory = ?, cpus = ?, pids = ?,
-	timeout = ?, warm = ?, max_concurrency = ?, max_output = ?, updated_at = ?
+	timeout = ?, warm = ?, max_concurrency = ?, max_output = ?, updated_at = ?,
+	labels = ?, annotations = ?, secrets = ?, env_process = ?, req_memory = ?, req_cpus = ?
 	WHERE name = ?`
 
 // PutFunction creates the function or replaces every field of an existing one but its creation time.
@@ -34,12 +35,16 @@ func (s *Store) PutFunction(ctx context.Context, f runner.Function) (created boo
 	if err != nil {
 		return false, fmt.Errorf("put function %s: %w", f.Name, err)
 	}
+	extra, err := functionExtras(f)
+	if err != nil {
+		return false, fmt.Errorf("put function %s: %w", f.Name, err)
+	}
 	// Both statements run in one write transaction, so no other writer can
 	// insert or delete the name between the insert attempt and the update.
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, insertFunctionSQL,
-			f.Name, f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
-			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.CreatedAt), nanos(f.UpdatedAt))
+		insertArgs := append([]any{f.Name, f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
+			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.CreatedAt), nanos(f.UpdatedAt)}, extra...)
+		res, err := tx.ExecContext(ctx, insertFunctionSQL, insertArgs...)
 		if err != nil {
 			return err
 		}
@@ -48,15 +53,32 @@ func (s *Store) PutFunction(ctx context.Context, f runner.Function) (created boo
 			created = n == 1
 			return err
 		}
-		res, err = tx.ExecContext(ctx, replaceFunctionSQL,
-			f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
-			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.UpdatedAt), f.Name)
+		replaceArgs := append([]any{f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
+			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.UpdatedAt)}, extra...)
+		res, err = tx.ExecContext(ctx, replaceFunctionSQL, append(replaceArgs, f.Name)...)
 		return foundIfChanged(res, err)
 	})
 	if err != nil {
 		return false, fmt.Errorf("put function %s: %w", f.Name, err)
 	}
 	return created, nil
+}
+
+// functionExtras are the values of the columns 0005 added, in functionColumns' order.
+func functionExtras(f runner.Function) ([]any, error) {
+	labels, err := encodeJSON(f.Labels, "{}")
+	if err != nil {
+		return nil, err
+	}
+	annotations, err := encodeJSON(f.Annotations, "{}")
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := encodeJSON(f.Secrets, "[]")
+	if err != nil {
+		return nil, err
+	}
+	return []any{labels, annotations, secrets, f.EnvProcess, f.Requests.Memory, f.Requests.CPUs}, nil
 }
 
 // Function returns one function by name from the read pool.

@@ -22,6 +22,11 @@ func testFunction(name string, edits ...func(*runner.Function)) runner.Function 
 		Warm:           2,
 		MaxConcurrency: 8,
 		MaxOutput:      6 << 20,
+		Labels:         map[string]string{"com.openfaas.scale.min": "1"},
+		Annotations:    map[string]string{"topic": "a b"},
+		Secrets:        []string{"api-key", "db.password"},
+		EnvProcess:     "sh -c cat",
+		Requests:       runner.Limits{Memory: 64 << 20, CPUs: 0.25},
 		CreatedAt:      t0,
 		UpdatedAt:      t0,
 	}

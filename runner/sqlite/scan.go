@@ -154,18 +154,21 @@ func inList(states ...runner.State) string {
 
 // functionColumns is the one column order every function query selects and scanFunction reads.
 const functionColumns = `name, image, command, env, memory, cpus, pids, timeout,
-	warm, max_concurrency, max_output, created_at, updated_at`
+	warm, max_concurrency, max_output, created_at, updated_at,
+	labels, annotations, secrets, env_process, req_memory, req_cpus`
 
 // scanFunction reads one row selected with functionColumns.
 func scanFunction(row scanner) (runner.Function, error) {
 	var (
-		f                runner.Function
-		command, env     []byte
-		timeout          int64
-		created, updated int64
+		f                            runner.Function
+		command, env                 []byte
+		labels, annotations, secrets []byte
+		timeout                      int64
+		created, updated             int64
 	)
 	err := row.Scan(&f.Name, &f.Image, &command, &env, &f.Limits.Memory, &f.Limits.CPUs, &f.Limits.PIDs, &timeout,
-		&f.Warm, &f.MaxConcurrency, &f.MaxOutput, &created, &updated)
+		&f.Warm, &f.MaxConcurrency, &f.MaxOutput, &created, &updated,
+		&labels, &annotations, &secrets, &f.EnvProcess, &f.Requests.Memory, &f.Requests.CPUs)
 	if err != nil {
 		return runner.Function{}, err
 	}
@@ -174,6 +177,15 @@ func scanFunction(row scanner) (runner.Function, error) {
 	}
 	if f.Env, err = decodeMap(env); err != nil {
 		return runner.Function{}, fmt.Errorf("function %s env: %w", f.Name, err)
+	}
+	if f.Labels, err = decodeMap(labels); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s labels: %w", f.Name, err)
+	}
+	if f.Annotations, err = decodeMap(annotations); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s annotations: %w", f.Name, err)
+	}
+	if f.Secrets, err = decodeSlice(secrets); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s secrets: %w", f.Name, err)
 	}
 	f.Timeout = time.Duration(timeout)
 	f.CreatedAt, f.UpdatedAt = fromNanos(created), fromNanos(updated)

@@ -120,6 +120,7 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 	d.sweeper.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
+		Backup: d.store,
 	}); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ const busyTimeoutMS = 5000
 
 // Store is the durable runner.Store: one writer connection and a pool of readers.
 type Store struct {
+	path string // the database file, absolute; Backup stages its copy beside it
+
 	// writer is the only connection that writes, so transactions queue in Go
 	// instead of fighting over SQLite's lock.
 	writer *sql.DB
@@ -59,7 +61,7 @@ func open(path, synchronous string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{}
+	s := &Store{path: abs}
 	if err := s.open(abs, synchronous); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -66,6 +66,11 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ln, err := activatedListener()
+	if err == nil && ln != nil {
+		if err = checkActivated(ln, cfg.Token); err != nil {
+			_ = ln.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "podrun: %v\n", err)
 		return 1

@@ -34,6 +34,18 @@ func activatedListener() (net.Listener, error) {
 	return lns[0], nil
 }
 
+// checkActivated applies the rule podrun's listen setting follows to a socket systemd passed:
+// anyone who reaches the API can run code in containers, so a TCP socket that is not on a
+// loopback address needs a token. A unix socket is guarded by its file's permissions.
+func checkActivated(ln net.Listener, token string) error {
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok || addr.IP.IsLoopback() || token != "" {
+		return nil
+	}
+	return fmt.Errorf("socket activation: the socket systemd passed listens on %s, which is not a loopback address: "+
+		"set a token (PODRUN_TOKEN or token_file), or ListenStream=127.0.0.1:PORT", addr)
+}
+
 // notify sends state to the service manager when NOTIFY_SOCKET is set (a
 // Type=notify unit) and does nothing otherwise. A failed send is logged, not
 // fatal: systemd then times the start out, which says more than an exit would.

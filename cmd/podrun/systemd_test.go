@@ -227,3 +227,46 @@ func TestSocketActivation(t *testing.T) {
 	}
 	trackInstance(strings.TrimSpace(string(id)))
 }
+
+// TestSocketActivationOffLoopbackNeedsAToken: a socket systemd passes on a non-loopback address
+// is held to the rule of podrun's own listen setting, a token or a refusal to start.
+func TestSocketActivationOffLoopbackNeedsAToken(t *testing.T) {
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Fatalf("systemd-socket-activate must be installed (make test installs the systemd package): %v", err)
+	}
+	_, port, _ := net.SplitHostPort(freePort(t))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tool, "--listen", "0.0.0.0:"+port, "--setenv=PODRUN_TEST_AS_DAEMON=1", "--setenv=PODRUN_TOKEN=",
+		exe, "serve", "--data-dir", t.TempDir(), "--podman-socket", podmanURI())
+	var stderr lockedBuilder
+	cmd.Stderr = writerFunc(func(b []byte) (int, error) { stderr.WriteString(string(b)); return len(b), nil })
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			conn.Close() // podrun starts now
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("systemd-socket-activate did not bind port %s:\n%s", port, stderr.String())
+		}
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(stderr.String(), "not a loopback address: set a token") {
+			t.Errorf("podrun on a passed 0.0.0.0 socket without a token: %v, want a refusal naming the token:\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("podrun served a passed 0.0.0.0 socket without a token:\n%s", stderr.String())
+	}
+}

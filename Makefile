@@ -50,7 +50,7 @@ INSTALLED := $(BINDIR)/podrun $(BINDIR)/podrun-shim \
 help: ## List the targets
 	@echo "Usage: make TARGET"
 	@echo
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # The scripts write their progress (apt's included) to stderr and only the service's URI to
 # stdout, which these targets drop and `run` reads.

@@ -20,10 +20,10 @@ import (
 // The copy is staged beside the database (same disk, same permissions) and
 // unlinked at once: closing the file frees it.
 func (s *Store) Backup(ctx context.Context) (*os.File, error) {
-	// Always a write, even with nothing held: the events may have been taken by
-	// a transaction still in flight on the writer, and this one waits for it.
-	if err := s.write(ctx, noWrite); err != nil {
-		return nil, fmt.Errorf("backup: write held events: %w", err)
+	if s.hasHeld() { // held, or taken by a transaction in flight: this write waits for it
+		if err := s.write(ctx, noWrite); err != nil {
+			return nil, fmt.Errorf("backup: write held events: %w", err)
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".backup-*.db")
 	if err != nil {

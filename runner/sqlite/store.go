@@ -42,8 +42,11 @@ type Store struct {
 
 	held       sync.Mutex     // guards the fields below
 	heldEvents []runner.Event // appended, not yet written
-	flushTimer *time.Timer    // writes heldEvents if no other write comes first
-	closed     bool
+	// heldInFlight counts events a write transaction took from heldEvents and has not yet
+	// committed or rolled back: until then they are acknowledged but invisible to readers.
+	heldInFlight int
+	flushTimer   *time.Timer // writes heldEvents if no other write comes first
+	closed       bool
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -176,6 +179,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 		return err
 	}
 	held := s.takeHeld()
+	defer s.doneHeld(len(held)) // runs last: after the commit, or the rollback and returnHeld
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()

@@ -32,12 +32,25 @@ INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
 ROOTLESS_USER := podrun-smoke
 
-.PHONY: help setup images rootless promtool build shim run test bench bench-go lint clean
+# make install's destinations; DESTDIR stages them elsewhere (packaging, tests). docs/service.md
+# lists exactly what install lays out and uninstall removes.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SYSTEMD_SYSTEM_DIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMD_USER_DIR ?= $(PREFIX)/lib/systemd/user
+SYSCONFDIR ?= /etc
+INSTALLED := $(BINDIR)/podrun $(BINDIR)/podrun-shim \
+	$(SYSTEMD_SYSTEM_DIR)/podrun.service $(SYSTEMD_SYSTEM_DIR)/podrun.socket \
+	$(SYSTEMD_USER_DIR)/podrun.service $(SYSTEMD_USER_DIR)/podrun.socket \
+	$(SYSCONFDIR)/podrun/podrun.toml
+
+.PHONY: help setup images rootless promtool systemd-tools build shim run test bench bench-go lint clean install uninstall
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
 	@echo
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # The scripts write their progress (apt's included) to stderr and only the service's URI to
 # stdout, which these targets drop and `run` reads.
@@ -53,6 +66,9 @@ rootless: setup ## Create the rootless smoke-test user, its Podman service and i
 promtool: ## Make promtool available (bin/tools/promtool unless on PATH), for the /metrics check
 	scripts/install-promtool.sh >/dev/null
 
+systemd-tools: ## Install systemd-analyze and systemd-socket-activate if missing (the unit tests)
+	scripts/install-systemd-tools.sh
+
 build: shim ## Build bin/podrun and bin/podrun-shim
 	@test -x $(BIN) || echo "building $(BIN): a first build compiles about 400 packages (about 5 minutes on 2 cores), listed as they compile"
 	$(GO) build -v $(GO_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/podrun
@@ -64,9 +80,9 @@ run: setup images build ## Set up the host, build, and run podrun serve (SQLite 
 	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
 	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
 
-test: setup images rootless shim promtool ## Vet, unit tests with -race, then the integration tests against Podman
+test: setup images rootless build promtool systemd-tools ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...
-	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
+	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS) ./deploy/...
 	PODRUN_PROMTOOL="$$(scripts/install-promtool.sh 2>/dev/null | tail -n 1)" \
 		$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
@@ -85,6 +101,37 @@ lint: ## Check formatting, go vet, and shellcheck when installed
 	$(GO) vet $(GO_FLAGS) ./...
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 	@if command -v shellcheck >/dev/null; then shellcheck -x scripts/*.sh .ci/run; else echo "shellcheck not installed: skipped"; fi
+
+# Units name files by their installed paths: /usr/local/bin and /etc/podrun in deploy/systemd become
+# $(BINDIR) and $(SYSCONFDIR)/podrun.
+# An existing podrun.toml is kept (it may hold the operator's settings).
+install: build ## Install podrun, podrun-shim, the systemd units and /etc/podrun/podrun.toml (PREFIX, DESTDIR)
+	install -d -m 0755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(SYSTEMD_SYSTEM_DIR)' '$(DESTDIR)$(SYSTEMD_USER_DIR)'
+	install -m 0755 $(BIN) '$(DESTDIR)$(BINDIR)/podrun'
+	install -m 0755 $(SHIM) '$(DESTDIR)$(BINDIR)/podrun-shim'
+	for unit in podrun.service podrun.socket; do \
+		sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/podrun/|$(SYSCONFDIR)/podrun/|g' deploy/systemd/system/$$unit > '$(DESTDIR)$(SYSTEMD_SYSTEM_DIR)'/$$unit; \
+		sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/podrun/|$(SYSCONFDIR)/podrun/|g' deploy/systemd/user/$$unit > '$(DESTDIR)$(SYSTEMD_USER_DIR)'/$$unit; \
+		chmod 0644 '$(DESTDIR)$(SYSTEMD_SYSTEM_DIR)'/$$unit '$(DESTDIR)$(SYSTEMD_USER_DIR)'/$$unit; \
+	done
+	install -d -m 0755 '$(DESTDIR)$(SYSCONFDIR)/podrun'
+	if [[ -e '$(DESTDIR)$(SYSCONFDIR)/podrun/podrun.toml' ]]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/podrun/podrun.toml"; \
+	else \
+		install -m 0644 configs/podrun.toml '$(DESTDIR)$(SYSCONFDIR)/podrun/podrun.toml'; \
+	fi
+
+# Removes what install laid out, and /etc/podrun if that leaves it empty (podrun.env and an edited
+# podrun.toml stay: they are the operator's). Data (/var/lib/podrun) is never touched.
+uninstall: ## Remove what make install installed (same PREFIX and DESTDIR)
+	for f in $(INSTALLED); do \
+		if [[ $$f == '$(SYSCONFDIR)/podrun/podrun.toml' ]] && ! cmp -s configs/podrun.toml "$(DESTDIR)$$f"; then \
+			[[ ! -e "$(DESTDIR)$$f" ]] || echo "keeping $(DESTDIR)$$f: it differs from configs/podrun.toml"; \
+			continue; \
+		fi; \
+		rm -f "$(DESTDIR)$$f"; \
+	done
+	rmdir '$(DESTDIR)$(SYSCONFDIR)/podrun' 2>/dev/null || true
 
 clean: ## Remove build output
 	rm -rf bin

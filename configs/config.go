@@ -14,10 +14,12 @@ import (
 
 // Config is everything `podrun serve` can be told.
 type Config struct {
-	Listen                string         `toml:"listen"`
-	DataDir               string         `toml:"data_dir"`
-	PodmanSocket          string         `toml:"podman_socket"`
-	Token                 string         `toml:"token"`
+	Listen       string `toml:"listen"`
+	DataDir      string `toml:"data_dir"`
+	PodmanSocket string `toml:"podman_socket"`
+	Token        string `toml:"token"`
+	// TokenFile names a file holding the token (a systemd credential, say); Load reads it into Token.
+	TokenFile             string         `toml:"token_file"`
 	LogFormat             string         `toml:"log_format"`
 	LogLevel              string         `toml:"log_level"`
 	AllowUnenforcedLimits bool           `toml:"allow_unenforced_limits"`

@@ -31,6 +31,8 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.PodmanSocket = v; return nil }},
 	{flag: "token", key: "token", env: "PODRUN_TOKEN", arg: "TOKEN", usage: "bearer token clients must send; prefer the env var, flags show in ps (token)",
 		set: func(c *Config, v string) error { c.Token = v; return nil }},
+	{flag: "token-file", key: "token_file", env: "PODRUN_TOKEN_FILE", arg: "FILE", usage: "file holding the bearer token, like a systemd credential (token_file)",
+		set: func(c *Config, v string) error { c.TokenFile = v; return nil }},
 	{flag: "log-format", key: "log_format", env: "PODRUN_LOG_FORMAT", arg: "FORMAT", usage: "text or json (log_format)",
 		set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{flag: "log-level", key: "log_level", env: "PODRUN_LOG_LEVEL", arg: "LEVEL", usage: "debug, info, warn or error (log_level)",
@@ -116,6 +118,9 @@ func load(args []string, getenv func(string) string, root bool, out io.Writer) (
 	})
 	if flagErr != nil {
 		return Config{}, flagErr
+	}
+	if err := cfg.readTokenFile(); err != nil {
+		return Config{}, err
 	}
 	if err := inFileOrder(fileErr, locate(cfg.Validate(), where)); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
@@ -241,4 +246,25 @@ func visited(fs *flag.FlagSet, name string) bool {
 	found := false
 	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
+}
+
+// readTokenFile sets Token from the file TokenFile names, its content without the line end:
+// the way to give podrun a systemd credential (LoadCredential=, PODRUN_TOKEN_FILE=%d/NAME)
+// without putting the token in the environment. Token and TokenFile together are an error.
+func (c *Config) readTokenFile() error {
+	if c.TokenFile == "" {
+		return nil
+	}
+	if c.Token != "" {
+		return errors.New("token and token_file are both set: give the token one way")
+	}
+	b, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return fmt.Errorf("token_file: %w", err)
+	}
+	c.Token = strings.TrimRight(string(b), "\r\n")
+	if c.Token == "" {
+		return fmt.Errorf("token_file: %s is empty", c.TokenFile)
+	}
+	return nil
 }

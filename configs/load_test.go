@@ -77,13 +77,20 @@ runtime = "crun"
 }
 
 func TestEverySettingFromEnvAndFlag(t *testing.T) {
+	// The token comes through token_file here (token and token_file exclude each other; an
+	// empty token is unset): TestTokenFile covers token itself.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("t0k\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	values := map[string]string{
 		"listen": "127.0.0.1:9", "data-dir": "/srv/podrun", "podman-socket": "unix:///tmp/p.sock",
-		"token": "t0k", "log-format": "json", "log-level": "debug", "allow-unenforced-limits": "true",
+		"token": "", "token-file": tokenFile, "log-format": "json", "log-level": "debug", "allow-unenforced-limits": "true",
 		"runtime": "crun", "webhook-secret": "s3cret",
 	}
 	want := defaults(userEnv.get, false)
 	want.Listen, want.DataDir, want.PodmanSocket, want.Token = "127.0.0.1:9", "/srv/podrun", "unix:///tmp/p.sock", "t0k"
+	want.TokenFile = tokenFile
 	want.LogFormat, want.LogLevel, want.AllowUnenforcedLimits, want.Sandbox.Runtime = "json", "debug", true, "crun"
 	want.Webhooks.Secret = "s3cret"
 
@@ -314,5 +321,38 @@ network = "host"
 		if strings.Contains(err.Error(), library) {
 			t.Errorf("error speaks the TOML library's words (%q): %v", library, err)
 		}
+	}
+}
+
+func TestTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good, empty := file("token", "s3cret-token\r\n"), file("empty", "\n")
+	c, err := load([]string{"--token-file", good, "--listen", "0.0.0.0:8080"}, userEnv.get, false, io.Discard)
+	if err != nil || c.Token != "s3cret-token" {
+		t.Fatalf("token from %s = %q, %v; want s3cret-token without the line end", good, c.Token, err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  env
+		want string
+	}{
+		{"with token", []string{"--token-file", good}, with("PODRUN_TOKEN", "other"), "token and token_file are both set"},
+		{"missing file", []string{"--token-file", filepath.Join(dir, "nope")}, userEnv, "token_file: open"},
+		{"empty file", nil, with("PODRUN_TOKEN_FILE", empty), "token_file: " + empty + " is empty"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.args, tt.env.get, false, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
 	}
 }

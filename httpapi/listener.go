@@ -36,6 +36,10 @@ func Listen(addr string) (*Listener, error) {
 	return &Listener{ln: ln}, nil
 }
 
+// NewListener serves on ln, a socket already bound and listening, such as the
+// one systemd passes by socket activation (LISTEN_FDS); Close closes it.
+func NewListener(ln net.Listener) *Listener { return &Listener{ln: ln} }
+
 // Addr is the bound address, with the port Listen picked for port 0.
 func (l *Listener) Addr() string { return l.ln.Addr().String() }
 

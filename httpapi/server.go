@@ -72,6 +72,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records HTTP and runner metrics; nil gives the server a private set.
 	Metrics *Metrics
+	// Backup copies the database for GET /v1/backup; nil answers that route 404.
+	Backup Backuper
 }
 
 // Server is the HTTP API over a Service.
@@ -81,6 +83,7 @@ type Server struct {
 	maxInvokeBody int64
 	log           *slog.Logger
 	metrics       *Metrics
+	backuper      Backuper
 	// tokenSum is the SHA-256 of the token, so comparisons take the same time whatever its length.
 	tokenSum     [sha256.Size]byte
 	basicUserSum [sha256.Size]byte
@@ -102,6 +105,7 @@ func New(svc Service, opts Options) (*Server, error) {
 		maxInvokeBody: opts.MaxInvokeBody,
 		log:           opts.Logger,
 		metrics:       opts.Metrics,
+		backuper:      opts.Backup,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

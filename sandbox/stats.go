@@ -33,6 +33,9 @@ type statsSample struct {
 // Stats samples a running container twice, cpuSampleGap apart, and reports
 // CPU use over that gap in percent of one CPU, as docker stats does.
 func (p *Podman) Stats(ctx context.Context, id string) (runner.Stats, error) {
+	if p.noContainerCgroups(ctx) {
+		return p.processStats(ctx, id)
+	}
 	a, err := p.statsSample(ctx, id)
 	if err != nil {
 		return runner.Stats{}, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,8 +42,17 @@ type Daemon struct {
 // It locks the data dir and binds the listener before it touches the store or
 // any container, so a second start on the same data dir or port fails at once
 // and changes nothing (a *DataDirInUseError names the holder's PID).
-func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *Daemon, err error) {
+func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Daemon, error) {
+	return openDaemon(ctx, cfg, log, nil)
+}
+
+// openDaemon is OpenDaemon serving on ln when it is not nil (a socket systemd
+// passed), instead of binding cfg.Listen; ln is closed if opening fails.
+func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln net.Listener) (_ *Daemon, err error) {
 	d := &Daemon{cfg: cfg, log: log}
+	if ln != nil {
+		d.listener = httpapi.NewListener(ln)
+	}
 	defer func() {
 		if err != nil {
 			d.Close()
@@ -54,8 +64,10 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	if d.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if d.listener, err = httpapi.Listen(cfg.Listen); err != nil {
-		return nil, err
+	if d.listener == nil {
+		if d.listener, err = httpapi.Listen(cfg.Listen); err != nil {
+			return nil, err
+		}
 	}
 	if d.instance, err = instanceID(cfg.DataDir); err != nil {
 		return nil, err
@@ -114,6 +126,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.sweeper.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, BasicAuthUser: cfg.HTTP.BasicAuthUser, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
+		Backup: d.store,
 	}); err != nil {
 		return nil, err
 	}

@@ -65,7 +65,17 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := OpenDaemon(ctx, cfg, log)
+	ln, err := activatedListener()
+	if err == nil && ln != nil {
+		if err = checkActivated(ln, cfg.Token); err != nil {
+			_ = ln.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "podrun: %v\n", err)
+		return 1
+	}
+	d, err := openDaemon(ctx, cfg, log, ln)
 	if err != nil {
 		if errors.Is(err, runner.ErrUnenforced) {
 			err = fmt.Errorf("refusing to start: %w", err)
@@ -81,6 +91,13 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	if cfg.LogFormat != "json" { // the "podrun ready" line says the same to log parsers
 		fmt.Fprint(stderr, banner(d.Addr(), cfg.Token != ""))
 	}
+	// Reconcile is done and the listener bound (connections wait in its
+	// backlog until Run accepts them): a Type=notify unit is started now.
+	notify(log, "READY=1\nSTATUS=serving on "+d.Addr())
+	go func() {
+		<-ctx.Done()
+		notify(log, "STOPPING=1\nSTATUS=draining requests in flight")
+	}()
 	if err := d.Run(ctx); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1

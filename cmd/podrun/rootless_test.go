@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -159,16 +160,111 @@ func TestRootlessWithUnenforcedLimitsAllowedRuns(t *testing.T) {
 		t.Errorf("invocation's agent says limits_enforced true")
 	}
 
-	long := d.create(t, api.AgentRequest{Command: []string{"sleep", "300"}})
+	// Busy, so its stats show CPU use: without a cgroup they come from its processes.
+	long := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", "sleep 300 & while :; do :; done"}})
 	d.await(t, long.ID, 60*time.Second, api.StateRunning)
 	ex, err := d.api.Exec(t.Context(), long.ID, api.ExecRequest{Command: []string{"echo", "exec rootless"}})
 	if err != nil || ex.ExitCode != 0 || ex.Stdout != "exec rootless\n" {
 		t.Errorf("exec result = %+v, %v; want exit 0 echoing", ex, err)
 	}
+	st, err := d.api.Stats(t.Context(), long.ID)
+	if err != nil || st.PIDs != 2 || st.MemoryUsage == 0 || st.MemoryLimit != 0 {
+		t.Errorf("stats of a running rootless agent = %+v, %v; want its 2 processes, their memory and no memory limit", st, err)
+	}
+	// CPU use over a 150 ms sample counts 10 ms ticks: on a busy host one sample may see none.
+	for i := 0; err == nil && st.CPUPercent == 0 && i < 10; i++ {
+		st, err = d.api.Stats(t.Context(), long.ID)
+	}
+	if err != nil || st.CPUPercent == 0 {
+		t.Errorf("stats of a busy rootless agent never show CPU use: %+v, %v", st, err)
+	}
 	d.delete(t, long.ID)
 	d.await(t, long.ID, 60*time.Second, api.StateTerminated)
 	if err := d.api.DeleteFunction(t.Context(), "echo"); err != nil {
 		t.Errorf("DELETE function: %v", err)
+	}
+
+	ttl := d.create(t, api.AgentRequest{Command: []string{"sleep", "300"}, TTL: "3s"})
+	if a := d.await(t, ttl.ID, 60*time.Second, api.StateExpired, api.StateFailed, api.StateSucceeded); a.State != api.StateExpired || a.Reason != api.ReasonTTL {
+		t.Errorf("agent with ttl 3s = %s/%s, want expired/ttl", a.State, a.Reason)
+	}
+
+	r.checkWarmPool(t, d, instance)
+	r.checkConfinedInside(t, d)
+
+	page := d.listAgents(t, api.ListOptions{})
+	if len(page.Agents) < 6 {
+		t.Errorf("%d agents listed, want every one this test made", len(page.Agents))
+	}
+	for _, a := range page.Agents {
+		if a.LimitsEnforced {
+			t.Errorf("agent %s (function %q) says limits_enforced true on rootless cgroup v1", a.ID, a.Function)
+		}
+	}
+}
+
+// checkWarmPool deploys a function with a warm container: the pool fills in the user's
+// Podman, and an invocation is served warm.
+func (r rootless) checkWarmPool(t *testing.T, d *testDaemon, instance string) {
+	t.Helper()
+	d.putFunction(t, "warm", api.FunctionRequest{Command: []string{"cat"}, Warm: ptr(1)})
+	sb := rootlessSandbox(t, r.sock)
+	filled := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !filled; time.Sleep(100 * time.Millisecond) {
+		cs, err := sb.List(t.Context(), map[string]string{runner.LabelInstance: instance, runner.LabelPool: "warm"})
+		filled = err == nil && slices.ContainsFunc(cs, func(c runner.Container) bool { return c.Running })
+	}
+	if !filled {
+		t.Fatal("the warm pool of a rootless function did not fill within 60s")
+	}
+	res := d.invoke(t, "warm", []byte("warm rootless"), nil)
+	if res.status != http.StatusOK || string(res.out) != "warm rootless" || res.header.Get(api.HeaderStart) != api.StartWarm {
+		t.Errorf("invocation = %d %q start %q, want 200 from a warm container", res.status, res.out, res.header.Get(api.HeaderStart))
+	}
+	if err := d.api.DeleteFunction(t.Context(), "warm"); err != nil {
+		t.Errorf("DELETE function warm: %v", err)
+	}
+}
+
+// rootlessProbe prints what a rootless agent sees of its confinement: none of it depends on
+// cgroups, so all of it must hold on cgroup v1 where the limits do not.
+const rootlessProbe = `awk '/^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs|Seccomp):/' /proc/self/status
+echo "uid_map: $(head -1 /proc/self/uid_map | tr -s ' ' | sed 's/^ //')"
+if touch /rootfs-write 2>/dev/null; then echo "root_writable: yes"; else echo "root_writable: no"; fi
+if touch /tmp/ok 2>/dev/null; then echo "tmp_writable: yes"; else echo "tmp_writable: no"; fi
+echo "net: $(ls /sys/class/net | tr '\n' ' ')"
+if unshare -U true 2>/dev/null; then echo "unshare_user: ok"; else echo "unshare_user: denied"; fi
+`
+
+// checkConfinedInside runs the probe as a rootless agent, and once more under Podman's own
+// default seccomp profile in the same user's Podman: there a nested user namespace works, so
+// its refusal in the agent is podrun's profile at work.
+func (r rootless) checkConfinedInside(t *testing.T, d *testDaemon) {
+	t.Helper()
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", rootlessProbe}})
+	a = d.await(t, a.ID, 60*time.Second, api.StateSucceeded, api.StateFailed)
+	out := d.logs(t, a.ID, api.LogOptions{})
+	t.Logf("inside the rootless agent:\n%s", out)
+	f := probeFields(out)
+	checkConfined(t, "rootless agent", f)
+	if m := f["uid_map"]; m == "0 0 4294967295" {
+		t.Errorf("uid_map = %q: the host's user namespace", m)
+	}
+	for k, v := range map[string]string{"CapAmb": "0000000000000000", "Seccomp": "2", "root_writable": "no",
+		"tmp_writable": "yes", "net": "lo", "unshare_user": "denied"} {
+		if f[k] != v {
+			t.Errorf("rootless agent: %s = %q, want %q", k, f[k], v)
+		}
+	}
+	cmd := exec.Command("runuser", "-u", smokeUser, "--", "env", "XDG_RUNTIME_DIR=/run/user/"+r.uid, "HOME=/tmp",
+		"podman", "--remote", "--url", r.sock, "run", "--rm", "--network", "none", testImage, "sh", "-c", rootlessProbe)
+	cmd.Dir = "/tmp"
+	base, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman run under Podman's default profile: %v\n%s", err, base)
+	}
+	if got := probeFields(string(base))["unshare_user"]; got != "ok" {
+		t.Errorf("under Podman's default seccomp profile unshare -U is %q; the check that podrun's profile denies it cannot fail", got)
 	}
 }
 

@@ -31,9 +31,11 @@ type benchOptions struct {
 	addr, podmanSocket, token string
 	pid                       int
 	jsonOut                   bool
-	scenarios                 []string
-	cpuProfile                string
-	image                     string
+	// allowUnenforced runs the in-process podrun where Podman ignores limits (rootless on cgroup v1).
+	allowUnenforced bool
+	scenarios       []string
+	cpuProfile      string
+	image           string
 
 	coldN                 int
 	warmN, warmSize       int
@@ -88,6 +90,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&o.pid, "pid", 0, "with --addr: the local PID of that podrun, for its CPU time and RSS")
 	fs.StringVar(&o.podmanSocket, "podman-socket", socket, "Podman API service, as for podrun serve (PODRUN_PODMAN_SOCKET)")
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
+	fs.BoolVar(&o.allowUnenforced, "allow-unenforced-limits", false, "run where Podman ignores limits, as podrun serve's flag (rootless Podman on cgroup v1: see docs/performance.md)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
 	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")

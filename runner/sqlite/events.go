@@ -61,6 +61,7 @@ func (s *Store) takeHeld() []runner.Event {
 	defer s.held.Unlock()
 	events := s.heldEvents
 	s.heldEvents = nil
+	s.heldInFlight += len(events)
 	if s.flushTimer != nil {
 		s.flushTimer.Stop()
 		s.flushTimer = nil
@@ -79,10 +80,21 @@ func (s *Store) returnHeld(events []runner.Event) {
 	s.armFlushLocked()
 }
 
+// doneHeld says a write transaction that took n held events committed or rolled back (and
+// returned them).
+func (s *Store) doneHeld(n int) {
+	s.held.Lock()
+	defer s.held.Unlock()
+	s.heldInFlight -= n
+}
+
+// hasHeld says whether some acknowledged event may not be committed yet: held, or taken by a
+// write transaction still in flight. A reader that must see them writes first (write with
+// noWrite), which waits for that transaction on the one writer connection.
 func (s *Store) hasHeld() bool {
 	s.held.Lock()
 	defer s.held.Unlock()
-	return len(s.heldEvents) > 0
+	return len(s.heldEvents) > 0 || s.heldInFlight > 0
 }
 
 // writeHeld inserts held events at the start of a write transaction.

@@ -25,6 +25,8 @@ const busyTimeoutMS = 5000
 
 // Store is the durable runner.Store: one writer connection and a pool of readers.
 type Store struct {
+	path string // the database file, absolute; Backup stages its copy beside it
+
 	// writer is the only connection that writes, so transactions queue in Go
 	// instead of fighting over SQLite's lock.
 	writer *sql.DB
@@ -40,8 +42,11 @@ type Store struct {
 
 	held       sync.Mutex     // guards the fields below
 	heldEvents []runner.Event // appended, not yet written
-	flushTimer *time.Timer    // writes heldEvents if no other write comes first
-	closed     bool
+	// heldInFlight counts events a write transaction took from heldEvents and has not yet
+	// committed or rolled back: until then they are acknowledged but invisible to readers.
+	heldInFlight int
+	flushTimer   *time.Timer // writes heldEvents if no other write comes first
+	closed       bool
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -59,7 +64,7 @@ func open(path, synchronous string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{}
+	s := &Store{path: abs}
 	if err := s.open(abs, synchronous); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -174,6 +179,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 		return err
 	}
 	held := s.takeHeld()
+	defer s.doneHeld(len(held)) // runs last: after the commit, or the rollback and returnHeld
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()

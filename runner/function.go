@@ -16,6 +16,8 @@ type Function struct {
 	Warm           int   // containers kept prepared
 	MaxConcurrency int   // invocations running at once
 	MaxOutput      int64 // bytes of stdout an invocation may write
+	Isolation      string   // IsolationRunc or IsolationGVisor
+	Egress         []string // canonical egress allow list; nil: no network
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -30,6 +32,8 @@ type FunctionRequest struct {
 	Warm           *int
 	MaxConcurrency *int
 	MaxOutput      *ByteSize
+	Isolation      string   // "" takes the policy's default
+	Egress         []string // EgressRule text forms
 }
 
 // FunctionPolicy bounds what a function may ask for.
@@ -53,11 +57,13 @@ func (req FunctionRequest) Validate(name string, p Policy, fp FunctionPolicy) (F
 	if !ValidFunctionName(name) {
 		return Function{}, invalid("name", "must match [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 	}
-	agent, err := AgentRequest{Image: req.Image, Command: req.Command, Env: req.Env, Limits: req.Limits}.Validate(p)
+	agent, err := AgentRequest{Image: req.Image, Command: req.Command, Env: req.Env, Limits: req.Limits,
+		Isolation: req.Isolation, Egress: req.Egress}.Validate(p)
 	if err != nil {
 		return Function{}, err
 	}
-	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits}
+	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits,
+		Isolation: agent.Isolation, Egress: agent.Egress}
 	if f.Timeout, err = ParseTTL("timeout", req.Timeout, Policy{DefaultTTL: fp.DefaultTimeout, MaxTTL: fp.MaxTimeout}); err != nil {
 		return Function{}, err
 	}

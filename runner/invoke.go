@@ -104,6 +104,7 @@ func newInvocation(f Function, reqEnv map[string]string, now time.Time, enforced
 		ID: NewID(now), Function: f.Name, Image: f.Image, Command: f.Command, Env: env,
 		Limits: f.Limits, LimitsEnforced: enforced, Labels: map[string]string{},
 		State: StatePending, Start: StartCold, CreatedAt: now, ExpiresAt: now.Add(f.Timeout),
+		Isolation: f.Isolation, Egress: f.Egress,
 	}
 }
 

@@ -95,7 +95,7 @@ func (ps *warmPools) Close() int {
 	return n
 }
 
-// Set starts, resizes or replaces f's pool; a changed image, command, env or limits drains the old one.
+// Set starts, resizes or replaces f's pool; a changed image, command, env, limits, isolation or egress drains the old one.
 func (ps *warmPools) Set(f Function) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -119,7 +119,8 @@ func (ps *warmPools) Set(f Function) {
 }
 
 func sameContainer(a, b Function) bool {
-	return a.Image == b.Image && slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Limits == b.Limits
+	return a.Image == b.Image && slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Limits == b.Limits &&
+		a.Isolation == b.Isolation && slices.Equal(a.Egress, b.Egress)
 }
 
 // Remove stops a function's pool and removes its containers.

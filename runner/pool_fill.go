@@ -91,7 +91,7 @@ func (ps *warmPools) prepare(ctx context.Context, f Function) (*warmContainer, e
 	_, _ = rand.Read(suffix[:])
 	spec := Spec{
 		Name: "podrun-warm-" + f.Name + "-" + hex.EncodeToString(suffix[:]), Image: f.Image, Command: f.Command,
-		Limits: f.Limits, Shim: true,
+		Limits: f.Limits, Shim: true, Isolation: specIsolation(f.Isolation),
 		Labels: map[string]string{LabelInstance: ps.cfg.instance, LabelPool: f.Name, LabelFunction: f.Name},
 	}
 	// Not cancelled with the pool: Podman may finish a create whose caller left,

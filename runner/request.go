@@ -16,6 +16,10 @@ type AgentRequest struct {
 	TTL     string
 	Limits  LimitsRequest
 	Labels  map[string]string
+	// Isolation is "", IsolationRunc or IsolationGVisor; "" takes Policy.Isolation's default.
+	Isolation string
+	// Egress is the allow list of destinations (EgressRule text forms); nil: no network.
+	Egress []string
 }
 
 // LimitsRequest holds requested limits; nil means the configured default.
@@ -31,6 +35,9 @@ type Policy struct {
 	Max        Limits
 	DefaultTTL time.Duration
 	MaxTTL     time.Duration
+	Isolation  IsolationPolicy
+	// Egress says whether this server can give agents controlled egress; false refuses every egress list.
+	Egress bool
 }
 
 // LabelPrefix is reserved for podrun's own container labels.
@@ -63,19 +70,41 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 	if err != nil {
 		return Agent{}, err
 	}
+	iso, egress, err := p.confinement(req.Isolation, req.Egress)
+	if err != nil {
+		return Agent{}, err
+	}
 	a := Agent{
-		Image:   req.Image,
-		Command: req.Command,
-		Env:     req.Env,
-		Limits:  limits,
-		Labels:  req.Labels,
-		State:   StatePending,
+		Image:     req.Image,
+		Command:   req.Command,
+		Env:       req.Env,
+		Limits:    limits,
+		Labels:    req.Labels,
+		State:     StatePending,
+		Isolation: iso,
+		Egress:    egress,
 	}
 	if req.Stdin != nil {
 		a.Stdin = []byte(*req.Stdin)
 	}
 	a.ExpiresAt = time.Time{}.Add(ttl) // the runner rebases this on the creation time
 	return a, nil
+}
+
+// confinement resolves a request's isolation and egress allow list.
+func (p Policy) confinement(isolation string, egress []string) (string, []string, error) {
+	iso, err := p.Isolation.resolve(isolation)
+	if err != nil {
+		return "", nil, err
+	}
+	allow, err := ParseEgress("egress.allow", egress)
+	if err != nil {
+		return "", nil, err
+	}
+	if allow != nil && !p.Egress {
+		return "", nil, invalid("egress", "controlled egress is not available on this server (docs/isolation.md)")
+	}
+	return iso, allow, nil
 }
 
 // ParseTTL parses a Go duration for field, applying the default for "" and the policy's maximum.

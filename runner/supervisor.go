@@ -273,5 +273,6 @@ func (sv *supervisors) spec(a Agent) Spec {
 		labels[LabelFunction] = a.Function
 		env = nil // a function's request metadata goes through the shim header, like a warm container's
 	}
-	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: shim}
+	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: shim,
+		Isolation: specIsolation(a.Isolation)}
 }

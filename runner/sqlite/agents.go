@@ -24,7 +24,7 @@ const (
 )
 
 const insertAgentSQL = `INSERT INTO agents (` + agentColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateAgent inserts the agent and its "created" state event in one durable transaction.
 func (s *Store) CreateAgent(ctx context.Context, a runner.Agent) error {
@@ -61,11 +61,15 @@ func insertAgent(ctx context.Context, tx *sql.Tx, a runner.Agent) error {
 	if err != nil {
 		return err
 	}
+	egress, err := encodeJSON(a.Egress, "[]")
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, insertAgentSQL,
 		a.ID, a.Function, a.Image, command, env, a.Stdin, string(a.State), a.Reason, exitCodeArg(a.ExitCode),
 		a.ContainerID, a.Limits.Memory, a.Limits.CPUs, a.Limits.PIDs, a.LimitsEnforced, labels,
 		nanos(a.CreatedAt), nanos(a.StartedAt), nanos(a.FinishedAt), nanos(a.ExpiresAt), nanos(a.RemovedAt),
-		a.Async, a.CallbackURL, a.Start, a.Message)
+		a.Async, a.CallbackURL, a.Start, a.Message, a.Isolation, egress)
 	return err
 }
 

@@ -13,12 +13,13 @@ const selectFunction = `SELECT ` + functionColumns + ` FROM functions`
 
 // insertFunctionSQL does nothing on an existing name, so RowsAffected says whether the function is new.
 const insertFunctionSQL = `INSERT INTO functions (` + functionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (name) DO NOTHING`
 
 // replaceFunctionSQL leaves created_at alone: a replaced function keeps its creation time.
 const replaceFunctionSQL = `UPDATE functions SET image = ?, command = ?, env = ?, memory = ?, cpus = ?, pids = ?,
-	timeout = ?, warm = ?, max_concurrency = ?, max_output = ?, updated_at = ?
+	timeout = ?, warm = ?, max_concurrency = ?, max_output = ?, updated_at = ?,
+	isolation = ?, egress = ?
 	WHERE name = ?`
 
 // PutFunction creates the function or replaces every field of an existing one but its creation time.
@@ -34,12 +35,17 @@ func (s *Store) PutFunction(ctx context.Context, f runner.Function) (created boo
 	if err != nil {
 		return false, fmt.Errorf("put function %s: %w", f.Name, err)
 	}
+	egress, err := encodeJSON(f.Egress, "[]")
+	if err != nil {
+		return false, fmt.Errorf("put function %s: %w", f.Name, err)
+	}
 	// Both statements run in one write transaction, so no other writer can
 	// insert or delete the name between the insert attempt and the update.
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, insertFunctionSQL,
 			f.Name, f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
-			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.CreatedAt), nanos(f.UpdatedAt))
+			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.CreatedAt), nanos(f.UpdatedAt),
+			f.Isolation, egress)
 		if err != nil {
 			return err
 		}
@@ -50,7 +56,8 @@ func (s *Store) PutFunction(ctx context.Context, f runner.Function) (created boo
 		}
 		res, err = tx.ExecContext(ctx, replaceFunctionSQL,
 			f.Image, command, env, f.Limits.Memory, f.Limits.CPUs, f.Limits.PIDs, int64(f.Timeout),
-			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.UpdatedAt), f.Name)
+			f.Warm, f.MaxConcurrency, f.MaxOutput, nanos(f.UpdatedAt),
+			f.Isolation, egress, f.Name)
 		return foundIfChanged(res, err)
 	})
 	if err != nil {

@@ -22,6 +22,8 @@ func testFunction(name string, edits ...func(*runner.Function)) runner.Function 
 		Warm:           2,
 		MaxConcurrency: 8,
 		MaxOutput:      6 << 20,
+		Isolation:      runner.IsolationGVisor,
+		Egress:         []string{"api.example.com:443", "*.example.org", "10.1.2.0/24:5432"},
 		CreatedAt:      t0,
 		UpdatedAt:      t0,
 	}

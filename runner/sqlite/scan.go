@@ -17,7 +17,7 @@ import (
 const agentColumns = `id, function, image, command, env, stdin, state, reason, exit_code,
 	container_id, memory, cpus, pids, limits_enforced, labels,
 	created_at, started_at, finished_at, expires_at, removed_at,
-	async, callback_url, start, message`
+	async, callback_url, start, message, isolation, egress`
 
 const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
 
@@ -34,7 +34,7 @@ type scanner interface {
 func scanAgent(row scanner) (runner.Agent, error) {
 	var (
 		a                                   runner.Agent
-		command, env, labels                []byte
+		command, env, labels, egress        []byte
 		exitCode                            sql.NullInt64
 		created, started, finished, expires int64
 		removed                             int64
@@ -42,7 +42,7 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	err := row.Scan(&a.ID, &a.Function, &a.Image, &command, &env, &a.Stdin, &a.State, &a.Reason, &exitCode,
 		&a.ContainerID, &a.Limits.Memory, &a.Limits.CPUs, &a.Limits.PIDs, &a.LimitsEnforced, &labels,
 		&created, &started, &finished, &expires, &removed,
-		&a.Async, &a.CallbackURL, &a.Start, &a.Message)
+		&a.Async, &a.CallbackURL, &a.Start, &a.Message, &a.Isolation, &egress)
 	if err != nil {
 		return runner.Agent{}, err
 	}
@@ -58,6 +58,9 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	}
 	if a.Labels, err = decodeMap(labels); err != nil {
 		return runner.Agent{}, fmt.Errorf("agent %s labels: %w", a.ID, err)
+	}
+	if a.Egress, err = decodeEgress(egress); err != nil {
+		return runner.Agent{}, fmt.Errorf("agent %s egress: %w", a.ID, err)
 	}
 	a.CreatedAt, a.StartedAt, a.FinishedAt = fromNanos(created), fromNanos(started), fromNanos(finished)
 	a.ExpiresAt, a.RemovedAt = fromNanos(expires), fromNanos(removed)
@@ -150,18 +153,19 @@ func inList(states ...runner.State) string {
 
 // functionColumns is the one column order every function query selects and scanFunction reads.
 const functionColumns = `name, image, command, env, memory, cpus, pids, timeout,
-	warm, max_concurrency, max_output, created_at, updated_at`
+	warm, max_concurrency, max_output, created_at, updated_at, isolation, egress`
 
 // scanFunction reads one row selected with functionColumns.
 func scanFunction(row scanner) (runner.Function, error) {
 	var (
 		f                runner.Function
 		command, env     []byte
+		egress           []byte
 		timeout          int64
 		created, updated int64
 	)
 	err := row.Scan(&f.Name, &f.Image, &command, &env, &f.Limits.Memory, &f.Limits.CPUs, &f.Limits.PIDs, &timeout,
-		&f.Warm, &f.MaxConcurrency, &f.MaxOutput, &created, &updated)
+		&f.Warm, &f.MaxConcurrency, &f.MaxOutput, &created, &updated, &f.Isolation, &egress)
 	if err != nil {
 		return runner.Function{}, err
 	}
@@ -170,6 +174,9 @@ func scanFunction(row scanner) (runner.Function, error) {
 	}
 	if f.Env, err = decodeMap(env); err != nil {
 		return runner.Function{}, fmt.Errorf("function %s env: %w", f.Name, err)
+	}
+	if f.Egress, err = decodeEgress(egress); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s egress: %w", f.Name, err)
 	}
 	f.Timeout = time.Duration(timeout)
 	f.CreatedAt, f.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -194,4 +201,13 @@ func scanResult(row scanner) (runner.Result, error) {
 	r.Output = nonNil(r.Output)
 	r.CreatedAt = fromNanos(created)
 	return r, nil
+}
+
+// decodeEgress reads a stored allow list; [] is nil, no egress.
+func decodeEgress(b []byte) ([]string, error) {
+	s, err := decodeSlice(b)
+	if len(s) == 0 {
+		return nil, err
+	}
+	return s, err
 }

@@ -13,9 +13,9 @@ type Function struct {
 	Env            map[string]string
 	Limits         Limits
 	Timeout        time.Duration
-	Warm           int   // containers kept prepared
-	MaxConcurrency int   // invocations running at once
-	MaxOutput      int64 // bytes of stdout an invocation may write
+	Warm           int      // containers kept prepared
+	MaxConcurrency int      // invocations running at once
+	MaxOutput      int64    // bytes of stdout an invocation may write
 	Isolation      string   // IsolationRunc or IsolationGVisor
 	Egress         []string // canonical egress allow list; nil: no network
 	CreatedAt      time.Time

@@ -90,6 +90,10 @@ type Agent struct {
 	ExpiresAt *Time `json:"expires_at"`
 	// ContainerRemoved says whether podrun has removed the agent's container.
 	ContainerRemoved bool `json:"container_removed"`
+	// Isolation is IsolationRunc or IsolationGVisor.
+	Isolation string `json:"isolation"`
+	// Egress is what the agent may connect to; optional, absent for an agent without network.
+	Egress *Egress `json:"egress,omitempty"`
 }
 
 // Limits are the resources one agent's container may use, as answers show them.
@@ -127,6 +131,10 @@ type AgentRequest struct {
 	Limits LimitsRequest `json:"limits,omitzero"`
 	// Labels are key=value pairs to filter lists by; keys starting with "podrun." are reserved.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Isolation is IsolationRunc or IsolationGVisor; optional, the server's sandbox.isolation by default.
+	Isolation string `json:"isolation,omitempty"`
+	// Egress lists the destinations the agent may connect to; optional, no network by default.
+	Egress *Egress `json:"egress,omitempty"`
 }
 
 // LimitsRequest asks for resource limits; a field left out takes the server's default, and each

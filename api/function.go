@@ -21,6 +21,10 @@ type Function struct {
 	MaxConcurrency int `json:"max_concurrency"`
 	// MaxOutput is how many bytes of stdout an invocation may write.
 	MaxOutput int64 `json:"max_output"`
+	// Isolation is IsolationRunc or IsolationGVisor.
+	Isolation string `json:"isolation"`
+	// Egress is what each invocation may connect to; optional, absent for a function without network.
+	Egress *Egress `json:"egress,omitempty"`
 	// CreatedAt and UpdatedAt are when it was first stored and last replaced.
 	CreatedAt Time `json:"created_at"`
 	UpdatedAt Time `json:"updated_at"`
@@ -46,6 +50,10 @@ type FunctionRequest struct {
 	MaxConcurrency *int `json:"max_concurrency,omitempty"`
 	// MaxOutput caps the bytes of stdout an invocation may write.
 	MaxOutput Size `json:"max_output,omitempty"`
+	// Isolation is IsolationRunc or IsolationGVisor; optional, the server's sandbox.isolation by default.
+	Isolation string `json:"isolation,omitempty"`
+	// Egress lists the destinations each invocation may connect to; optional, no network by default.
+	Egress *Egress `json:"egress,omitempty"`
 }
 
 // FunctionList is the answer of GET /v1/functions, by name.

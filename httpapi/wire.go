@@ -17,7 +17,7 @@ func agentRequestIn(in api.AgentRequest) (runner.AgentRequest, error) {
 	}
 	return runner.AgentRequest{
 		Image: in.Image, Command: in.Command, Env: in.Env, Stdin: in.Stdin, TTL: in.TTL,
-		Limits: limits, Labels: in.Labels,
+		Limits: limits, Labels: in.Labels, Isolation: in.Isolation, Egress: egressIn(in.Egress),
 	}, nil
 }
 
@@ -42,6 +42,7 @@ func functionRequestIn(in api.FunctionRequest) (runner.FunctionRequest, error) {
 	return runner.FunctionRequest{
 		Image: in.Image, Command: in.Command, Env: in.Env, Limits: limits, Timeout: in.Timeout,
 		Warm: in.Warm, MaxConcurrency: in.MaxConcurrency, MaxOutput: maxOutput,
+		Isolation: in.Isolation, Egress: egressIn(in.Egress),
 	}, nil
 }
 
@@ -71,7 +72,7 @@ func agentOut(a runner.Agent) api.Agent {
 		Limits: limitsOut(a.Limits), LimitsEnforced: a.LimitsEnforced, Labels: orEmptyMap(a.Labels),
 		CreatedAt: api.Time(a.CreatedAt), Async: a.Async, CallbackURL: a.CallbackURL, Start: a.Start,
 		StartedAt: api.TimeOf(a.StartedAt), FinishedAt: api.TimeOf(a.FinishedAt), ExpiresAt: api.TimeOf(a.ExpiresAt),
-		ContainerRemoved: !a.RemovedAt.IsZero(),
+		ContainerRemoved: !a.RemovedAt.IsZero(), Isolation: a.Isolation, Egress: egressOut(a.Egress),
 	}
 }
 
@@ -92,6 +93,7 @@ func functionOut(f runner.Function) api.Function {
 		Name: f.Name, Image: f.Image, Command: orEmpty(f.Command), Env: orEmptyMap(f.Env), Limits: limitsOut(f.Limits),
 		Timeout: f.Timeout.String(), Warm: f.Warm, MaxConcurrency: f.MaxConcurrency, MaxOutput: f.MaxOutput,
 		CreatedAt: api.Time(f.CreatedAt), UpdatedAt: api.Time(f.UpdatedAt),
+		Isolation: f.Isolation, Egress: egressOut(f.Egress),
 	}
 }
 
@@ -140,4 +142,20 @@ func orEmptyMap(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// egressIn is a request's allow list; nil for none.
+func egressIn(e *api.Egress) []string {
+	if e == nil {
+		return nil
+	}
+	return e.Allow
+}
+
+// egressOut shows an allow list, absent when there is none.
+func egressOut(allow []string) *api.Egress {
+	if len(allow) == 0 {
+		return nil
+	}
+	return &api.Egress{Allow: allow}
 }

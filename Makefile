@@ -41,8 +41,9 @@ help: ## List the targets
 
 # The scripts write their progress (apt's included) to stderr and only the service's URI to
 # stdout, which these targets drop and `run` reads.
-setup: ## Install Podman if needed and start its API service (uses sudo when not root)
+setup: ## Install Podman and runsc if needed and start their API services (uses sudo when not root)
 	scripts/setup-host.sh >/dev/null
+	scripts/setup-gvisor.sh >/dev/null
 
 images: setup ## Build the local images (localhost/podrun/busybox, hello-go), skipping those that exist
 	scripts/build-images.sh
@@ -68,6 +69,7 @@ test: setup images rootless shim promtool ## Vet, unit tests with -race, then th
 	$(GO) vet $(GO_FLAGS) ./...
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
 	PODRUN_PROMTOOL="$$(scripts/install-promtool.sh 2>/dev/null | tail -n 1)" \
+	PODRUN_TEST_GVISOR_SOCKET="$$(scripts/setup-gvisor.sh 2>/dev/null | tail -n 1)" \
 		$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
 # Flags for podrun bench, e.g. make bench BENCH_FLAGS="--json --scenarios cold,warm".

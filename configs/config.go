@@ -73,6 +73,12 @@ type SandboxConfig struct {
 	// ShimPath locates the podrun-shim binary; empty looks for it next to podrun's own executable.
 	ShimPath           string `toml:"shim_path"`
 	MaxConcurrentCalls int    `toml:"max_concurrent_calls"`
+	// Isolation is the isolation of an agent or function that names none: "runc" or "gvisor".
+	Isolation string `toml:"isolation"`
+	// GVisorSocket is the URI of the second Podman service, whose default
+	// runtime is runsc (scripts/setup-gvisor.sh starts it); empty refuses
+	// isolation "gvisor".
+	GVisorSocket string `toml:"gvisor_socket"`
 }
 
 // CleanupConfig says when the sweeper removes containers and prunes finished agents.
@@ -178,6 +184,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			PullTimeout: minutes(2),
 
 			MaxConcurrentCalls: 16,
+			Isolation:          runner.IsolationRunc,
 		},
 		Cleanup: CleanupConfig{
 			SweepInterval:  Duration{30 * time.Second},
@@ -263,7 +270,19 @@ func (c Config) Policy() runner.Policy {
 		Max:        c.Limits.Max.Limits(),
 		DefaultTTL: c.TTL.Default.Duration,
 		MaxTTL:     c.TTL.Max.Duration,
+		Isolation:  c.IsolationPolicy(),
 	}
+}
+
+// IsolationPolicy says which isolations requests may name: gvisor only with sandbox.gvisor_socket.
+func (c Config) IsolationPolicy() runner.IsolationPolicy {
+	p := runner.IsolationPolicy{Default: c.Sandbox.Isolation, Available: []string{runner.IsolationRunc}}
+	if c.Sandbox.GVisorSocket != "" {
+		p.Available = append(p.Available, runner.IsolationGVisor)
+	} else {
+		p.Unavailable = map[string]string{runner.IsolationGVisor: "sandbox.gvisor_socket is not set (docs/isolation.md)"}
+	}
+	return p
 }
 
 // FunctionPolicy returns the bounds the runner applies to function requests; invoke.max_concurrency

@@ -172,9 +172,27 @@ func TestPolicy(t *testing.T) {
 		Max:        runner.Limits{Memory: 4 << 30, CPUs: 2, PIDs: 4096},
 		DefaultTTL: 5 * time.Minute,
 		MaxTTL:     24 * time.Hour,
+		Isolation: runner.IsolationPolicy{Default: runner.IsolationRunc, Available: []string{runner.IsolationRunc},
+			Unavailable: map[string]string{runner.IsolationGVisor: "sandbox.gvisor_socket is not set (docs/isolation.md)"}},
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+	c := defaults(userEnv.get, true)
+	c.Sandbox.Isolation, c.Sandbox.GVisorSocket = runner.IsolationGVisor, "unix:///run/podman/podrun-gvisor.sock"
+	if err := c.Validate(); err != nil {
+		t.Errorf("gvisor by default with a gVisor socket: %v", err)
+	}
+	if p := c.Policy().Isolation; p.Default != runner.IsolationGVisor || !slices.Contains(p.Available, runner.IsolationGVisor) {
+		t.Errorf("isolation policy %+v", p)
+	}
+	c.Sandbox.GVisorSocket = ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "sandbox.isolation") {
+		t.Errorf("gvisor by default without a gVisor socket: %v, want refused naming sandbox.isolation", err)
+	}
+	c.Sandbox.Isolation, c.Sandbox.GVisorSocket = "kata", "/run/x.sock"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "sandbox.isolation") || !strings.Contains(err.Error(), "sandbox.gvisor_socket") {
+		t.Errorf("isolation kata, socket without unix://: %v", err)
 	}
 }
 

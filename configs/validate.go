@@ -167,6 +167,11 @@ func (v *validator) sandbox(s SandboxConfig) {
 	v.check(s.ShimPath == "" || filepath.IsAbs(s.ShimPath), "sandbox.shim_path",
 		fmt.Sprintf("(%q) must be empty (next to podrun) or an absolute path", s.ShimPath))
 	v.check(s.MaxConcurrentCalls > 0, "sandbox.max_concurrent_calls", fmt.Sprintf("(%d) must be positive", s.MaxConcurrentCalls))
+	v.oneOf("sandbox.isolation", s.Isolation, runner.Isolations...)
+	v.check(s.GVisorSocket == "" || strings.HasPrefix(s.GVisorSocket, "unix:///"), "sandbox.gvisor_socket",
+		fmt.Sprintf("(%q) must be empty or unix:///path/to/podman.sock", s.GVisorSocket))
+	v.check(s.Isolation != runner.IsolationGVisor || s.GVisorSocket != "", "sandbox.isolation",
+		`("gvisor") needs sandbox.gvisor_socket, the Podman service that runs runsc (docs/isolation.md)`)
 }
 
 func (v *validator) cleanup(c CleanupConfig) {

@@ -55,6 +55,7 @@ func (b *bench) open(ctx context.Context) error {
 	cfg.PodmanSocket = b.opt.podmanSocket
 	cfg.Listen = "127.0.0.1:0"
 	cfg.LogLevel = "warn"
+	cfg.Sandbox.GVisorSocket = b.opt.gvisorSocket
 	if b.opt.addr == "" {
 		if err := b.startDaemon(ctx, cfg); err != nil {
 			return err
@@ -225,5 +226,6 @@ func (o benchOptions) settings() map[string]any {
 		"ttl_agents": o.ttlAgents, "ttl_spread": o.ttlSpread.String(), "delete_n": o.delN, "delete_load": o.delLoad,
 		"footprint_agents": o.fpAgents, "footprint_live": o.fpLive, "create_workers": o.createWorkers,
 		"image": o.image, "memory": o.memory, "cpus": o.cpus, "pids": o.pids,
+		"isolation_n": o.isoN, "gvisor_socket": o.gvisorSocket,
 	}
 }

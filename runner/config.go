@@ -44,6 +44,9 @@ type Config struct {
 	// end, so a wedged container service cannot hang a supervisor for ever;
 	// must be positive.
 	CallTimeout time.Duration
+	// Egress opens the egress proxies of agents with an allow list; nil
+	// refuses such agents (Policy.Egress should then be false).
+	Egress EgressGate
 	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told what the runner does, for metrics; nil observes nothing.

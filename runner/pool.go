@@ -37,6 +37,7 @@ type poolConfig struct {
 	callTimeout time.Duration
 	maxIdle     time.Duration // a warm container older than this is replaced
 	now         func() time.Time
+	egress      EgressGate // nil: no egress
 }
 
 type pool struct {
@@ -49,6 +50,7 @@ type pool struct {
 // warmContainer is one prepared container and its open attachment.
 type warmContainer struct {
 	id  string
+	key string // its egress listener's key, "" for none
 	at  time.Time
 	att Attachment
 	io  *handoff
@@ -200,7 +202,10 @@ func (ps *warmPools) Discard(c *warmContainer) {
 	}
 	// Removed first, then its streams ended: ended first, its shim would
 	// exit while the removal kills it.
-	ps.removeWarm(c.id, c.io.abandon)
+	ps.removeWarm(c.id, func() {
+		c.io.abandon()
+		closeEgress(ps.cfg.egress, c.key)
+	})
 }
 
 // RemoveStray removes a container made for a pool that no pool holds.

@@ -63,9 +63,11 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		agents: newSupervisors(sb, store, j, cfg.Limiter, callbacks, log, supervision{
 			instance: cfg.Instance, stopTimeout: cfg.StopTimeout, callTimeout: cfg.CallTimeout, logTail: cfg.LogTail,
 			defaultMaxOutput: cfg.FunctionPolicy.DefaultMaxOutput, defaultConcurrency: cfg.FunctionPolicy.DefaultConcurrency,
+			egress: cfg.Egress,
 		}),
 		pools: newWarmPools(sb, obs, log, poolConfig{
 			instance: cfg.Instance, callTimeout: cfg.CallTimeout, maxIdle: cfg.WarmMaxIdle, now: cfg.Now,
+			egress: cfg.Egress,
 		}),
 		deadlines: make(chan struct{}, 1),
 	}, nil

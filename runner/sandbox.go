@@ -66,6 +66,11 @@ type Spec struct {
 	// to run the container under gVisor, whose kernel stands between the
 	// code and the host's; a sandbox without gVisor refuses it (ErrInvalid).
 	Isolation string
+	// EgressDir is the host directory holding the container's egress proxy
+	// socket (EgressGate.Open), "" for none: the sandbox mounts it, sets
+	// HTTP_PROXY and HTTPS_PROXY and runs the command under the shim, which
+	// forwards the proxy address inside to the socket.
+	EgressDir string
 }
 
 // IsolationGVisor is Spec.Isolation for gVisor (runsc).

@@ -30,7 +30,7 @@ const limitsIgnoredWarning = "Resource limits are not supported and ignored on c
 
 // Create creates a hardened container; it fails, leaving nothing behind, if Podman warns.
 func (p *Podman) Create(ctx context.Context, rs runner.Spec) (string, error) {
-	if !rs.Shim {
+	if !rs.Shim && rs.EgressDir == "" { // egress runs the command under the shim too (withEgress)
 		return p.create(ctx, rs, rs.Image)
 	}
 	ss, err := p.shimSpec(ctx, rs)

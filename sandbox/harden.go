@@ -74,6 +74,7 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 		// Create has checked cfg.ShimPath and resolved an empty command.
 		s.Entrypoint = []string{ShimTarget}
 	}
+	withEgress(s, rs)
 	return s
 }
 

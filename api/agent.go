@@ -159,6 +159,13 @@ type PatchAgentRequest struct {
 const (
 	EventState     = "state"     // Name is the agent's new State
 	EventContainer = "container" // Name is a container phase
+	EventEgress    = "egress"    // Name is EgressAllowed or EgressDenied; Detail the destination and bytes
+)
+
+// Egress decisions, the Name of EventEgress events.
+const (
+	EgressAllowed = "allowed"
+	EgressDenied  = "denied"
 )
 
 // Container phases, the Name of EventContainer events.
@@ -182,7 +189,7 @@ type Event struct {
 	AgentID string `json:"agent_id"`
 	// Time is when it happened.
 	Time Time `json:"time"`
-	// Type is EventState or EventContainer.
+	// Type is EventState, EventContainer or EventEgress.
 	Type string `json:"type"`
 	// Name is the state or the container phase.
 	Name string `json:"name"`

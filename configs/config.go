@@ -27,6 +27,7 @@ type Config struct {
 	Cleanup               CleanupConfig `toml:"cleanup"`
 	HTTP                  HTTPConfig    `toml:"http"`
 	Invoke                InvokeConfig  `toml:"invoke"`
+	Egress                EgressConfig  `toml:"egress"`
 	// Functions are the [functions.NAME] tables of the file, by NAME.
 	Functions map[string]FunctionConfig `toml:"functions"`
 }
@@ -79,6 +80,15 @@ type SandboxConfig struct {
 	// runtime is runsc (scripts/setup-gvisor.sh starts it); empty refuses
 	// isolation "gvisor".
 	GVisorSocket string `toml:"gvisor_socket"`
+}
+
+// EgressConfig sets up podrun's egress proxy (docs/isolation.md).
+type EgressConfig struct {
+	// Enabled lets agents and functions carry an egress allow list; false refuses every list (400 naming egress).
+	Enabled bool `toml:"enabled"`
+	// Hosts pins host names to addresses the proxy connects to instead of
+	// asking DNS; a pinned name may point at a private or loopback address.
+	Hosts map[string]string `toml:"hosts"`
 }
 
 // CleanupConfig says when the sweeper removes containers and prunes finished agents.
@@ -201,6 +211,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			WriteTimeout:      Duration{60 * time.Second},
 			IdleTimeout:       Duration{120 * time.Second},
 		},
+		Egress: EgressConfig{Enabled: true},
 		Invoke: InvokeConfig{
 			MaxConcurrency:     16,
 			DefaultConcurrency: 4,
@@ -271,6 +282,7 @@ func (c Config) Policy() runner.Policy {
 		DefaultTTL: c.TTL.Default.Duration,
 		MaxTTL:     c.TTL.Max.Duration,
 		Isolation:  c.IsolationPolicy(),
+		Egress:     c.Egress.Enabled,
 	}
 }
 

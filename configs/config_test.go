@@ -172,6 +172,7 @@ func TestPolicy(t *testing.T) {
 		Max:        runner.Limits{Memory: 4 << 30, CPUs: 2, PIDs: 4096},
 		DefaultTTL: 5 * time.Minute,
 		MaxTTL:     24 * time.Hour,
+		Egress:     true,
 		Isolation: runner.IsolationPolicy{Default: runner.IsolationRunc, Available: []string{runner.IsolationRunc},
 			Unavailable: map[string]string{runner.IsolationGVisor: "sandbox.gvisor_socket is not set (docs/isolation.md)"}},
 	}

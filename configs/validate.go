@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,7 @@ func (c Config) Validate() error {
 		fmt.Sprintf("(%s) exceeds ttl.max (%s)", c.TTL.Default, c.TTL.Max))
 	v.sandbox(c.Sandbox)
 	v.cleanup(c.Cleanup)
+	v.egress(c.Egress)
 	v.http(c.HTTP)
 	v.invoke(c.Invoke)
 	v.functions(c)
@@ -172,6 +174,13 @@ func (v *validator) sandbox(s SandboxConfig) {
 		fmt.Sprintf("(%q) must be empty or unix:///path/to/podman.sock", s.GVisorSocket))
 	v.check(s.Isolation != runner.IsolationGVisor || s.GVisorSocket != "", "sandbox.isolation",
 		`("gvisor") needs sandbox.gvisor_socket, the Podman service that runs runsc (docs/isolation.md)`)
+}
+
+func (v *validator) egress(e EgressConfig) {
+	for name, addr := range e.Hosts {
+		_, err := netip.ParseAddr(addr)
+		v.check(err == nil && name != "", "egress.hosts", fmt.Sprintf("(%q = %q) must map a host name to an IP address", name, addr))
+	}
 }
 
 func (v *validator) cleanup(c CleanupConfig) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/egress"
 	"github.com/podrun/podrun/httpapi"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/runner/sqlite"
@@ -32,6 +33,7 @@ type Daemon struct {
 	listener *httpapi.Listener
 	api      *httpapi.Server
 	timeouts httpapi.Timeouts
+	egress   *egress.Proxy // nil with egress disabled
 	instance string
 	lock     *dataDirLock
 	closing  sync.Once
@@ -72,6 +74,13 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	if err != nil {
 		return nil, err // it names the socket and how to start Podman
 	}
+	if d.egress, err = openEgress(cfg, metrics, log, func() *runner.Runner { return d.runner }); err != nil {
+		return nil, err
+	}
+	var gate runner.EgressGate
+	if d.egress != nil {
+		gate = d.egress
+	}
 	inv := cfg.Invoke
 	d.runner, err = runner.New(sb, d.store, runner.Config{
 		Instance:              d.instance,
@@ -90,6 +99,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		CallbackBackoff:       inv.CallbackBackoff.Duration,
 		WarmMaxIdle:           inv.WarmMaxIdle.Duration,
 		CallTimeout:           cfg.Sandbox.CallTimeout.Duration,
+		Egress:                gate,
 		Logger:                log,
 		Observer:              metrics,
 	})
@@ -182,6 +192,9 @@ func (d *Daemon) close() {
 	if d.runner != nil {
 		left = d.liveAgents()
 		_ = d.runner.Close()
+	}
+	if d.egress != nil {
+		d.egress.Shutdown() // after the runner: its supervisors close their listeners first
 	}
 	if d.store != nil {
 		_ = d.store.Close()

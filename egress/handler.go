@@ -126,8 +126,11 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
 }
 
-// deny answers 403 and records the denial.
+// deny answers 403 and records the denial. The connection is closed after
+// it: what a client sent after a refused CONNECT was meant for the tunnel
+// and must not be read as requests of its own.
 func (h *handler) deny(w http.ResponseWriter, d Decision, err error) {
+	w.Header().Set("Connection", "close")
 	d.Reason = err.Error()
 	h.p.record(h.l, d)
 	status := http.StatusForbidden
@@ -147,16 +150,20 @@ func (h *handler) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Host, d.Port = host, port
-	addr, err := h.resolve(r.Context(), host, port)
+	// Not the request's context: it ends when the client half-closes its
+	// side, which a client that sent everything for the tunnel at once may
+	// do before the tunnel is up (`printf ... | nc`, say).
+	addr, err := h.resolve(h.l.ctx, host, port)
 	if err != nil {
 		h.deny(w, d, err)
 		return
 	}
 	d.Allowed, d.Addr = true, addr
-	up, err := h.p.dialContext(r.Context(), addr)
+	up, err := h.p.dialContext(h.l.ctx, addr)
 	if err != nil {
 		d.Reason = err.Error()
 		h.p.record(h.l, d)
+		w.Header().Set("Connection", "close")
 		http.Error(w, "podrun egress: "+err.Error(), http.StatusBadGateway)
 		return
 	}

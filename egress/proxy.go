@@ -122,7 +122,13 @@ func (p *Proxy) Open(key, agent string, allow []string) (string, error) {
 	if key == "" || key != filepath.Base(key) || key[0] == '.' {
 		return "", fmt.Errorf("egress: bad key %q", key)
 	}
-	p.Close(key)
+	p.mu.Lock()
+	old := p.listeners[key]
+	delete(p.listeners, key)
+	p.mu.Unlock()
+	if old != nil {
+		old.stop()
+	}
 	// The directory is kept if it is there: a container that runs on after
 	// a restart of podrun has it mounted, and finds the new socket in it.
 	// 0711 and a 0666 socket: the container's processes run as unmapped
@@ -218,10 +224,16 @@ func (p *Proxy) Keys() []string {
 	return keys
 }
 
-func (l *listener) close() {
+// stop ends the listener and its connections.
+func (l *listener) stop() {
 	l.cancel()
 	_ = l.srv.Close()
 	<-l.done
+}
+
+// close stops the listener and removes its directory.
+func (l *listener) close() {
+	l.stop()
 	os.RemoveAll(l.dir)
 }
 

@@ -176,3 +176,25 @@ func TestEgressFromInside(t *testing.T) {
 		}
 	}
 }
+
+// TestEgressUnderGVisor: a gVisor agent reaches its allowed name through the
+// proxy socket (runsc --host-uds=open lets the sandbox connect to it) and
+// nothing else.
+func TestEgressUnderGVisor(t *testing.T) {
+	gv := gvisorSocket(t)
+	local := serveHits(t, "127.0.0.1")
+	d := startDaemon(t, func(c *configs.Config) {
+		c.Sandbox.GVisorSocket = gv
+		c.Egress.Hosts = map[string]string{"allowed.test": "127.0.0.1", "other.test": "127.0.0.1"}
+	})
+	p := local.port
+	a := d.create(t, api.AgentRequest{Isolation: api.IsolationGVisor, Egress: &api.Egress{Allow: []string{"allowed.test:" + p}},
+		Command: []string{"sh", "-c", `uname -r; wget -q -O- http://allowed.test:` + p + `/gv; wget -q -O- http://other.test:` + p + `/no 2>&1; echo "denied=$?"; wget -Y off -q -T 3 -O- http://allowed.test:` + p + `/direct 2>&1; echo "direct=$?"`}})
+	a = d.await(t, a.ID, 2*time.Minute, api.StateSucceeded, api.StateFailed)
+	out := d.logs(t, a.ID, api.LogOptions{})
+	for _, want := range []string{"4.4.0\nhello /gv\n", "403", "denied=1", "direct=1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gVisor agent (%s %s): output lacks %q:\n%s", a.State, a.Message, want, out)
+		}
+	}
+}

@@ -127,6 +127,11 @@ func (r *Runner) Exec(ctx context.Context, id string, req ExecRequest) (ExecResu
 	if err != nil {
 		return ExecResult{}, err
 	}
+	if a.Isolation == IsolationGVisor {
+		// runsc applies the container's seccomp profile to its own process
+		// only: an exec would run unfiltered (docs/isolation.md).
+		return ExecResult{}, invalid("isolation", "exec is not available in a gvisor agent: runsc runs execs without podrun's seccomp profile")
+	}
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout+5*time.Second)
 	defer cancel()
 	return r.sb.Exec(ctx, a.ContainerID, spec)

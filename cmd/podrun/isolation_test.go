@@ -73,6 +73,15 @@ func TestIsolationThroughTheAPI(t *testing.T) {
 		t.Errorf("default agent: isolation %q, kernel %q; want runc, %s", b.Isolation, out, host)
 	}
 
+	// Exec is refused in a gVisor agent: runsc would run it without the profile.
+	sleeper := d.create(t, api.AgentRequest{Command: []string{"sleep", "60"}, Isolation: api.IsolationGVisor})
+	d.await(t, sleeper.ID, time.Minute, api.StateRunning)
+	_, execErr := d.api.Exec(context.Background(), sleeper.ID, api.ExecRequest{Command: []string{"true"}})
+	var ee *client.Error
+	if !errors.As(execErr, &ee) || ee.Status != 400 || ee.Field != "isolation" {
+		t.Errorf("exec in a gvisor agent: %v, want 400 naming isolation", execErr)
+	}
+
 	d.putFunction(t, "gv", api.FunctionRequest{Command: []string{"sh", "-c", "uname -r"}, Warm: ptr(1), Isolation: api.IsolationGVisor})
 	f, err := d.api.Function(context.Background(), "gv")
 	if err != nil || f.Isolation != api.IsolationGVisor {

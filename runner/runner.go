@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 )
@@ -27,7 +28,8 @@ type Runner struct {
 	log      *slog.Logger
 	obs      Observer
 	enforced bool
-	opened   bool // Open succeeded: Close reports what it stopped
+	opened   bool              // Open succeeded: Close reports what it stopped
+	runtimes map[string]string // Host.Runtimes, as probed at Open
 
 	journal   *journal     // the one gate of agents' states and events
 	agents    *supervisors // the owners of agents' containers
@@ -73,6 +75,10 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 	}, nil
 }
 
+// Runtimes says which runtime runs each isolation this runner gives, as
+// the sandbox reported at Open; nil before.
+func (r *Runner) Runtimes() map[string]string { return maps.Clone(r.runtimes) }
+
 // Open probes the host, refuses to run where limits would be ignored, takes
 // back the agents a previous run of this instance left behind, and opens
 // the warm pools and the callback deliverer.
@@ -81,6 +87,7 @@ func (r *Runner) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("probe container host: %w", err)
 	}
+	r.runtimes = host.Runtimes
 	if why := LimitsUnenforced(host); why != "" {
 		if !r.cfg.AllowUnenforcedLimits {
 			return fmt.Errorf("%w: %s", ErrUnenforced, why)

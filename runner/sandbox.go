@@ -48,6 +48,11 @@ type Host struct {
 	Rootless      bool
 	CgroupVersion string   // "v1" or "v2"
 	Controllers   []string // cgroup controllers available to containers
+	// RuntimeVersion is the service's default runtime's version line, "" if unknown.
+	RuntimeVersion string
+	// Runtimes says, per isolation the sandbox gives (IsolationRunc,
+	// IsolationGVisor), which runtime runs it, in words.
+	Runtimes map[string]string
 }
 
 // Spec is what the runner asks of one container; the sandbox adds the hardening.

@@ -52,6 +52,7 @@ func (p *Podman) connectGVisor(ctx context.Context) error {
 		return fmt.Errorf("the gVisor podman service at %s runs containers under %+v, not runsc: start it with a containers.conf whose [engine] runtime is the path of a runsc wrapper (docs/isolation.md)", p.cfg.GVisorURI, rt)
 	}
 	p.gvisor = conn
+	p.gvisorRuntime = firstLine(rt.Version) + " (" + rt.Path + ")"
 	return nil
 }
 
@@ -82,4 +83,10 @@ func forGVisor(s *specgen.SpecGenerator) {
 	if s.ResourceLimits != nil && s.ResourceLimits.Pids != nil && s.ResourceLimits.Pids.Limit > 0 {
 		s.ResourceLimits.Pids.Limit += gvisorPIDOverhead
 	}
+}
+
+// firstLine is s up to its first newline (runsc's version has a second line, its spec).
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

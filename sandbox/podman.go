@@ -22,7 +22,9 @@ type Podman struct {
 	conn context.Context // carries the bindings' connection; never cancelled
 	// gvisor carries the connection to Config.GVisorURI, nil without one.
 	gvisor context.Context
-	sock   string // unix socket path, for the hijacking client
+	// gvisorRuntime is the gVisor service's runtime in words, for Probe.
+	gvisorRuntime string
+	sock          string // unix socket path, for the hijacking client
 
 	// fresh holds containers created here and not yet attached or started: an
 	// attach to them needs no state check (see Attach).

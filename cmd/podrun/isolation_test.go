@@ -52,6 +52,10 @@ func TestIsolationThroughTheAPI(t *testing.T) {
 	gv := gvisorSocket(t)
 	d := startDaemon(t, func(c *configs.Config) { c.Sandbox.GVisorSocket = gv })
 	host := hostKernel(t)
+	ready, err := d.api.Ready(context.Background())
+	if err != nil || !strings.HasPrefix(ready.Runtimes[api.IsolationRunc], "runc") || !strings.HasPrefix(ready.Runtimes[api.IsolationGVisor], "runsc") {
+		t.Errorf("/readyz: %+v, %v; want the runtimes of runc and gvisor", ready, err)
+	}
 	const show = `echo "$(uname -r) $(cat /proc/version)"`
 
 	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", show}, Isolation: api.IsolationGVisor})
@@ -120,5 +124,8 @@ func TestIsolationRefusedWhereUnavailable(t *testing.T) {
 	}
 	if got := d.runnerAgents(t); len(got) != 0 {
 		t.Errorf("refused requests made %d agents", len(got))
+	}
+	if ready, err := d.api.Ready(ctx); err != nil || len(ready.Runtimes) != 1 || ready.Runtimes[api.IsolationRunc] == "" {
+		t.Errorf("/readyz without gVisor: %+v, %v; want runc's runtime only", ready, err)
 	}
 }

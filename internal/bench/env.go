@@ -189,6 +189,9 @@ type benchHost struct {
 	Rootless      bool     `json:"rootless"`
 	CgroupVersion string   `json:"cgroup_version"`
 	Controllers   []string `json:"controllers"`
+	// RuntimeVersion and Runtimes are as runner.Host has them: the runtime of each isolation.
+	RuntimeVersion string            `json:"runtime_version"`
+	Runtimes       map[string]string `json:"runtimes"`
 }
 
 // benchPodrun says which podrun was measured.

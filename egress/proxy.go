@@ -213,6 +213,27 @@ func (p *Proxy) Shutdown() {
 	}
 }
 
+// Prune removes the listener directories in Config.Dir that no open
+// listener uses: those of containers that ended while podrun was down. Call
+// it once the listeners of the containers that run on are open again.
+func (p *Proxy) Prune() ([]string, error) {
+	entries, err := os.ReadDir(p.cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("egress: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var removed []string
+	for _, e := range entries {
+		if _, open := p.listeners[e.Name()]; !open && e.IsDir() {
+			if err := os.RemoveAll(filepath.Join(p.cfg.Dir, e.Name())); err == nil {
+				removed = append(removed, e.Name())
+			}
+		}
+	}
+	return removed, nil
+}
+
 // Keys lists the open listeners' keys, for tests and reconciliation.
 func (p *Proxy) Keys() []string {
 	p.mu.Lock()

@@ -239,3 +239,23 @@ func TestReopenKeepsTheDirectory(t *testing.T) {
 		t.Errorf("after reopening: %d", code)
 	}
 }
+
+// TestPrune removes the directories of listeners that are not open (left by
+// a previous run) and keeps the open ones.
+func TestPrune(t *testing.T) {
+	p, _ := newTestProxy(t)
+	if err := os.MkdirAll(filepath.Join(p.cfg.Dir, "gone-agent"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := p.Open("live", "agent", []string{"allowed.test:80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := p.Prune()
+	if err != nil || len(removed) != 1 || removed[0] != "gone-agent" {
+		t.Errorf("Prune = %v, %v; want [gone-agent]", removed, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, SocketName)); err != nil {
+		t.Errorf("the open listener's socket: %v", err)
+	}
+}

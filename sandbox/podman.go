@@ -92,6 +92,9 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 			return nil, err
 		}
 	}
+	if _, err := p.pruneStateDir(ctx, time.Now()); err != nil {
+		return nil, err
+	}
 	if p.cfg.Runtime == "" {
 		h, err := p.hostInfo(ctx)
 		if err != nil {

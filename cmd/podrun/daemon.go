@@ -74,7 +74,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	if err != nil {
 		return nil, err // it names the socket and how to start Podman
 	}
-	if d.egress, err = openEgress(cfg, metrics, log, func() *runner.Runner { return d.runner }); err != nil {
+	if d.egress, err = openEgress(cfg, d.instance, metrics, log, func() *runner.Runner { return d.runner }); err != nil {
 		return nil, err
 	}
 	var gate runner.EgressGate
@@ -108,6 +108,13 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	}
 	if err := d.runner.Open(ctx); err != nil {
 		return nil, err
+	}
+	if d.egress != nil { // the agents that run on have their listeners back: the rest ended
+		if removed, err := d.egress.Prune(); err != nil {
+			log.Warn("prune egress listeners", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("pruned egress listeners of ended agents", "count", len(removed))
+		}
 	}
 	if err := d.runner.LoadFunctions(ctx, functionRequests(cfg)); err != nil {
 		return nil, err

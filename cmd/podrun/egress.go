@@ -14,16 +14,16 @@ import (
 )
 
 // openEgress starts podrun's egress proxy when egress is enabled: its
-// listeners live in the sandbox's state dir (on the Podman host, which is
+// listeners live in the sandbox's state dir, a directory per instance (on the Podman host, which is
 // this one: podrun reaches Podman through a unix socket), and every decision
 // becomes an event in the agent's history and a metric. record reaches the
 // runner once it exists; nil without egress.
-func openEgress(cfg configs.Config, metrics *httpapi.Metrics, log *slog.Logger, history func() *runner.Runner) (*egress.Proxy, error) {
+func openEgress(cfg configs.Config, instance string, metrics *httpapi.Metrics, log *slog.Logger, history func() *runner.Runner) (*egress.Proxy, error) {
 	if !cfg.Egress.Enabled {
 		return nil, nil
 	}
 	p, err := egress.New(egress.Config{
-		Dir:    filepath.Join(cfg.Sandbox.StateDir, "egress"),
+		Dir:    filepath.Join(cfg.Sandbox.StateDir, "egress", instance), // instances sharing a state dir prune only their own
 		Hosts:  cfg.Egress.Hosts,
 		Logger: log,
 		Record: func(d egress.Decision) {

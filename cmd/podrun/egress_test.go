@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,5 +199,66 @@ func TestEgressUnderGVisor(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("gVisor agent (%s %s): output lacks %q:\n%s", a.State, a.Message, want, out)
 		}
+	}
+}
+
+// TestEgressSurvivesARestart: an agent's proxy listener dies with podrun
+// (kill -9); the restarted podrun takes the agent back and opens its
+// listener again in the directory the container has mounted, so the agent
+// reaches its allowed name again; the directory of an agent that ended
+// while podrun was down is pruned.
+func TestEgressSurvivesARestart(t *testing.T) {
+	local := serveHits(t, "127.0.0.1")
+	dataDir := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "podrun.toml")
+	if err := os.WriteFile(conf, []byte("[egress.hosts]\n\"allowed.test\" = \"127.0.0.1\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcess(t, dataDir, "--config", conf)
+	c := p.client(t)
+	allow := &api.Egress{Allow: []string{"allowed.test:" + local.port}}
+	loop := c.create(t, api.AgentRequest{Egress: allow, TTL: "5m", Command: []string{"sh", "-c",
+		`while true; do wget -q -O /dev/null http://allowed.test:` + local.port + `/loop; sleep 0.2; done`}})
+	brief := c.create(t, api.AgentRequest{Egress: allow, Command: []string{"sh", "-c", "sleep 2"}})
+	c.await(t, loop.ID, 30*time.Second, api.StateRunning)
+	c.await(t, brief.ID, 30*time.Second, api.StateRunning)
+	id, err := os.ReadFile(filepath.Join(dataDir, "instance-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := filepath.Join(configs.Default().Sandbox.StateDir, "egress", strings.TrimSpace(string(id)))
+	if _, err := os.Stat(filepath.Join(dirs, brief.ID)); err != nil {
+		t.Fatalf("the listener directory of a running agent: %v", err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	time.Sleep(3 * time.Second) // brief ends while podrun is down
+	before := len(local.got())
+
+	p = startProcess(t, dataDir, "--config", conf)
+	defer func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Wait()
+	}()
+	c = p.client(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(local.got()) < before+3 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := len(local.got()); n < before+3 {
+		t.Errorf("after the restart the agent got through %d more times, want at least 3", n-before)
+	}
+	if a := c.get(t, loop.ID); a.State != api.StateRunning {
+		t.Errorf("looping agent is %s after the restart", a.State)
+	}
+	c.await(t, brief.ID, 30*time.Second, api.StateSucceeded, api.StateFailed)
+	if _, err := os.Stat(filepath.Join(dirs, brief.ID)); !os.IsNotExist(err) {
+		t.Errorf("the listener directory of an agent that ended while podrun was down is still there: %v", err)
+	}
+	for _, a := range []api.Agent{loop, brief} {
+		c.delete(t, a.ID)
+		containerGone(t, c.get(t, a.ID).ContainerID, 30*time.Second)
 	}
 }

@@ -129,3 +129,21 @@ func TestIsolationRefusedWhereUnavailable(t *testing.T) {
 		t.Errorf("/readyz without gVisor: %+v, %v; want runc's runtime only", ready, err)
 	}
 }
+
+// TestCLIIsolationAndEgressFlags: podrun run passes --isolation and
+// --egress on, and the server's refusals name the field.
+func TestCLIIsolationAndEgressFlags(t *testing.T) {
+	d := startDaemon(t, nil)
+	if r := d.podrun(t, "", "run", "--isolation", "gvisor", testImage, "true").want(t, 125, "run --isolation gvisor"); !strings.Contains(r.stderr, "isolation") || !strings.Contains(r.stderr, "400 invalid") {
+		t.Errorf("--isolation gvisor without gVisor: %s", r)
+	}
+	if r := d.podrun(t, "", "run", "--egress", "a b", testImage, "true").want(t, 125, "run --egress 'a b'"); !strings.Contains(r.stderr, "egress.allow[0]") {
+		t.Errorf("--egress with a bad rule: %s", r)
+	}
+	r := d.podrun(t, "", "--json", "run", "-d", "--isolation", "runc", "--egress", "Example.COM:443", testImage, "true").want(t, 0, "run -d --egress")
+	var a api.Agent
+	jsonFrom(t, r.stdout, &a)
+	if a.Isolation != api.IsolationRunc || a.Egress == nil || len(a.Egress.Allow) != 1 || a.Egress.Allow[0] != "example.com:443" {
+		t.Errorf("run -d --egress: agent %+v", a)
+	}
+}

@@ -239,13 +239,14 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Host, d.Port = host, port
-	addr, err := h.resolve(r.Context(), host, port)
+	// The listener's context, not the request's, as for CONNECT.
+	addr, err := h.resolve(h.l.ctx, host, port)
 	if err != nil {
 		h.deny(w, d, err)
 		return
 	}
 	d.Allowed, d.Addr = true, addr
-	out := r.Clone(r.Context())
+	out := r.Clone(h.l.ctx)
 	out.RequestURI = ""
 	for _, k := range hopHeaders {
 		out.Header.Del(k)

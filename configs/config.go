@@ -139,6 +139,10 @@ type FunctionConfig struct {
 	Warm           *int              `toml:"warm"`
 	MaxConcurrency *int              `toml:"max_concurrency"`
 	MaxOutput      *runner.ByteSize  `toml:"max_output"`
+	// Isolation is "runc" or "gvisor"; empty takes sandbox.isolation.
+	Isolation string `toml:"isolation"`
+	// Egress is the allow list of destinations (docs/isolation.md); empty: no network.
+	Egress []string `toml:"egress"`
 }
 
 // FunctionLimits holds a function's resource limits; a nil one takes limits.default.
@@ -322,6 +326,8 @@ func (f FunctionConfig) Request() runner.FunctionRequest {
 		Warm:           f.Warm,
 		MaxConcurrency: f.MaxConcurrency,
 		MaxOutput:      f.MaxOutput,
+		Isolation:      f.Isolation,
+		Egress:         f.Egress,
 	}
 	if f.Timeout != nil {
 		req.Timeout = f.Timeout.String() // an explicit "0s" stays explicit, so the runner refuses it

@@ -225,6 +225,8 @@ func TestFunctionConfigRequest(t *testing.T) {
 		Warm:           &warm,
 		MaxConcurrency: &conc,
 		MaxOutput:      &out,
+		Isolation:      "gvisor",
+		Egress:         []string{"api.example.com:443"},
 	}
 	tests := []struct {
 		name string
@@ -241,6 +243,8 @@ func TestFunctionConfigRequest(t *testing.T) {
 			Warm:           &warm,
 			MaxConcurrency: &conc,
 			MaxOutput:      &out,
+			Isolation:      "gvisor",
+			Egress:         []string{"api.example.com:443"},
 		}},
 		{"explicit zero timeout", FunctionConfig{Image: "busybox", Timeout: &Duration{}},
 			runner.FunctionRequest{Image: "busybox", Timeout: "0s"}},

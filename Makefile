@@ -63,7 +63,8 @@ shim: ## Build bin/podrun-shim, static (CGO_ENABLED=0)
 
 run: setup images build ## Set up the host, build, and run podrun serve (SQLite in its data dir)
 	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
-	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
+	gvisor="$$(scripts/setup-gvisor.sh 2>/dev/null | tail -n 1)"; \
+	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" PODRUN_GVISOR_SOCKET="$${PODRUN_GVISOR_SOCKET:-$$gvisor}" exec $(BIN) serve
 
 test: setup images rootless shim promtool ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...

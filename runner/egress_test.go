@@ -104,6 +104,16 @@ func TestRequestConfinement(t *testing.T) {
 	if a, err := req.Validate(p); err != nil || a.Isolation != runner.IsolationGVisor {
 		t.Errorf("configured default gvisor: %q, %v", a.Isolation, err)
 	}
+	small := runner.ByteSize(16 << 20)
+	tiny := req
+	tiny.Limits.Memory = &small
+	if _, err := tiny.Validate(p); field(err) != "limits.memory" {
+		t.Errorf("gvisor with 16Mi: %v, want a FieldError naming limits.memory", err)
+	}
+	tiny.Isolation = runner.IsolationRunc
+	if _, err := tiny.Validate(p); err != nil {
+		t.Errorf("runc with 16Mi: %v", err)
+	}
 	r := req
 	r.Egress = []string{"API.example.com:443"}
 	if _, err := r.Validate(p); field(err) != "egress" {

@@ -74,6 +74,9 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 	if err != nil {
 		return Agent{}, err
 	}
+	if iso == IsolationGVisor && limits.Memory > 0 && limits.Memory < MinGVisorMemory {
+		return Agent{}, invalid("limits.memory", "must be at least %s with isolation gvisor: gVisor's own kernel runs within the limit", ByteSize(MinGVisorMemory))
+	}
 	a := Agent{
 		Image:     req.Image,
 		Command:   req.Command,

@@ -9,7 +9,8 @@
 // The proxy speaks HTTP CONNECT (for HTTPS and any other TCP protocol) and
 // plain HTTP proxying (absolute-URI requests). It matches the host name the
 // client asked for (the CONNECT authority or the request's host) and the
-// port against the allow list (runner.EgressRule), resolves names itself,
+// port against the allow list (runner.EgressRule), and in a tunnel the TLS
+// server name (SNI) against the same list, resolves names itself,
 // and refuses a name that resolves to a loopback, private, link-local or
 // otherwise non-public address unless an address rule allows that address,
 // so an allowed name cannot be pointed at the host's own services. Every

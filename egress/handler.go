@@ -91,6 +91,15 @@ func (h *handler) resolve(ctx context.Context, host string, port int) (string, e
 	return "", fmt.Errorf("%s resolves to %v, none of them public or allowed by an address rule: %w", host, addrs, errDenied)
 }
 
+func (h *handler) nameAllowed(name string, port int) bool {
+	for _, r := range h.l.rules {
+		if r.MatchName(name, port) {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *handler) addrAllowed(a netip.Addr, port int) bool {
 	for _, r := range h.l.rules {
 		if r.MatchAddr(a, port) {
@@ -180,6 +189,19 @@ func (h *handler) connect(w http.ResponseWriter, r *http.Request) {
 	var pre []byte
 	if n := buf.Reader.Buffered(); n > 0 {
 		pre, _ = buf.Reader.Peek(n)
+	}
+	// A TLS client names the server it wants in its ClientHello; it must be
+	// the name it asked to connect to, or another name the list allows:
+	// otherwise a shared front end (a CDN) behind an allowed name would
+	// serve it any other site (domain fronting).
+	sni, pre := readSNI(client, pre)
+	if sni != "" && sni != host && !h.nameAllowed(sni, port) {
+		client.Close()
+		up.Close()
+		d.Allowed, d.Addr = false, ""
+		d.Reason = fmt.Sprintf("TLS server name %s (CONNECT %s) port %d: %v", sni, host, port, errDenied)
+		h.p.record(h.l, d)
+		return
 	}
 	d.Sent, d.Received = h.splice(client, up, pre)
 	d.Duration = time.Since(start)

@@ -3,6 +3,7 @@ package egress
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -257,5 +258,66 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, SocketName)); err != nil {
 		t.Errorf("the open listener's socket: %v", err)
+	}
+}
+
+// TestTLSServerNameMustBeAllowed: through a CONNECT to an allowed name, a
+// TLS client asking for another name in its ClientHello (domain fronting) is
+// cut off and the decision recorded as denied; the allowed name, or another
+// name the list allows, gets through to the test's own TLS server.
+func TestTLSServerNameMustBeAllowed(t *testing.T) {
+	p, rec := newTestProxy(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "tls hello %s", r.Host)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port := u.Port()
+	dir, err := p.Open("k", "agent", []string{"allowed.test:" + port, "*.allowed.test:" + port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(serverName string) (string, error) {
+		c, err := net.Dial("unix", filepath.Join(dir, SocketName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "CONNECT allowed.test:%s HTTP/1.1\r\nHost: x\r\n\r\n", port)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("CONNECT: %v, %v", resp, err)
+		}
+		tc := tls.Client(c, &tls.Config{ServerName: serverName, InsecureSkipVerify: true})
+		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(tc, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", serverName)
+		inner, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err != nil {
+			return "", err
+		}
+		b, _ := io.ReadAll(inner.Body)
+		return string(b), nil
+	}
+	for _, name := range []string{"allowed.test", "also.allowed.test"} {
+		if got, err := try(name); err != nil || got != "tls hello "+name {
+			t.Errorf("TLS for %s through CONNECT allowed.test: %q, %v", name, got, err)
+		}
+	}
+	if got, err := try("evil.example"); err == nil {
+		t.Errorf("TLS for evil.example through CONNECT allowed.test got through: %q", got)
+	}
+	ds := rec.await(3)
+	var denied []string
+	for _, d := range ds {
+		if !d.Allowed {
+			denied = append(denied, d.Reason)
+		}
+	}
+	if len(denied) != 1 || !strings.Contains(denied[0], "evil.example") {
+		t.Errorf("denied decisions %q, want the one for evil.example", denied)
 	}
 }

@@ -26,7 +26,7 @@ LDFLAGS := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT)
 # scratch too): static, so it is built without cgo whatever CGO_ENABLED says above.
 SHIM := bin/podrun-shim
 # Pure Go: fast, run with the race detector.
-UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/... ./api/... ./client/... ./cli/... ./examples/... ./internal/...
+UNIT_PKGS := ./runner/... ./ttl/... ./httpapi/... ./configs/... ./api/... ./client/... ./cli/... ./examples/... ./internal/... ./egress/...
 # Talk to the real Podman service; one package at a time, as they share it on a small machine.
 INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
@@ -54,8 +54,9 @@ help: ## List the targets
 
 # The scripts write their progress (apt's included) to stderr and only the service's URI to
 # stdout, which these targets drop and `run` reads.
-setup: ## Install Podman if needed and start its API service (uses sudo when not root)
+setup: ## Install Podman and runsc if needed and start their API services (uses sudo when not root)
 	scripts/setup-host.sh >/dev/null
+	scripts/setup-gvisor.sh >/dev/null
 
 images: setup ## Build the local images (localhost/podrun/busybox, hello-go), skipping those that exist
 	scripts/build-images.sh
@@ -78,12 +79,14 @@ shim: ## Build bin/podrun-shim, static (CGO_ENABLED=0)
 
 run: setup images build ## Set up the host, build, and run podrun serve (SQLite in its data dir)
 	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
-	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
+	gvisor="$$(scripts/setup-gvisor.sh 2>/dev/null | tail -n 1)"; \
+	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" PODRUN_GVISOR_SOCKET="$${PODRUN_GVISOR_SOCKET:-$$gvisor}" exec $(BIN) serve
 
 test: setup images rootless build promtool systemd-tools ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS) ./deploy/...
 	PODRUN_PROMTOOL="$$(scripts/install-promtool.sh 2>/dev/null | tail -n 1)" \
+	PODRUN_TEST_GVISOR_SOCKET="$$(scripts/setup-gvisor.sh 2>/dev/null | tail -n 1)" \
 		$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
 # Flags for podrun bench, e.g. make bench BENCH_FLAGS="--json --scenarios cold,warm".

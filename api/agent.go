@@ -103,6 +103,10 @@ type Agent struct {
 	IdleExpiresAt *Time `json:"idle_expires_at"`
 	// WebhookURL receives the agent's lifecycle events (WebhookEvent); optional.
 	WebhookURL string `json:"webhook_url,omitempty"`
+	// Isolation is IsolationRunc or IsolationGVisor.
+	Isolation string `json:"isolation"`
+	// Egress is what the agent may connect to; optional, absent for an agent without network.
+	Egress *Egress `json:"egress,omitempty"`
 }
 
 // Limits are the resources one agent's container may use, as answers show them.
@@ -151,6 +155,10 @@ type AgentRequest struct {
 	// ends; optional, the server's webhooks.url by default. Loopback and private addresses are
 	// refused unless the server sets webhooks.allow_private.
 	WebhookURL string `json:"webhook_url,omitempty"`
+	// Isolation is IsolationRunc or IsolationGVisor; optional, the server's sandbox.isolation by default.
+	Isolation string `json:"isolation,omitempty"`
+	// Egress lists the destinations the agent may connect to; optional, no network by default.
+	Egress *Egress `json:"egress,omitempty"`
 }
 
 // LimitsRequest asks for resource limits; a field left out takes the server's default, and each
@@ -175,6 +183,13 @@ type PatchAgentRequest struct {
 const (
 	EventState     = "state"     // Name is the agent's new State
 	EventContainer = "container" // Name is a container phase
+	EventEgress    = "egress"    // Name is EgressAllowed or EgressDenied; Detail the destination and bytes
+)
+
+// Egress decisions, the Name of EventEgress events.
+const (
+	EgressAllowed = "allowed"
+	EgressDenied  = "denied"
 )
 
 // Container phases, the Name of EventContainer events.
@@ -200,7 +215,7 @@ type Event struct {
 	AgentID string `json:"agent_id"`
 	// Time is when it happened.
 	Time Time `json:"time"`
-	// Type is EventState or EventContainer.
+	// Type is EventState, EventContainer or EventEgress.
 	Type string `json:"type"`
 	// Name is the state or the container phase.
 	Name string `json:"name"`

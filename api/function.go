@@ -28,6 +28,10 @@ type Function struct {
 	// keeps its settings there); optional, absent when empty.
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Isolation is IsolationRunc or IsolationGVisor.
+	Isolation string `json:"isolation"`
+	// Egress is what each invocation may connect to; optional, absent for a function without network.
+	Egress *Egress `json:"egress,omitempty"`
 	// CreatedAt and UpdatedAt are when it was first stored and last replaced.
 	CreatedAt Time `json:"created_at"`
 	UpdatedAt Time `json:"updated_at"`
@@ -58,6 +62,10 @@ type FunctionRequest struct {
 	// Labels and Annotations are stored and shown; podrun acts on none of them.
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Isolation is IsolationRunc or IsolationGVisor; optional, the server's sandbox.isolation by default.
+	Isolation string `json:"isolation,omitempty"`
+	// Egress lists the destinations each invocation may connect to; optional, no network by default.
+	Egress *Egress `json:"egress,omitempty"`
 }
 
 // FunctionList is the answer of GET /v1/functions, by name.

@@ -5,6 +5,9 @@ package api
 type Health struct {
 	// Status is "ok".
 	Status string `json:"status"`
+	// Runtimes says, in /readyz's answer, which container runtime runs each isolation the
+	// server gives (IsolationRunc, IsolationGVisor), like "runc version 1.1.5"; optional.
+	Runtimes map[string]string `json:"runtimes,omitempty"`
 }
 
 // Version describes a build of podrun: the answer of GET /v1/version, and what `podrun version`

@@ -52,6 +52,9 @@ type runFlags struct {
 	env       []string
 	labels    []string
 	limits    limitFlags
+	// isolation and egress confine the agent further (docs/isolation.md).
+	isolation string
+	egress    []string
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -65,7 +68,8 @@ A first interrupt (Ctrl-C) deletes the agent and keeps streaming until it has en
 		Example: `  podrun run localhost/podrun/busybox:latest echo hello
   echo hi | podrun run -i --memory 64Mi localhost/podrun/busybox:latest cat
   podrun run -d --ttl 10m --label team=a localhost/podrun/busybox:latest sleep 600
-  podrun run --keep-alive --ttl 30m localhost/podrun/busybox:latest`,
+  podrun run --keep-alive --ttl 30m localhost/podrun/busybox:latest
+  podrun run --isolation gvisor --egress api.example.com:443 localhost/podrun/busybox:latest uname -r`,
 		Args: a.args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.run(cmd, o, args) },
 	}
@@ -77,6 +81,8 @@ A first interrupt (Ctrl-C) deletes the agent and keeps streaming until it has en
 	f.StringVar(&o.ttl, "ttl", "", "how long the agent may live, like 30s or 10m (default: the server's)")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE; a bare KEY passes podrun's own value")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "set a label KEY=VALUE, to filter ps by")
+	f.StringVar(&o.isolation, "isolation", "", "runc or gvisor (default: the server's sandbox.isolation)")
+	f.StringArrayVar(&o.egress, "egress", nil, "let the agent connect to HOST:PORT, HOST, *.DOMAIN or PREFIX[:PORT] through podrun's egress proxy (repeatable; default: no network)")
 	o.limits.add(f)
 	return cmd
 }
@@ -86,8 +92,12 @@ func (a *app) run(cmd *cobra.Command, o runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := api.AgentRequest{Image: args[0], Command: args[1:], TTL: o.ttl, Limits: o.limits.request(cmd.Flags()), KeepAlive: o.keepAlive}
+	req := api.AgentRequest{Image: args[0], Command: args[1:], TTL: o.ttl, Limits: o.limits.request(cmd.Flags()),
+		KeepAlive: o.keepAlive, Isolation: o.isolation}
 	o.detach = o.detach || o.keepAlive
+	if len(o.egress) > 0 {
+		req.Egress = &api.Egress{Allow: o.egress}
+	}
 	if req.Env, err = envMap(o.env, a.getenv); err != nil {
 		return &usageError{cmd, err}
 	}

@@ -32,6 +32,7 @@ type Config struct {
 	Files                 FilesConfig    `toml:"files"`
 	Agents                AgentsConfig   `toml:"agents"`
 	Webhooks              WebhooksConfig `toml:"webhooks"`
+	Egress                EgressConfig   `toml:"egress"`
 	// Functions are the [functions.NAME] tables of the file, by NAME.
 	Functions map[string]FunctionConfig `toml:"functions"`
 }
@@ -84,6 +85,21 @@ type SandboxConfig struct {
 	// ShimPath locates the podrun-shim binary; empty looks for it next to podrun's own executable.
 	ShimPath           string `toml:"shim_path"`
 	MaxConcurrentCalls int    `toml:"max_concurrent_calls"`
+	// Isolation is the isolation of an agent or function that names none: "runc" or "gvisor".
+	Isolation string `toml:"isolation"`
+	// GVisorSocket is the URI of the second Podman service, whose default
+	// runtime is runsc (scripts/setup-gvisor.sh starts it); empty refuses
+	// isolation "gvisor".
+	GVisorSocket string `toml:"gvisor_socket"`
+}
+
+// EgressConfig sets up podrun's egress proxy (docs/isolation.md).
+type EgressConfig struct {
+	// Enabled lets agents and functions carry an egress allow list; false refuses every list (400 naming egress).
+	Enabled bool `toml:"enabled"`
+	// Hosts pins host names to addresses the proxy connects to instead of
+	// asking DNS; a pinned name may point at a private or loopback address.
+	Hosts map[string]string `toml:"hosts"`
 }
 
 // CleanupConfig says when the sweeper removes containers and prunes finished agents.
@@ -156,6 +172,10 @@ type FunctionConfig struct {
 	Warm           *int              `toml:"warm"`
 	MaxConcurrency *int              `toml:"max_concurrency"`
 	MaxOutput      *runner.ByteSize  `toml:"max_output"`
+	// Isolation is "runc" or "gvisor"; empty takes sandbox.isolation.
+	Isolation string `toml:"isolation"`
+	// Egress is the allow list of destinations (docs/isolation.md); empty: no network.
+	Egress []string `toml:"egress"`
 }
 
 // FunctionLimits holds a function's resource limits; a nil one takes limits.default.
@@ -211,6 +231,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			PullTimeout: minutes(2),
 
 			MaxConcurrentCalls: 16,
+			Isolation:          runner.IsolationRunc,
 		},
 		Cleanup: CleanupConfig{
 			SweepInterval:  Duration{30 * time.Second},
@@ -228,6 +249,7 @@ func defaults(getenv func(string) string, root bool) Config {
 			IdleTimeout:       Duration{120 * time.Second},
 			BasicAuthUser:     "admin",
 		},
+		Egress: EgressConfig{Enabled: true},
 		Invoke: InvokeConfig{
 			MaxConcurrency:     16,
 			DefaultConcurrency: 4,
@@ -303,7 +325,20 @@ func (c Config) Policy() runner.Policy {
 
 		DefaultIdleTimeout:   c.Agents.IdleTimeout.Duration,
 		AllowPrivateWebhooks: c.Webhooks.AllowPrivate,
+		Isolation:            c.IsolationPolicy(),
+		Egress:               c.Egress.Enabled,
 	}
+}
+
+// IsolationPolicy says which isolations requests may name: gvisor only with sandbox.gvisor_socket.
+func (c Config) IsolationPolicy() runner.IsolationPolicy {
+	p := runner.IsolationPolicy{Default: c.Sandbox.Isolation, Available: []string{runner.IsolationRunc}}
+	if c.Sandbox.GVisorSocket != "" {
+		p.Available = append(p.Available, runner.IsolationGVisor)
+	} else {
+		p.Unavailable = map[string]string{runner.IsolationGVisor: "sandbox.gvisor_socket is not set (docs/isolation.md)"}
+	}
+	return p
 }
 
 // FunctionPolicy returns the bounds the runner applies to function requests; invoke.max_concurrency
@@ -331,6 +366,8 @@ func (f FunctionConfig) Request() runner.FunctionRequest {
 		Warm:           f.Warm,
 		MaxConcurrency: f.MaxConcurrency,
 		MaxOutput:      f.MaxOutput,
+		Isolation:      f.Isolation,
+		Egress:         f.Egress,
 	}
 	if f.Timeout != nil {
 		req.Timeout = f.Timeout.String() // an explicit "0s" stays explicit, so the runner refuses it

@@ -174,9 +174,28 @@ func TestPolicy(t *testing.T) {
 		MaxTTL:     24 * time.Hour,
 
 		DefaultIdleTimeout: 10 * time.Minute,
+		Egress:             true,
+		Isolation: runner.IsolationPolicy{Default: runner.IsolationRunc, Available: []string{runner.IsolationRunc},
+			Unavailable: map[string]string{runner.IsolationGVisor: "sandbox.gvisor_socket is not set (docs/isolation.md)"}},
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+	c := defaults(userEnv.get, true)
+	c.Sandbox.Isolation, c.Sandbox.GVisorSocket = runner.IsolationGVisor, "unix:///run/podman/podrun-gvisor.sock"
+	if err := c.Validate(); err != nil {
+		t.Errorf("gvisor by default with a gVisor socket: %v", err)
+	}
+	if p := c.Policy().Isolation; p.Default != runner.IsolationGVisor || !slices.Contains(p.Available, runner.IsolationGVisor) {
+		t.Errorf("isolation policy %+v", p)
+	}
+	c.Sandbox.GVisorSocket = ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "sandbox.isolation") {
+		t.Errorf("gvisor by default without a gVisor socket: %v, want refused naming sandbox.isolation", err)
+	}
+	c.Sandbox.Isolation, c.Sandbox.GVisorSocket = "kata", "/run/x.sock"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "sandbox.isolation") || !strings.Contains(err.Error(), "sandbox.gvisor_socket") {
+		t.Errorf("isolation kata, socket without unix://: %v", err)
 	}
 }
 
@@ -208,6 +227,8 @@ func TestFunctionConfigRequest(t *testing.T) {
 		Warm:           &warm,
 		MaxConcurrency: &conc,
 		MaxOutput:      &out,
+		Isolation:      "gvisor",
+		Egress:         []string{"api.example.com:443"},
 	}
 	tests := []struct {
 		name string
@@ -224,6 +245,8 @@ func TestFunctionConfigRequest(t *testing.T) {
 			Warm:           &warm,
 			MaxConcurrency: &conc,
 			MaxOutput:      &out,
+			Isolation:      "gvisor",
+			Egress:         []string{"api.example.com:443"},
 		}},
 		{"explicit zero timeout", FunctionConfig{Image: "busybox", Timeout: &Duration{}},
 			runner.FunctionRequest{Image: "busybox", Timeout: "0s"}},

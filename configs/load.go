@@ -52,6 +52,10 @@ var settings = []setting{
 		set:   func(c *Config, v string) error { c.Webhooks.Secret = v; return nil }},
 	{flag: "runtime", key: "sandbox.runtime", env: "PODRUN_RUNTIME", arg: "NAME", usage: "OCI runtime, like runc or crun; empty picks one (sandbox.runtime)",
 		set: func(c *Config, v string) error { c.Sandbox.Runtime = v; return nil }},
+	{flag: "isolation", key: "sandbox.isolation", env: "PODRUN_ISOLATION", arg: "NAME", usage: "isolation of agents that ask for none: runc or gvisor (sandbox.isolation)",
+		set: func(c *Config, v string) error { c.Sandbox.Isolation = v; return nil }},
+	{flag: "gvisor-socket", key: "sandbox.gvisor_socket", env: "PODRUN_GVISOR_SOCKET", arg: "URI", usage: "Podman service running runsc, for isolation gvisor (sandbox.gvisor_socket)",
+		set: func(c *Config, v string) error { c.Sandbox.GVisorSocket = v; return nil }},
 }
 
 // configEnv names the file to load when --config is not given.

@@ -86,13 +86,14 @@ func TestEverySettingFromEnvAndFlag(t *testing.T) {
 	values := map[string]string{
 		"listen": "127.0.0.1:9", "data-dir": "/srv/podrun", "podman-socket": "unix:///tmp/p.sock",
 		"token": "", "token-file": tokenFile, "log-format": "json", "log-level": "debug", "allow-unenforced-limits": "true",
-		"runtime": "crun", "webhook-secret": "s3cret",
+		"runtime": "crun", "webhook-secret": "s3cret", "isolation": "gvisor", "gvisor-socket": "unix:///tmp/g.sock",
 	}
 	want := defaults(userEnv.get, false)
 	want.Listen, want.DataDir, want.PodmanSocket, want.Token = "127.0.0.1:9", "/srv/podrun", "unix:///tmp/p.sock", "t0k"
 	want.TokenFile = tokenFile
 	want.LogFormat, want.LogLevel, want.AllowUnenforcedLimits, want.Sandbox.Runtime = "json", "debug", true, "crun"
 	want.Webhooks.Secret = "s3cret"
+	want.Sandbox.Isolation, want.Sandbox.GVisorSocket = "gvisor", "unix:///tmp/g.sock"
 
 	e, args := with(), []string{}
 	for _, s := range settings {

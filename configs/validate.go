@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,7 @@ func (c Config) Validate() error {
 		fmt.Sprintf("(%s) exceeds ttl.max (%s)", c.TTL.Default, c.TTL.Max))
 	v.sandbox(c.Sandbox)
 	v.cleanup(c.Cleanup)
+	v.egress(c.Egress)
 	v.http(c.HTTP)
 	v.invoke(c.Invoke)
 	v.check(c.Files.MaxUpload > 0, "files.max_upload", fmt.Sprintf("(%s) must be positive", c.Files.MaxUpload))
@@ -172,6 +174,18 @@ func (v *validator) sandbox(s SandboxConfig) {
 	v.check(s.ShimPath == "" || filepath.IsAbs(s.ShimPath), "sandbox.shim_path",
 		fmt.Sprintf("(%q) must be empty (next to podrun) or an absolute path", s.ShimPath))
 	v.check(s.MaxConcurrentCalls > 0, "sandbox.max_concurrent_calls", fmt.Sprintf("(%d) must be positive", s.MaxConcurrentCalls))
+	v.oneOf("sandbox.isolation", s.Isolation, runner.Isolations...)
+	v.check(s.GVisorSocket == "" || strings.HasPrefix(s.GVisorSocket, "unix:///"), "sandbox.gvisor_socket",
+		fmt.Sprintf("(%q) must be empty or unix:///path/to/podman.sock", s.GVisorSocket))
+	v.check(s.Isolation != runner.IsolationGVisor || s.GVisorSocket != "", "sandbox.isolation",
+		`("gvisor") needs sandbox.gvisor_socket, the Podman service that runs runsc (docs/isolation.md)`)
+}
+
+func (v *validator) egress(e EgressConfig) {
+	for name, addr := range e.Hosts {
+		_, err := netip.ParseAddr(addr)
+		v.check(err == nil && name != "", "egress.hosts", fmt.Sprintf("(%q = %q) must map a host name to an IP address", name, addr))
+	}
 }
 
 func (v *validator) cleanup(c CleanupConfig) {

@@ -106,7 +106,7 @@ func (f *fakeService) Invoke(ctx context.Context, inv runner.Invocation) (runner
 	if invoke != nil {
 		return invoke(ctx, inv)
 	}
-	a := runner.Agent{ID: runner.NewID(time.Now()), Function: inv.Function, State: runner.StatePending,
+	a := runner.Agent{ID: runner.NewID(time.Now()), Function: inv.Function, State: runner.StatePending, Isolation: runner.IsolationRunc,
 		Async: inv.Async, CallbackURL: inv.CallbackURL, Start: runner.StartCold}
 	if inv.Async {
 		// Like the runner: the body is read whole before the 202.

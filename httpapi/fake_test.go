@@ -24,6 +24,8 @@ var testPolicy = runner.Policy{
 	Max:        runner.Limits{Memory: 1 << 30, CPUs: 2, PIDs: 512},
 	DefaultTTL: 5 * time.Minute,
 	MaxTTL:     time.Hour,
+	Isolation:  runner.IsolationPolicy{Available: []string{runner.IsolationRunc, runner.IsolationGVisor}},
+	Egress:     true,
 }
 
 // fakeService keeps agents in memory, validates with the real runner code and records calls.
@@ -238,7 +240,7 @@ func (f *fakeService) CountByState(ctx context.Context) (map[runner.State]int, e
 // add stores an agent directly and returns its id.
 func (f *fakeService) add() string {
 	now := time.Now()
-	a := runner.Agent{ID: runner.NewID(now), Image: "busybox", State: runner.StateRunning, CreatedAt: now}
+	a := runner.Agent{ID: runner.NewID(now), Image: "busybox", State: runner.StateRunning, CreatedAt: now, Isolation: runner.IsolationRunc}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.agents[a.ID] = a

@@ -23,7 +23,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusServiceUnavailable, api.ErrorResponse{Error: api.Error{Code: api.CodeUnavailable, Message: err.Error()}})
 		return
 	}
-	writeJSON(w, r, http.StatusOK, api.Health{Status: "ok"})
+	h := api.Health{Status: "ok"}
+	if rt, ok := s.svc.(runtimesReporter); ok {
+		h.Runtimes = rt.Runtimes()
+	}
+	writeJSON(w, r, http.StatusOK, h)
+}
+
+// runtimesReporter is the part of the service that says which runtime runs
+// each isolation (runner.Runner.Runtimes); a service without it shows none.
+type runtimesReporter interface {
+	Runtimes() map[string]string
 }
 
 // version names the build of podrun serving the API.

@@ -40,7 +40,23 @@ func NewMetrics() *Metrics {
 	for _, kind := range removalKinds {
 		m.removed(kind)
 	}
+	for _, name := range []string{`podrun_egress_decisions_total{decision="allowed"}`, `podrun_egress_decisions_total{decision="denied"}`,
+		`podrun_egress_bytes_total{direction="sent"}`, `podrun_egress_bytes_total{direction="received"}`} {
+		m.set.GetOrCreateCounter(name)
+	}
 	return m
+}
+
+// Egress counts one decision of the egress proxy and the bytes an allowed
+// connection carried each way (see package egress).
+func (m *Metrics) Egress(allowed bool, sent, received int64) {
+	decision := "denied"
+	if allowed {
+		decision = "allowed"
+	}
+	m.set.GetOrCreateCounter(`podrun_egress_decisions_total{decision="` + decision + `"}`).Inc()
+	m.set.GetOrCreateCounter(`podrun_egress_bytes_total{direction="sent"}`).AddInt64(sent)
+	m.set.GetOrCreateCounter(`podrun_egress_bytes_total{direction="received"}`).AddInt64(received)
 }
 
 // AgentCreated counts one accepted agent.

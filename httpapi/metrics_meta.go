@@ -36,6 +36,8 @@ var families = map[string]metricFamily{
 	"podrun_pool_size":                       {"gauge", "Warm containers ready in a function's pool."},
 	"podrun_pool_hits_total":                 {"counter", "Synchronous invocations served by a warm container."},
 	"podrun_pool_misses_total":               {"counter", "Synchronous invocations that found no warm container and started a cold one."},
+	"podrun_egress_decisions_total":          {"counter", "Connections and requests podrun's egress proxy allowed or denied, by decision."},
+	"podrun_egress_bytes_total":              {"counter", "Bytes through podrun's egress proxy, by direction (sent by agents, received by them)."},
 
 	"go_info":                             {"gauge", "The Go version podrun was built with."},
 	"go_info_ext":                         {"gauge", "The compiler, GOOS, GOARCH and GOROOT podrun was built with."},

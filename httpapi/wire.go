@@ -21,6 +21,7 @@ func agentRequestIn(in api.AgentRequest) (runner.AgentRequest, error) {
 		Image: in.Image, Command: in.Command, Env: in.Env, Stdin: in.Stdin, TTL: in.TTL,
 		Limits: limits, Labels: in.Labels, KeepAlive: in.KeepAlive,
 		IdleTimeout: in.IdleTimeout, WebhookURL: in.WebhookURL,
+		Isolation: in.Isolation, Egress: egressIn(in.Egress),
 	}, nil
 }
 
@@ -46,6 +47,7 @@ func functionRequestIn(in api.FunctionRequest) (runner.FunctionRequest, error) {
 		Image: in.Image, Command: in.Command, Env: in.Env, Limits: limits, Timeout: in.Timeout,
 		Warm: in.Warm, MaxConcurrency: in.MaxConcurrency, MaxOutput: maxOutput,
 		Secrets: in.Secrets, Labels: in.Labels, Annotations: in.Annotations,
+		Isolation: in.Isolation, Egress: egressIn(in.Egress),
 	}, nil
 }
 
@@ -77,6 +79,7 @@ func agentOut(a runner.Agent) api.Agent {
 		StartedAt: api.TimeOf(a.StartedAt), FinishedAt: api.TimeOf(a.FinishedAt), ExpiresAt: api.TimeOf(a.ExpiresAt),
 		ContainerRemoved: !a.RemovedAt.IsZero(), KeepAlive: a.KeepAlive,
 		IdleTimeout: durationOut(a.IdleTimeout), IdleExpiresAt: api.TimeOf(a.IdleExpiresAt), WebhookURL: a.WebhookURL,
+		Isolation: a.Isolation, Egress: egressOut(a.Egress),
 	}
 }
 
@@ -106,6 +109,7 @@ func functionOut(f runner.Function) api.Function {
 		Timeout: f.Timeout.String(), Warm: f.Warm, MaxConcurrency: f.MaxConcurrency, MaxOutput: f.MaxOutput,
 		Secrets: f.Secrets, Labels: emptyAsNil(f.Labels), Annotations: emptyAsNil(f.Annotations),
 		CreatedAt: api.Time(f.CreatedAt), UpdatedAt: api.Time(f.UpdatedAt),
+		Isolation: f.Isolation, Egress: egressOut(f.Egress),
 	}
 }
 
@@ -162,4 +166,20 @@ func orEmptyMap(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// egressIn is a request's allow list; nil for none.
+func egressIn(e *api.Egress) []string {
+	if e == nil {
+		return nil
+	}
+	return e.Allow
+}
+
+// egressOut shows an allow list, absent when there is none.
+func egressOut(allow []string) *api.Egress {
+	if len(allow) == 0 {
+		return nil
+	}
+	return &api.Egress{Allow: allow}
 }

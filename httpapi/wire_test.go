@@ -121,6 +121,7 @@ func TestRequestsArriveWhole(t *testing.T) {
 		in := api.AgentRequest{
 			Image: "img", Command: []string{"sh", "-c", "x"}, Env: map[string]string{"A": "1"}, Stdin: &stdin,
 			TTL: "5m", Limits: api.LimitsRequest{Memory: "256Mi", CPUs: &cpus, PIDs: &pids}, Labels: map[string]string{"k": "v"},
+			Isolation: api.IsolationGVisor, Egress: &api.Egress{Allow: []string{"API.example.com:443"}},
 		}
 		rec := h.do(t, http.MethodPost, "/v1/agents", encode(in))
 		if rec.Code != http.StatusCreated {
@@ -134,8 +135,12 @@ func TestRequestsArriveWhole(t *testing.T) {
 		want := runner.Limits{Memory: 256 << 20, CPUs: 0.5, PIDs: 16}
 		if stored.Image != "img" || !reflect.DeepEqual(stored.Command, in.Command) || !reflect.DeepEqual(stored.Env, in.Env) ||
 			string(stored.Stdin) != "in" || stored.Limits != want || !reflect.DeepEqual(stored.Labels, in.Labels) ||
-			stored.ExpiresAt.Sub(stored.CreatedAt) != 5*time.Minute {
+			stored.ExpiresAt.Sub(stored.CreatedAt) != 5*time.Minute ||
+			stored.Isolation != runner.IsolationGVisor || !reflect.DeepEqual(stored.Egress, []string{"api.example.com:443"}) {
 			t.Errorf("stored %+v", stored)
+		}
+		if a.Isolation != api.IsolationGVisor || a.Egress == nil || !reflect.DeepEqual(a.Egress.Allow, []string{"api.example.com:443"}) {
+			t.Errorf("answered isolation %q, egress %+v", a.Isolation, a.Egress)
 		}
 		if a.Limits != (api.Limits{Memory: 256 << 20, CPUs: 0.5, PIDs: 16}) {
 			t.Errorf("answered limits %+v", a.Limits)
@@ -144,7 +149,8 @@ func TestRequestsArriveWhole(t *testing.T) {
 	t.Run("function", func(t *testing.T) {
 		h := newHarness(t, Options{})
 		in := api.FunctionRequest{Image: "img", Command: []string{"cat"}, Env: map[string]string{"A": "1"},
-			Limits: api.LimitsRequest{Memory: api.Bytes(32 << 20)}, Timeout: "90s", Warm: &warm, MaxConcurrency: &conc, MaxOutput: "1Mi"}
+			Limits: api.LimitsRequest{Memory: api.Bytes(32 << 20)}, Timeout: "90s", Warm: &warm, MaxConcurrency: &conc, MaxOutput: "1Mi",
+			Isolation: api.IsolationGVisor, Egress: &api.Egress{Allow: []string{"*.example.org"}}}
 		rec := h.do(t, http.MethodPut, "/v1/functions/echo", encode(in))
 		if rec.Code != http.StatusCreated {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -155,6 +161,7 @@ func TestRequestsArriveWhole(t *testing.T) {
 		}
 		want := api.Function{Name: "echo", Image: "img", Command: in.Command, Env: in.Env,
 			Limits: api.Limits{Memory: 32 << 20, CPUs: 1, PIDs: 256}, Timeout: "1m30s", Warm: 2, MaxConcurrency: 3, MaxOutput: 1 << 20,
+			Isolation: api.IsolationGVisor, Egress: &api.Egress{Allow: []string{"*.example.org"}},
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
 		if !reflect.DeepEqual(f, want) || f.CreatedAt.IsZero() {
 			t.Errorf("got  %+v\nwant %+v", f, want)

@@ -84,6 +84,10 @@ type Agent struct {
 	CallbackURL string
 	// Start says how an invocation's container was prepared: StartCold or StartWarm.
 	Start string
+	// Isolation is IsolationRunc or IsolationGVisor.
+	Isolation string
+	// Egress is the canonical egress allow list (see EgressRule); nil: no network but loopback.
+	Egress []string
 	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
 	RemovedAt time.Time
 	// KeepAlive says the agent runs no command: its PID 1 is podrun's shim

@@ -127,7 +127,7 @@ func (r *Runner) Exec(ctx context.Context, id string, req ExecRequest) (ExecResu
 	if err != nil {
 		return ExecResult{}, err
 	}
-	a, err := r.runningAgent(ctx, id)
+	a, err := r.execAgent(ctx, id)
 	if err != nil {
 		return ExecResult{}, err
 	}
@@ -136,6 +136,22 @@ func (r *Runner) Exec(ctx context.Context, id string, req ExecRequest) (ExecResu
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout+5*time.Second)
 	defer cancel()
 	return r.sb.Exec(ctx, a.ContainerID, spec)
+}
+
+// execAgent returns a running agent that podrun may run processes in beside
+// its command: exec and file transfers (which run the shim through exec).
+// A gvisor agent is refused (ErrInvalid naming isolation): runsc applies the
+// container's seccomp profile to its own process only, so an exec would run
+// unfiltered (docs/isolation.md).
+func (r *Runner) execAgent(ctx context.Context, id string) (Agent, error) {
+	a, err := r.runningAgent(ctx, id)
+	if err != nil {
+		return Agent{}, err
+	}
+	if a.Isolation == IsolationGVisor {
+		return Agent{}, invalid("isolation", "exec and file transfers are not available in a gvisor agent: runsc runs execs without podrun's seccomp profile")
+	}
+	return a, nil
 }
 
 func (r *Runner) runningAgent(ctx context.Context, id string) (Agent, error) {

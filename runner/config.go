@@ -55,6 +55,9 @@ type Config struct {
 	CallTimeout time.Duration
 	// MaxUpload bounds one file upload (or tar) into an agent, in bytes; 0 refuses every upload.
 	MaxUpload int64
+	// Egress opens the egress proxies of agents with an allow list; nil
+	// refuses such agents (Policy.Egress should then be false).
+	Egress EgressGate
 	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told what the runner does, for metrics; nil observes nothing.

@@ -176,7 +176,7 @@ func (r *Runner) fileAgent(ctx context.Context, id string) (FileSandbox, Agent, 
 	if !ok {
 		return nil, Agent{}, fmt.Errorf("%w: this sandbox cannot move files", ErrConflict)
 	}
-	a, err := r.runningAgent(ctx, id)
+	a, err := r.execAgent(ctx, id)
 	return fsb, a, err
 }
 

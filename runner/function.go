@@ -17,9 +17,11 @@ type Function struct {
 	Env            map[string]string
 	Limits         Limits
 	Timeout        time.Duration
-	Warm           int   // containers kept prepared
-	MaxConcurrency int   // invocations running at once
-	MaxOutput      int64 // bytes of stdout an invocation may write
+	Warm           int      // containers kept prepared
+	MaxConcurrency int      // invocations running at once
+	MaxOutput      int64    // bytes of stdout an invocation may write
+	Isolation      string   // IsolationRunc or IsolationGVisor
+	Egress         []string // canonical egress allow list; nil: no network
 	// Labels and Annotations are metadata for the function's callers and
 	// tools (OpenFaaS keeps its settings there); podrun stores and shows them
 	// and acts on none.
@@ -51,6 +53,8 @@ type FunctionRequest struct {
 	Labels         map[string]string
 	Annotations    map[string]string
 	Secrets        []string
+	Isolation      string   // "" takes the policy's default
+	Egress         []string // EgressRule text forms
 	// EnvProcess, when set, is the command as one string, split on spaces
 	// as OpenFaaS's classic watchdog splits fprocess; Command must then be empty.
 	EnvProcess string
@@ -88,11 +92,13 @@ func (req FunctionRequest) Validate(name string, p Policy, fp FunctionPolicy) (F
 			return Function{}, invalid("envProcess", "must name a program")
 		}
 	}
-	agent, err := AgentRequest{Image: req.Image, Command: command, Env: req.Env, Limits: req.Limits}.Validate(p)
+	agent, err := AgentRequest{Image: req.Image, Command: command, Env: req.Env, Limits: req.Limits,
+		Isolation: req.Isolation, Egress: req.Egress}.Validate(p)
 	if err != nil {
 		return Function{}, err
 	}
-	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits, EnvProcess: req.EnvProcess}
+	f := Function{Name: name, Image: agent.Image, Command: agent.Command, Env: agent.Env, Limits: agent.Limits,
+		EnvProcess: req.EnvProcess, Isolation: agent.Isolation, Egress: agent.Egress}
 	if err := f.setMetadata(req); err != nil {
 		return Function{}, err
 	}

@@ -106,6 +106,7 @@ func newInvocation(f Function, now time.Time, enforced bool) Agent {
 		ID: NewID(now), Function: f.Name, Image: f.Image, Command: f.Command, Env: env,
 		Limits: f.Limits, LimitsEnforced: enforced, Labels: map[string]string{},
 		State: StatePending, Start: StartCold, CreatedAt: now, ExpiresAt: now.Add(f.Timeout),
+		Isolation: f.Isolation, Egress: f.Egress,
 	}
 }
 

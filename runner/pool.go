@@ -37,6 +37,7 @@ type poolConfig struct {
 	callTimeout time.Duration
 	maxIdle     time.Duration // a warm container older than this is replaced
 	now         func() time.Time
+	egress      EgressGate // nil: no egress
 }
 
 type pool struct {
@@ -49,6 +50,7 @@ type pool struct {
 // warmContainer is one prepared container and its open attachment.
 type warmContainer struct {
 	id  string
+	key string // its egress listener's key, "" for none
 	at  time.Time
 	att Attachment
 	io  *handoff
@@ -95,7 +97,7 @@ func (ps *warmPools) Close() int {
 	return n
 }
 
-// Set starts, resizes or replaces f's pool; a changed image, command, env or limits drains the old one.
+// Set starts, resizes or replaces f's pool; a changed image, command, env, limits, isolation or egress drains the old one.
 func (ps *warmPools) Set(f Function) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -120,7 +122,7 @@ func (ps *warmPools) Set(f Function) {
 
 func sameContainer(a, b Function) bool {
 	return a.Image == b.Image && slices.Equal(a.Command, b.Command) && maps.Equal(a.Env, b.Env) && a.Limits == b.Limits &&
-		slices.Equal(a.Secrets, b.Secrets)
+		slices.Equal(a.Secrets, b.Secrets) && a.Isolation == b.Isolation && slices.Equal(a.Egress, b.Egress)
 }
 
 // Ready reports how many containers a function's pool holds ready.
@@ -210,7 +212,10 @@ func (ps *warmPools) Discard(c *warmContainer) {
 	}
 	// Removed first, then its streams ended: ended first, its shim would
 	// exit while the removal kills it.
-	ps.removeWarm(c.id, c.io.abandon)
+	ps.removeWarm(c.id, func() {
+		c.io.abandon()
+		closeEgress(ps.cfg.egress, c.key)
+	})
 }
 
 // RemoveStray removes a container made for a pool that no pool holds.

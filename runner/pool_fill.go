@@ -91,25 +91,38 @@ func (ps *warmPools) prepare(ctx context.Context, f Function) (*warmContainer, e
 	_, _ = rand.Read(suffix[:])
 	spec := Spec{
 		Name: "podrun-warm-" + f.Name + "-" + hex.EncodeToString(suffix[:]), Image: f.Image, Command: f.Command,
-		Limits: f.Limits, Shim: true, Secrets: f.Secrets,
+		Limits: f.Limits, Shim: true, Secrets: f.Secrets, Isolation: specIsolation(f.Isolation),
 		Labels: map[string]string{LabelInstance: ps.cfg.instance, LabelPool: f.Name, LabelFunction: f.Name},
 	}
 	// Not cancelled with the pool: Podman may finish a create whose caller left,
 	// and a container podrun never learns about would leak. fill discards it instead.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ps.cfg.callTimeout)
 	defer cancel()
+	// The listener speaks for the function until an invocation takes the
+	// container and binds it to its agent (supervisor.handOver).
+	var err error
+	if spec.EgressDir, err = openEgress(ps.cfg.egress, spec.Name, "", f.Egress); err != nil {
+		return nil, err
+	}
+	key := ""
+	if spec.EgressDir != "" {
+		key = spec.Name
+	}
 	id, err := ps.sb.Create(ctx, spec)
 	if err != nil {
+		closeEgress(ps.cfg.egress, key)
 		return nil, err
 	}
 	h := newHandoff()
 	att, err := ps.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Stderr: h.errs(), Shim: true})
 	if err != nil {
+		closeEgress(ps.cfg.egress, key)
 		return nil, err // the sandbox removes a fresh container it could not attach
 	}
 	if err := ps.sb.Start(ctx, id); err != nil {
 		h.abandon()
+		closeEgress(ps.cfg.egress, key)
 		return nil, err // the sandbox removes a container it could not start
 	}
-	return &warmContainer{id: id, att: att, io: h}, nil
+	return &warmContainer{id: id, key: key, att: att, io: h}, nil
 }

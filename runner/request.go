@@ -24,6 +24,10 @@ type AgentRequest struct {
 	IdleTimeout string
 	// WebhookURL receives the agent's lifecycle events; "" means the configured global one, if any.
 	WebhookURL string
+	// Isolation is "", IsolationRunc or IsolationGVisor; "" takes Policy.Isolation's default.
+	Isolation string
+	// Egress is the allow list of destinations (EgressRule text forms); nil: no network.
+	Egress []string
 }
 
 // LimitsRequest holds requested limits; nil means the configured default.
@@ -45,6 +49,9 @@ type Policy struct {
 	// AllowPrivateWebhooks lets webhook URLs point at loopback and private
 	// addresses (configs: webhooks.allow_private).
 	AllowPrivateWebhooks bool
+	Isolation            IsolationPolicy
+	// Egress says whether this server can give agents controlled egress; false refuses every egress list.
+	Egress bool
 }
 
 // IdleTimeoutFor is the one rule that picks an agent's idle timeout: the
@@ -103,6 +110,13 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 			return Agent{}, err
 		}
 	}
+	iso, egress, err := p.confinement(req.Isolation, req.Egress)
+	if err != nil {
+		return Agent{}, err
+	}
+	if iso == IsolationGVisor && limits.Memory > 0 && limits.Memory < MinGVisorMemory {
+		return Agent{}, invalid("limits.memory", "must be at least %s with isolation gvisor: gVisor's own kernel runs within the limit", ByteSize(MinGVisorMemory))
+	}
 	a := Agent{
 		Image:     req.Image,
 		Command:   req.Command,
@@ -114,12 +128,30 @@ func (req AgentRequest) Validate(p Policy) (Agent, error) {
 
 		IdleTimeout: idle,
 		WebhookURL:  req.WebhookURL,
+		Isolation:   iso,
+		Egress:      egress,
 	}
 	if req.Stdin != nil {
 		a.Stdin = []byte(*req.Stdin)
 	}
 	a.ExpiresAt = time.Time{}.Add(ttl) // the runner rebases this on the creation time
 	return a, nil
+}
+
+// confinement resolves a request's isolation and egress allow list.
+func (p Policy) confinement(isolation string, egress []string) (string, []string, error) {
+	iso, err := p.Isolation.resolve(isolation)
+	if err != nil {
+		return "", nil, err
+	}
+	allow, err := ParseEgress("egress.allow", egress)
+	if err != nil {
+		return "", nil, err
+	}
+	if allow != nil && !p.Egress {
+		return "", nil, invalid("egress", "controlled egress is not available on this server (docs/isolation.md)")
+	}
+	return iso, allow, nil
 }
 
 // ParseTTL parses a Go duration for field, applying the default for "" and the policy's maximum.

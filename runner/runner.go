@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -28,7 +29,8 @@ type Runner struct {
 	log      *slog.Logger
 	obs      Observer
 	enforced bool
-	opened   bool // Open succeeded: Close reports what it stopped
+	opened   bool              // Open succeeded: Close reports what it stopped
+	runtimes map[string]string // Host.Runtimes, as probed at Open
 
 	journal   *journal     // the one gate of agents' states and events
 	agents    *supervisors // the owners of agents' containers
@@ -67,9 +69,11 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		agents: newSupervisors(sb, store, j, cfg.Limiter, callbacks, log, supervision{
 			instance: cfg.Instance, stopTimeout: cfg.StopTimeout, callTimeout: cfg.CallTimeout, logTail: cfg.LogTail,
 			defaultMaxOutput: cfg.FunctionPolicy.DefaultMaxOutput, defaultConcurrency: cfg.FunctionPolicy.DefaultConcurrency,
+			egress: cfg.Egress,
 		}),
 		pools: newWarmPools(sb, obs, log, poolConfig{
 			instance: cfg.Instance, callTimeout: cfg.CallTimeout, maxIdle: cfg.WarmMaxIdle, now: cfg.Now,
+			egress: cfg.Egress,
 		}),
 		deadlines: make(chan struct{}, 1),
 		activity:  activity{held: map[string]int{}},
@@ -77,6 +81,10 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 	j.deadline = r.notifyDeadline
 	return r, nil
 }
+
+// Runtimes says which runtime runs each isolation this runner gives, as
+// the sandbox reported at Open; nil before.
+func (r *Runner) Runtimes() map[string]string { return maps.Clone(r.runtimes) }
 
 // Open probes the host, refuses to run where limits would be ignored, takes
 // back the agents a previous run of this instance left behind, and opens
@@ -86,6 +94,7 @@ func (r *Runner) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("probe container host: %w", err)
 	}
+	r.runtimes = host.Runtimes
 	if why := LimitsUnenforced(host); why != "" {
 		if !r.cfg.AllowUnenforcedLimits {
 			return fmt.Errorf("%w: %s", ErrUnenforced, why)

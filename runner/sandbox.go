@@ -58,6 +58,11 @@ type Host struct {
 	Rootless      bool
 	CgroupVersion string   // "v1" or "v2"
 	Controllers   []string // cgroup controllers available to containers
+	// RuntimeVersion is the service's default runtime's version line, "" if unknown.
+	RuntimeVersion string
+	// Runtimes says, per isolation the sandbox gives (IsolationRunc,
+	// IsolationGVisor), which runtime runs it, in words.
+	Runtimes map[string]string
 }
 
 // Spec is what the runner asks of one container; the sandbox adds the hardening.
@@ -82,6 +87,11 @@ type Spec struct {
 	// to run the container under gVisor, whose kernel stands between the
 	// code and the host's; a sandbox without gVisor refuses it (ErrInvalid).
 	Isolation string
+	// EgressDir is the host directory holding the container's egress proxy
+	// socket (EgressGate.Open), "" for none: the sandbox mounts it, sets
+	// HTTP_PROXY and HTTPS_PROXY and runs the command under the shim, which
+	// forwards the proxy address inside to the socket.
+	EgressDir string
 }
 
 // IsolationGVisor is Spec.Isolation for gVisor (runsc).

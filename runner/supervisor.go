@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/podrun/podrun/runner/shimproto"
@@ -22,6 +23,7 @@ type supervisor struct {
 	agent     Agent    // as supervision began; the store has its current state
 	io        *agentIO // the caller's streams; nil for a container taken back or cleaned up
 	container string   // the container's ID, once there is one
+	egressKey string   // its egress listener's key while open; closed when supervision ends
 
 	// started is closed once the agent has left pending, or the supervisor is done.
 	started     chan struct{}
@@ -94,6 +96,19 @@ func (s *supervisor) launch(ctx context.Context) {
 // say, just before the restart) is sent once attached.
 func (s *supervisor) adopt(ctx context.Context, c Container) {
 	s.container = c.ID
+	if len(s.agent.Egress) > 0 {
+		// Its listener died with the previous run: open it again, in the
+		// same directory, which the container still has mounted.
+		key := s.agent.ID
+		if c.Labels[LabelPool] != "" {
+			key = strings.TrimPrefix(c.Name, "/") // a warm container's listener is named after it
+		}
+		if _, err := openEgress(s.sv.cfg.egress, key, s.agent.ID, s.agent.Egress); err != nil {
+			s.sv.log.Warn("reopen egress proxy", logAgent, s.agent.ID, logErr, err)
+		} else {
+			s.egressKey = key
+		}
+	}
 	if mustStop(s.agent) {
 		s.requestStop(stopReason(s.agent))
 	}
@@ -188,6 +203,14 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 	if a.Kind().Invocation() {
 		spec.Secrets = s.sv.functionSecrets(ctx, a.Function)
 	}
+	var err error
+	if spec.EgressDir, err = openEgress(s.sv.cfg.egress, a.ID, a.ID, a.Egress); err != nil {
+		s.failStart(ctx, err)
+		return nil, false
+	}
+	if spec.EgressDir != "" {
+		s.egressKey = a.ID
+	}
 	id, err := s.sv.sb.Create(callCtx, spec)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -224,6 +247,10 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 func (s *supervisor) handOver(ctx context.Context, w *warmContainer) (Attachment, bool) {
 	defer w.io.abandon() // a no-op once connected
 	s.container = w.id
+	if w.key != "" && s.sv.cfg.egress != nil {
+		s.sv.cfg.egress.Bind(w.key, s.agent.ID)
+		s.egressKey = w.key
+	}
 	s.event(ctx, PhaseCreated, w.id)
 	if _, stopped := s.stopReason(); stopped {
 		s.cleanup(ctx)
@@ -287,5 +314,6 @@ func (sv *supervisors) spec(a Agent) Spec {
 		labels[LabelFunction] = a.Function
 		env = nil // a function's request metadata goes through the shim header, like a warm container's
 	}
-	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: shim, KeepAlive: a.KeepAlive}
+	return Spec{Name: "podrun-" + a.ID, Image: a.Image, Command: a.Command, Env: env, Limits: a.Limits, Labels: labels, Shim: shim,
+		KeepAlive: a.KeepAlive, Isolation: specIsolation(a.Isolation)}
 }

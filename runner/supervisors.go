@@ -37,6 +37,7 @@ type supervision struct {
 	logTail            int
 	defaultMaxOutput   int64
 	defaultConcurrency int
+	egress             EgressGate // nil: no egress
 }
 
 func newSupervisors(sb Sandbox, store Store, j *journal, limiter *Limiter, callbacks *deliverer, log *slog.Logger, cfg supervision) *supervisors {
@@ -83,6 +84,7 @@ func (sv *supervisors) run(s *supervisor, mode func(ctx context.Context)) {
 		defer sv.release(s)
 		defer s.io.markExited() // on every path, also those that never started
 		defer s.markStarted()
+		defer func() { closeEgress(sv.cfg.egress, s.egressKey) }()
 		mode(sv.ctx)
 	}()
 }

@@ -273,8 +273,9 @@ echo "kill_host_pid=$(r kill -0 $HOST_PID)"
 echo "hosts=$(cat /etc/hosts | tr '\t\n' ' |')"
 echo "hostname=$(hostname)"
 echo "cgroup=$(cut -d: -f3 /proc/self/cgroup | sort -u | tr '\n' ' ')"
-echo "cmdline_bytes=$(wc -c < /proc/cmdline)"
-echo "boot_id_bytes=$(wc -c < /proc/sys/kernel/random/boot_id)"
+echo "cmdline_bytes=$(cat /proc/cmdline 2>/dev/null | wc -c)"
+echo "cmdline=$(cat /proc/cmdline 2>/dev/null)"
+echo "boot_id_bytes=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null | wc -c)"
 echo "env=$(env | cut -d= -f1 | grep -v '^HOST_' | sort | tr '\n' ' ')"
 echo "mount_roots=$(awk '{print $4}' /proc/self/mountinfo | sort -u | tr '\n' ' ')"
 /abuse kaddr
@@ -380,7 +381,7 @@ func TestAbuseInside(t *testing.T) {
 	}
 	for _, mode := range []string{"agent", "exec", "function", "keep-alive"} {
 		t.Run(mode, func(t *testing.T) {
-			got := runInside(t, p, mode, image, env)
+			got := runInside(t, p, mode, image, env, "")
 			for _, pr := range slices.Concat(insideProbes, insideLeakProbes(p)) {
 				if v, ok := got[pr.key]; !ok || !pr.check(v) {
 					t.Errorf("%s: %s: %s = %q", pr.group, pr.what, pr.key, v)
@@ -411,11 +412,12 @@ func insideLeakProbes(p *Podman) []insideProbe {
 	}
 }
 
-// runInside runs insideScript as mode says and returns what it printed.
-func runInside(t *testing.T, p *Podman, mode, image string, env map[string]string) map[string]string {
+// runInside runs insideScript as mode says, under isolation iso ("" for
+// the ordinary runtime), and returns what it printed.
+func runInside(t *testing.T, p *Podman, mode, image string, env map[string]string, iso string) map[string]string {
 	t.Helper()
 	spec := runnertest.Spec(labels, "sh", "-c", insideScript)
-	spec.Image, spec.Limits, spec.Env = image, hardLimits, maps.Clone(env)
+	spec.Image, spec.Limits, spec.Env, spec.Isolation = image, hardLimits, maps.Clone(env), iso
 	var out, stderr string
 	switch mode {
 	case "agent":

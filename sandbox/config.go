@@ -96,6 +96,7 @@ func ConfigFrom(c configs.Config) Config {
 		ShimPath:              s.ShimPath,
 		MaxConcurrentCalls:    s.MaxConcurrentCalls,
 		AllowUnenforcedLimits: c.AllowUnenforcedLimits,
+		GVisorURI:             s.GVisorSocket,
 	}
 }
 

@@ -35,7 +35,9 @@ func (p *Podman) Create(ctx context.Context, rs runner.Spec) (string, error) {
 			return "", err
 		}
 	}
-	if !rs.Shim {
+	// Egress runs the command under the shim too (withEgress); a keep-alive
+	// container's PID 1 is the shim already.
+	if !rs.Shim && (rs.EgressDir == "" || rs.KeepAlive) {
 		return p.create(ctx, rs, rs.Image)
 	}
 	ss, err := p.shimSpec(ctx, rs)

@@ -13,12 +13,16 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// gvisorMinPIDs is the smallest PID limit a gVisor container gets. Its
+// gvisorPIDOverhead is added to a gVisor container's PID limit. Its
 // processes are the Sentry's tasks, not host processes: the host's pids
-// cgroup counts the Sentry's and the gofer's threads instead, and with 32 the
-// sandbox dies at start ("failed to create new OS thread (have 17
-// already; errno=11)"). Memory bounds the agent's own processes there.
-const gvisorMinPIDs = 128
+// cgroup counts the Sentry's and the gofer's threads (about 130 for an idle
+// sandbox on 2 cores, measured) and, under runsc's default ptrace platform,
+// a stub process per address space, that is per live process inside. With
+// the plain limit the sandbox dies at start (32: "failed to create new OS
+// thread (have 17 already; errno=11)"), or silently, exit code 2 and its
+// output cut, after a few dozen forks (128); with this overhead the limit
+// bounds the agent's own processes about as it does under runc.
+const gvisorPIDOverhead = 512
 
 // connectGVisor connects to Config.GVisorURI, the Podman service that
 // creates gVisor containers, and checks that its default runtime is runsc:
@@ -48,6 +52,7 @@ func (p *Podman) connectGVisor(ctx context.Context) error {
 		return fmt.Errorf("the gVisor podman service at %s runs containers under %+v, not runsc: start it with a containers.conf whose [engine] runtime is the path of a runsc wrapper (docs/isolation.md)", p.cfg.GVisorURI, rt)
 	}
 	p.gvisor = conn
+	p.gvisorRuntime = firstLine(rt.Version) + " (" + rt.Path + ")"
 	return nil
 }
 
@@ -73,9 +78,15 @@ func (p *Podman) creator(ctx context.Context, rs runner.Spec) context.Context {
 	return ctx
 }
 
-// forGVisor adapts the hardened spec to gVisor: a PID floor for the Sentry's threads.
+// forGVisor adapts the hardened spec to gVisor: room in the PID limit for the Sentry's threads.
 func forGVisor(s *specgen.SpecGenerator) {
-	if s.ResourceLimits != nil && s.ResourceLimits.Pids != nil && s.ResourceLimits.Pids.Limit < gvisorMinPIDs {
-		s.ResourceLimits.Pids.Limit = gvisorMinPIDs
+	if s.ResourceLimits != nil && s.ResourceLimits.Pids != nil && s.ResourceLimits.Pids.Limit > 0 {
+		s.ResourceLimits.Pids.Limit += gvisorPIDOverhead
 	}
+}
+
+// firstLine is s up to its first newline (runsc's version has a second line, its spec).
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -79,6 +79,7 @@ func Harden(rs runner.Spec, cfg Config) *specgen.SpecGenerator {
 		// Create has checked cfg.ShimPath and that there is no command.
 		s.Entrypoint, s.Command = []string{ShimTarget, shimproto.WaitFlag}, nil
 	}
+	withEgress(s, rs)
 	return s
 }
 

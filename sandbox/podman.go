@@ -22,7 +22,9 @@ type Podman struct {
 	conn context.Context // carries the bindings' connection; never cancelled
 	// gvisor carries the connection to Config.GVisorURI, nil without one.
 	gvisor context.Context
-	sock   string // unix socket path, for the hijacking client
+	// gvisorRuntime is the gVisor service's runtime in words, for Probe.
+	gvisorRuntime string
+	sock          string // unix socket path, for the hijacking client
 
 	// fresh holds containers created here and not yet attached or started: an
 	// attach to them needs no state check (see Attach).
@@ -89,6 +91,9 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 		if err := p.connectGVisor(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if _, err := p.pruneStateDir(ctx, time.Now()); err != nil {
+		return nil, err
 	}
 	if p.cfg.Runtime == "" {
 		h, err := p.hostInfo(ctx)

@@ -23,6 +23,13 @@ func (p *Podman) Probe(ctx context.Context) (runner.Host, error) {
 	if p.cfg.Runtime != "" {
 		h.Runtime = p.cfg.Runtime
 	}
+	h.Runtimes = map[string]string{runner.IsolationRunc: h.Runtime}
+	if h.RuntimeVersion != "" && p.cfg.Runtime == "" {
+		h.Runtimes[runner.IsolationRunc] = h.RuntimeVersion
+	}
+	if p.gvisor != nil {
+		h.Runtimes[runner.IsolationGVisor] = p.gvisorRuntime
+	}
 	return h, nil
 }
 
@@ -39,6 +46,7 @@ func (p *Podman) hostInfo(ctx context.Context) (runner.Host, error) {
 	}
 	h := *p.host
 	h.Controllers = slices.Clone(h.Controllers)
+	h.Runtimes = nil
 	return h, nil
 }
 
@@ -73,6 +81,7 @@ func (p *Podman) info(ctx context.Context) (runner.Host, error) {
 		h.Controllers = info.Host.CgroupControllers
 		if info.Host.OCIRuntime != nil {
 			h.Runtime = info.Host.OCIRuntime.Name
+			h.RuntimeVersion = firstLine(info.Host.OCIRuntime.Version)
 		}
 	}
 	return h, nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // privateDir creates dir if needed and checks that only this user can
@@ -52,6 +53,8 @@ func install(dir, prefix string, data []byte, perm fs.FileMode) (string, error) 
 	sum := sha256.Sum256(data)
 	path := filepath.Join(dir, prefix+"-"+hex.EncodeToString(sum[:8]))
 	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, data) {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now) // in use again: see pruneStateDir
 		return path, nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("install %s: %w", path, err)

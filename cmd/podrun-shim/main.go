@@ -7,6 +7,10 @@
 // with it. It is built static (CGO_ENABLED=0) so it runs in any image, FROM
 // scratch included.
 //
+// With podrun's egress proxy socket in its environment it forwards
+// 127.0.0.1:3128 to it (egress.go); `podrun-shim --agent -- CMD...` runs an
+// agent's command that way, without header or exit line.
+//
 // podrun mounts it into agent containers too, for exec: `podrun-shim --exec
 // TOKEN -- CMD...` runs CMD in a session of its own below the shim, which
 // stays its parent and the subreaper of every process it starts, and
@@ -50,9 +54,11 @@ func main() {
 		case shimproto.KillFlag:
 			os.Exit(killMain(os.Args[2:]))
 		case shimproto.WaitFlag:
-			os.Exit(waitMain())
+			os.Exit(waitMain(os.Environ()))
 		case shimproto.FilesFlag:
 			os.Exit(filesMain(os.Args[2:], os.Stdin, os.Stdout))
+		case shimproto.AgentFlag:
+			os.Exit(agentMain(os.Args[2:], os.Environ()))
 		}
 	}
 	code, err := run(os.Args[1:], os.Stdin, os.Environ())
@@ -76,6 +82,9 @@ func run(args []string, stdin *os.File, environ []string) (int, error) {
 	}
 	env, err := mergeEnv(environ, h.Env)
 	if err != nil {
+		return exitBadHeader, err
+	}
+	if err := startEgress(environ); err != nil {
 		return exitBadHeader, err
 	}
 	path, err := lookPath(args[0], envValue(env, "PATH"))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/configs"
+	"github.com/podrun/podrun/egress"
 	"github.com/podrun/podrun/httpapi"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/runner/sqlite"
@@ -33,6 +34,7 @@ type Daemon struct {
 	listener *httpapi.Listener
 	api      *httpapi.Server
 	timeouts httpapi.Timeouts
+	egress   *egress.Proxy // nil with egress disabled
 	instance string
 	lock     *dataDirLock
 	closing  sync.Once
@@ -86,6 +88,13 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 	if err != nil {
 		return nil, err // it names the socket and how to start Podman
 	}
+	if d.egress, err = openEgress(cfg, d.instance, metrics, log, func() *runner.Runner { return d.runner }); err != nil {
+		return nil, err
+	}
+	var gate runner.EgressGate
+	if d.egress != nil {
+		gate = d.egress
+	}
 	inv := cfg.Invoke
 	d.runner, err = runner.New(sb, d.store, runner.Config{
 		Instance:              d.instance,
@@ -108,6 +117,7 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 		WarmMaxIdle:           inv.WarmMaxIdle.Duration,
 		CallTimeout:           cfg.Sandbox.CallTimeout.Duration,
 		MaxUpload:             int64(cfg.Files.MaxUpload),
+		Egress:                gate,
 		Logger:                log,
 		Observer:              metrics,
 	})
@@ -116,6 +126,13 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 	}
 	if err := d.runner.Open(ctx); err != nil {
 		return nil, err
+	}
+	if d.egress != nil { // the agents that run on have their listeners back: the rest ended
+		if removed, err := d.egress.Prune(); err != nil {
+			log.Warn("prune egress listeners", "err", err)
+		} else if len(removed) > 0 {
+			log.Info("pruned egress listeners of ended agents", "count", len(removed))
+		}
 	}
 	if err := d.runner.LoadFunctions(ctx, functionRequests(cfg)); err != nil {
 		return nil, err
@@ -201,6 +218,9 @@ func (d *Daemon) close() {
 	if d.runner != nil {
 		left = d.liveAgents()
 		_ = d.runner.Close()
+	}
+	if d.egress != nil {
+		d.egress.Shutdown() // after the runner: its supervisors close their listeners first
 	}
 	if d.store != nil {
 		_ = d.store.Close()

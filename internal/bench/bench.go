@@ -36,8 +36,10 @@ type benchOptions struct {
 	scenarios       []string
 	cpuProfile      string
 	image           string
+	gvisorSocket    string
 
 	coldN                 int
+	isoN                  int
 	warmN, warmSize       int
 	tputTime              time.Duration
 	tputRounds            int
@@ -74,6 +76,7 @@ var benchScenarios = []benchScenario{
 	{"footprint", "7. footprint", benchFootprint},
 	{"files", "8. file transfer", benchFiles},
 	{"pause", "9. pause and resume", benchPause},
+	{"isolation", "10. isolation", benchIsolation},
 }
 
 func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
@@ -92,9 +95,11 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
 	fs.BoolVar(&o.allowUnenforced, "allow-unenforced-limits", false, "run where Podman ignores limits, as podrun serve's flag (rootless Podman on cgroup v1: see docs/performance.md)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause", "comma-separated scenarios to run")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause,isolation", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
 	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
+	fs.StringVar(&o.gvisorSocket, "gvisor-socket", gvisorSocket(getenv), "the in-process podrun's sandbox.gvisor_socket, for the isolation scenario (PODRUN_GVISOR_SOCKET; default: scripts/setup-gvisor.sh's if it is there)")
+	fs.IntVar(&o.isoN, "isolation-n", 20, "isolation: measured invocations of each kind (runc and gvisor, cold and warm)")
 	fs.IntVar(&o.coldN, "n", 50, "cold: measured invocations of each kind (podrun, podman run, bindings)")
 	fs.IntVar(&o.warmN, "warm-n", 50, "warm: measured warm invocations (and as many podman run baselines)")
 	fs.IntVar(&o.warmSize, "warm", 2, "warm: pool size of the warm function")
@@ -143,11 +148,23 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		o.tputConc = append(o.tputConc, c)
 	}
-	if o.coldN < 1 || o.warmN < 1 || o.warmSize < 1 || o.tputRounds < 1 || o.ctlClients < 1 ||
+	if o.coldN < 1 || o.isoN < 1 || o.warmN < 1 || o.warmSize < 1 || o.tputRounds < 1 || o.ctlClients < 1 ||
 		o.ttlAgents < 1 || o.delN < 1 || o.pauseN < 1 || o.createWorkers < 1 || o.filesSize < 1 || o.filesN < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
 		return o, errors.New("counts must be positive and --ttl-spread at least 1s")
 	}
 	return o, nil
+}
+
+// gvisorSocket is PODRUN_GVISOR_SOCKET, else the socket scripts/setup-gvisor.sh starts if it is there.
+func gvisorSocket(getenv func(string) string) string {
+	if s := getenv("PODRUN_GVISOR_SOCKET"); s != "" {
+		return s
+	}
+	const sock = "/run/podman/podrun-gvisor.sock"
+	if fi, err := os.Stat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		return "unix://" + sock
+	}
+	return ""
 }
 
 // Env is what the bench takes from the program it runs in.

@@ -56,6 +56,7 @@ func (b *bench) open(ctx context.Context) error {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.LogLevel = "warn"
 	cfg.AllowUnenforcedLimits = b.opt.allowUnenforced
+	cfg.Sandbox.GVisorSocket = b.opt.gvisorSocket
 	if b.opt.addr == "" {
 		if err := b.startDaemon(ctx, cfg); err != nil {
 			return err
@@ -189,6 +190,9 @@ type benchHost struct {
 	Rootless      bool     `json:"rootless"`
 	CgroupVersion string   `json:"cgroup_version"`
 	Controllers   []string `json:"controllers"`
+	// RuntimeVersion and Runtimes are as runner.Host has them: the runtime of each isolation.
+	RuntimeVersion string            `json:"runtime_version"`
+	Runtimes       map[string]string `json:"runtimes"`
 }
 
 // benchPodrun says which podrun was measured.
@@ -227,5 +231,6 @@ func (o benchOptions) settings() map[string]any {
 		"footprint_agents": o.fpAgents, "footprint_live": o.fpLive, "create_workers": o.createWorkers,
 		"files_size": o.filesSize, "files_n": o.filesN,
 		"image": o.image, "memory": o.memory, "cpus": o.cpus, "pids": o.pids, "allow_unenforced_limits": o.allowUnenforced,
+		"isolation_n": o.isoN, "gvisor_socket": o.gvisorSocket,
 	}
 }

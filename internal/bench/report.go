@@ -25,6 +25,9 @@ func (b *bench) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "podrun bench %s, %s, %.0f s\n", r.RunID, r.StartedAt.Format(time.RFC3339), r.Seconds)
 	fmt.Fprintf(w, "machine: %s, Linux %s, %d cores (%s), %.1f GiB memory\n", m.Hostname, m.Kernel, m.Cores, m.CPUModel, float64(m.MemoryBytes)/(1<<30))
 	fmt.Fprintf(w, "podman:  %s, OCI runtime %s, cgroup %s, rootless %v\n", r.Podman.Version, r.Podman.Runtime, r.Podman.CgroupVersion, r.Podman.Rootless)
+	if gv := r.Podman.Runtimes["gvisor"]; gv != "" {
+		fmt.Fprintf(w, "gvisor:  %s\n", gv)
+	}
 	fmt.Fprintf(w, "podrun:  %s (%s), %s at %s\n", r.Podrun.Version, r.Podrun.Go, r.Podrun.Mode, r.Podrun.Addr)
 	fmt.Fprintf(w, "limits:  memory %s, cpus %g, pids %d; baseline (a): podman %s\n", b.opt.memory, b.opt.cpus, b.opt.pids, strings.Join(r.Hardening, " "))
 	for _, s := range r.Scenarios {

@@ -26,7 +26,7 @@ const (
 // insertAgentSQL also keeps warn_before, the distance of the "expiring"
 // warning from the deadline, so SetExpiresAt can move the warning along.
 const insertAgentSQL = `INSERT INTO agents (` + agentColumns + `, warn_before)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateAgent inserts the agent and its "created" state event in one durable transaction.
 func (s *Store) CreateAgent(ctx context.Context, a runner.Agent) error {
@@ -66,12 +66,16 @@ func insertAgent(ctx context.Context, tx *sql.Tx, a runner.Agent) error {
 	if err != nil {
 		return err
 	}
+	egress, err := encodeJSON(a.Egress, "[]")
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, insertAgentSQL,
 		a.ID, a.Function, a.Image, command, env, a.Stdin, string(a.State), a.Reason, exitCodeArg(a.ExitCode),
 		a.ContainerID, a.Limits.Memory, a.Limits.CPUs, a.Limits.PIDs, a.LimitsEnforced, labels,
 		nanos(a.CreatedAt), nanos(a.StartedAt), nanos(a.FinishedAt), nanos(a.ExpiresAt), nanos(a.RemovedAt),
 		a.Async, a.CallbackURL, a.Start, a.Message, a.KeepAlive,
-		int64(a.IdleTimeout), nanos(a.IdleExpiresAt), a.WebhookURL, nanos(a.WarnAt), warnBefore(a))
+		int64(a.IdleTimeout), nanos(a.IdleExpiresAt), a.WebhookURL, nanos(a.WarnAt), a.Isolation, egress, warnBefore(a))
 	return err
 }
 

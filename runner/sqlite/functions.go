@@ -13,13 +13,13 @@ const selectFunction = `SELECT ` + functionColumns + ` FROM functions`
 
 // insertFunctionSQL does nothing on an existing name, so RowsAffected says whether the function is new.
 const insertFunctionSQL = `INSERT INTO functions (` + functionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (name) DO NOTHING`
 
 // replaceFunctionSQL leaves created_at alone: a replaced function keeps its creation time.
 const replaceFunctionSQL = `UPDATE functions SET image = ?, command = ?, env = ?, memory = ?, cpus = ?, pids = ?,
 	timeout = ?, warm = ?, max_concurrency = ?, max_output = ?, updated_at = ?,
-	labels = ?, annotations = ?, secrets = ?, env_process = ?, req_memory = ?, req_cpus = ?
+	labels = ?, annotations = ?, secrets = ?, env_process = ?, req_memory = ?, req_cpus = ?, isolation = ?, egress = ?
 	WHERE name = ?`
 
 // PutFunction creates the function or replaces every field of an existing one but its creation time.
@@ -64,7 +64,7 @@ func (s *Store) PutFunction(ctx context.Context, f runner.Function) (created boo
 	return created, nil
 }
 
-// functionExtras are the values of the columns 0005 added, in functionColumns' order.
+// functionExtras are the values of the columns migrations 0007 and 0008 added, in functionColumns' order.
 func functionExtras(f runner.Function) ([]any, error) {
 	labels, err := encodeJSON(f.Labels, "{}")
 	if err != nil {
@@ -78,7 +78,11 @@ func functionExtras(f runner.Function) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{labels, annotations, secrets, f.EnvProcess, f.Requests.Memory, f.Requests.CPUs}, nil
+	egress, err := encodeJSON(f.Egress, "[]")
+	if err != nil {
+		return nil, err
+	}
+	return []any{labels, annotations, secrets, f.EnvProcess, f.Requests.Memory, f.Requests.CPUs, f.Isolation, egress}, nil
 }
 
 // Function returns one function by name from the read pool.

@@ -27,6 +27,8 @@ func testFunction(name string, edits ...func(*runner.Function)) runner.Function 
 		Secrets:        []string{"api-key", "db.password"},
 		EnvProcess:     "sh -c cat",
 		Requests:       runner.Limits{Memory: 64 << 20, CPUs: 0.25},
+		Isolation:      runner.IsolationGVisor,
+		Egress:         []string{"api.example.com:443", "*.example.org", "10.1.2.0/24:5432"},
 		CreatedAt:      t0,
 		UpdatedAt:      t0,
 	}

@@ -18,7 +18,7 @@ const agentColumns = `id, function, image, command, env, stdin, state, reason, e
 	container_id, memory, cpus, pids, limits_enforced, labels,
 	created_at, started_at, finished_at, expires_at, removed_at,
 	async, callback_url, start, message, keep_alive,
-	idle_timeout, idle_expires_at, webhook_url, warn_at`
+	idle_timeout, idle_expires_at, webhook_url, warn_at, isolation, egress`
 
 const selectAgent = `SELECT ` + agentColumns + ` FROM agents`
 
@@ -35,7 +35,7 @@ type scanner interface {
 func scanAgent(row scanner) (runner.Agent, error) {
 	var (
 		a                                   runner.Agent
-		command, env, labels                []byte
+		command, env, labels, egress        []byte
 		exitCode                            sql.NullInt64
 		created, started, finished, expires int64
 		removed                             int64
@@ -45,7 +45,7 @@ func scanAgent(row scanner) (runner.Agent, error) {
 		&a.ContainerID, &a.Limits.Memory, &a.Limits.CPUs, &a.Limits.PIDs, &a.LimitsEnforced, &labels,
 		&created, &started, &finished, &expires, &removed,
 		&a.Async, &a.CallbackURL, &a.Start, &a.Message, &a.KeepAlive,
-		&idleTimeout, &idleExpires, &a.WebhookURL, &warnAt)
+		&idleTimeout, &idleExpires, &a.WebhookURL, &warnAt, &a.Isolation, &egress)
 	if err != nil {
 		return runner.Agent{}, err
 	}
@@ -61,6 +61,9 @@ func scanAgent(row scanner) (runner.Agent, error) {
 	}
 	if a.Labels, err = decodeMap(labels); err != nil {
 		return runner.Agent{}, fmt.Errorf("agent %s labels: %w", a.ID, err)
+	}
+	if a.Egress, err = decodeEgress(egress); err != nil {
+		return runner.Agent{}, fmt.Errorf("agent %s egress: %w", a.ID, err)
 	}
 	a.CreatedAt, a.StartedAt, a.FinishedAt = fromNanos(created), fromNanos(started), fromNanos(finished)
 	a.ExpiresAt, a.RemovedAt = fromNanos(expires), fromNanos(removed)
@@ -155,7 +158,7 @@ func inList(states ...runner.State) string {
 // functionColumns is the one column order every function query selects and scanFunction reads.
 const functionColumns = `name, image, command, env, memory, cpus, pids, timeout,
 	warm, max_concurrency, max_output, created_at, updated_at,
-	labels, annotations, secrets, env_process, req_memory, req_cpus`
+	labels, annotations, secrets, env_process, req_memory, req_cpus, isolation, egress`
 
 // scanFunction reads one row selected with functionColumns.
 func scanFunction(row scanner) (runner.Function, error) {
@@ -163,12 +166,13 @@ func scanFunction(row scanner) (runner.Function, error) {
 		f                            runner.Function
 		command, env                 []byte
 		labels, annotations, secrets []byte
+		egress                       []byte
 		timeout                      int64
 		created, updated             int64
 	)
 	err := row.Scan(&f.Name, &f.Image, &command, &env, &f.Limits.Memory, &f.Limits.CPUs, &f.Limits.PIDs, &timeout,
 		&f.Warm, &f.MaxConcurrency, &f.MaxOutput, &created, &updated,
-		&labels, &annotations, &secrets, &f.EnvProcess, &f.Requests.Memory, &f.Requests.CPUs)
+		&labels, &annotations, &secrets, &f.EnvProcess, &f.Requests.Memory, &f.Requests.CPUs, &f.Isolation, &egress)
 	if err != nil {
 		return runner.Function{}, err
 	}
@@ -186,6 +190,9 @@ func scanFunction(row scanner) (runner.Function, error) {
 	}
 	if f.Secrets, err = decodeSlice(secrets); err != nil {
 		return runner.Function{}, fmt.Errorf("function %s secrets: %w", f.Name, err)
+	}
+	if f.Egress, err = decodeEgress(egress); err != nil {
+		return runner.Function{}, fmt.Errorf("function %s egress: %w", f.Name, err)
 	}
 	f.Timeout = time.Duration(timeout)
 	f.CreatedAt, f.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -210,4 +217,13 @@ func scanResult(row scanner) (runner.Result, error) {
 	r.Output = nonNil(r.Output)
 	r.CreatedAt = fromNanos(created)
 	return r, nil
+}
+
+// decodeEgress reads a stored allow list; [] is nil, no egress.
+func decodeEgress(b []byte) ([]string, error) {
+	s, err := decodeSlice(b)
+	if len(s) == 0 {
+		return nil, err
+	}
+	return s, err
 }

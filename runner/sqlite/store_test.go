@@ -44,6 +44,7 @@ func testAgent(i int, edits ...func(*runner.Agent)) runner.Agent {
 		State:     runner.StatePending,
 		Limits:    runner.Limits{Memory: 64 << 20, CPUs: 0.5, PIDs: 64},
 		Labels:    map[string]string{"team": "a"},
+		Isolation: runner.IsolationRunc,
 		CreatedAt: at,
 		ExpiresAt: at.Add(time.Minute),
 	}

@@ -11,12 +11,14 @@ import (
 // container phase passes it. It writes them to the store, whose
 // compare-and-set moves an agent only along the transition table, and tells
 // the observer and the log. Nothing else calls Store.CreateAgent, Transition
-// or AppendEvent.
+// or AppendEvent, and it wakes the followers of the event stream
+// (see feed) after each of them.
 type journal struct {
 	store Store
 	obs   Observer
 	log   *slog.Logger
 	clock func() time.Time
+	feed  *feed // followers of the event stream, told after every write
 }
 
 func (j *journal) now() time.Time { return j.clock().UTC() }
@@ -29,6 +31,7 @@ func (j *journal) record(ctx context.Context, a Agent) error {
 	if err := j.store.CreateAgent(ctx, a); err != nil {
 		return err
 	}
+	j.feed.notify()
 	j.obs.AgentCreated()
 	j.obs.Transitioned(StatePending)
 	return nil
@@ -44,6 +47,7 @@ func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, e
 	if err != nil {
 		return a, err
 	}
+	j.feed.notify()
 	j.obs.Transitioned(c.To)
 	j.log.Debug("agent transition", logAgent, id, logState, c.To, logReason, c.Reason)
 	// A final state is reached once, so this counts each asynchronous
@@ -57,7 +61,13 @@ func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, e
 // event appends a container phase to an agent's history; a failure is logged, not fatal.
 func (j *journal) event(ctx context.Context, id, phase, detail string) {
 	err := j.store.AppendEvent(ctx, Event{AgentID: id, Time: j.now(), Type: EventContainer, Name: phase, Detail: detail})
-	if err != nil && ctx.Err() == nil {
-		j.log.Warn("append event", logAgent, id, logPhase, phase, logErr, err)
+	if err != nil {
+		if ctx.Err() == nil {
+			j.log.Warn("append event", logAgent, id, logPhase, phase, logErr, err)
+		}
+		return
 	}
+	// The store may hold the event briefly; ListEvents writes held events
+	// before it reads, so a follower woken now sees it.
+	j.feed.notify()
 }

@@ -54,7 +54,7 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	log, obs := cfg.Logger, cfg.Observer
-	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now}
+	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now, feed: newFeed()}
 	callbacks := newDeliverer(cfg.Notifier, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
 	return &Runner{
 		cfg: cfg, sb: sb, store: store, log: log, obs: obs,

@@ -44,6 +44,7 @@ type fakeService struct {
 	lastLogs   runner.LogOptions
 	logs       func(ctx context.Context, emit func(runner.LogLine) error) error
 	fn         fakeFunctions // functions and invocations, in fake_functions_test.go
+	ev         fakeEvents    // the host-wide event log, in fake_events_test.go
 }
 
 func newFake() *fakeService {

@@ -65,6 +65,9 @@ func (s *Server) routeTable() []route {
 		{http.MethodDelete, "/v1/functions/:name", s.deleteFunction},
 		{http.MethodPost, "/v1/functions/:name/invoke", s.invokeV1},
 		{http.MethodGet, "/v1/version", s.version},
+		{http.MethodGet, "/v1/events", s.listEvents},
+		{http.MethodGet, "/v1/usage", s.usage},
+		{http.MethodGet, "/v1/node", s.node},
 	}
 	// OpenFaaS gateway compatibility: the function sees every method and the path below its name.
 	for _, m := range openFaaSMethods {

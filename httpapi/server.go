@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,14 @@ type Service interface {
 	DeleteAgent(ctx context.Context, id string) (runner.Agent, error)
 	SetTTL(ctx context.Context, id, ttl string) (runner.Agent, error)
 	Events(ctx context.Context, id string) ([]runner.Event, error)
+	// ListEvents pages through every agent's events by durable id; see runner.Runner.ListEvents.
+	ListEvents(ctx context.Context, f runner.EventFilter) (runner.EventPage, error)
+	// WatchEvents signals after each write to any agent's history; see runner.Runner.WatchEvents.
+	WatchEvents() (<-chan struct{}, func())
+	// Usage sums up the agents created in a window, per group.
+	Usage(ctx context.Context, q runner.UsageQuery) (runner.Usage, error)
+	// Node describes this instance, its host, capacity and what it holds now.
+	Node(ctx context.Context) (runner.Node, error)
 	// Logs passes an agent's output line by line, both streams in one order; see runner.Runner.Logs.
 	Logs(ctx context.Context, id string, opts runner.LogOptions, emit func(runner.LogLine) error) error
 	Stats(ctx context.Context, id string) (runner.Stats, error)
@@ -52,6 +61,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records HTTP and runner metrics; nil gives the server a private set.
 	Metrics *Metrics
+	// EventBuffer is how many events may wait for one event stream's client;
+	// 0 is DefaultEventBuffer.
+	EventBuffer int
+	// EventSlowAfter is how long an event stream's full buffer waits for its
+	// client before the stream is cut off; 0 is DefaultEventSlowAfter.
+	EventSlowAfter time.Duration
 }
 
 // Server is the HTTP API over a Service.
@@ -67,6 +82,11 @@ type Server struct {
 	router   *httprouter.Router
 	handler  http.Handler
 	inFlight atomic.Int64 // requests being served; see InFlight
+
+	eventBuffer    int
+	eventSlowAfter time.Duration
+	stopping       chan struct{} // closed by StopStreams
+	stopOnce       sync.Once
 }
 
 // New builds a Server and its routes. Its limits come from the configuration
@@ -76,11 +96,23 @@ func New(svc Service, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: MaxBody (%d) and MaxInvokeBody (%d) must be positive", opts.MaxBody, opts.MaxInvokeBody)
 	}
 	s := &Server{
-		svc:           svc,
-		maxBody:       opts.MaxBody,
-		maxInvokeBody: opts.MaxInvokeBody,
-		log:           opts.Logger,
-		metrics:       opts.Metrics,
+		svc:            svc,
+		maxBody:        opts.MaxBody,
+		maxInvokeBody:  opts.MaxInvokeBody,
+		log:            opts.Logger,
+		metrics:        opts.Metrics,
+		eventBuffer:    opts.EventBuffer,
+		eventSlowAfter: opts.EventSlowAfter,
+		stopping:       make(chan struct{}),
+	}
+	if s.eventBuffer < 0 || s.eventSlowAfter < 0 {
+		return nil, fmt.Errorf("httpapi: EventBuffer (%d) and EventSlowAfter (%s) must not be negative", opts.EventBuffer, opts.EventSlowAfter)
+	}
+	if s.eventBuffer == 0 {
+		s.eventBuffer = DefaultEventBuffer
+	}
+	if s.eventSlowAfter == 0 {
+		s.eventSlowAfter = DefaultEventSlowAfter
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -97,6 +129,10 @@ func New(svc Service, opts Options) (*Server, error) {
 	s.handler = chain(s.router, s.requestID, s.accessLog, s.observe, s.recoverPanic)
 	return s, nil
 }
+
+// StopStreams ends every event stream with an "end" event saying podrun is
+// stopping, so a graceful shutdown need not wait for them; later calls do nothing.
+func (s *Server) StopStreams() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
 // Handler returns the API with all its middleware.
 func (s *Server) Handler() http.Handler { return s.handler }

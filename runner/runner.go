@@ -27,6 +27,7 @@ type Runner struct {
 	log      *slog.Logger
 	obs      Observer
 	enforced bool
+	host     Host // what the sandbox said at Open
 	opened   bool // Open succeeded: Close reports what it stopped
 
 	journal   *journal     // the one gate of agents' states and events
@@ -79,6 +80,7 @@ func (r *Runner) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("probe container host: %w", err)
 	}
+	r.host = host
 	if why := LimitsUnenforced(host); why != "" {
 		if !r.cfg.AllowUnenforcedLimits {
 			return fmt.Errorf("%w: %s", ErrUnenforced, why)

@@ -48,6 +48,8 @@ type Host struct {
 	Rootless      bool
 	CgroupVersion string   // "v1" or "v2"
 	Controllers   []string // cgroup controllers available to containers
+	CPUs          int      // the host's cores; 0 if unknown
+	Memory        int64    // the host's memory in bytes; 0 if unknown
 }
 
 // Spec is what the runner asks of one container; the sandbox adds the hardening.

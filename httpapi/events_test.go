@@ -210,7 +210,7 @@ type blockedWriter struct {
 	status  int
 }
 
-func (w *blockedWriter) Header() http.Header { return w.header }
+func (w *blockedWriter) Header() http.Header  { return w.header }
 func (w *blockedWriter) WriteHeader(code int) { w.status = code }
 func (w *blockedWriter) Flush()               {}
 func (w *blockedWriter) Write(p []byte) (int, error) {

@@ -18,8 +18,8 @@ func TestUsageQueryAndAnswer(t *testing.T) {
 		Groups: []runner.UsageGroup{{
 			Key: "echo", Agents: 3, States: map[runner.State]int{runner.StateSucceeded: 2, runner.StateFailed: 1},
 			Invocations: 3, Cold: 1, Warm: 2, Outcomes: map[string]int{"succeeded": 2, "oom": 1},
-			Durations:   runner.DurationSummary{Count: 3, Total: 1500 * time.Millisecond, P50: 500 * time.Millisecond, P99: 700 * time.Millisecond},
-			MemoryPeak:  &peak, ReservedCPUSeconds: 0.75,
+			Durations:  runner.DurationSummary{Count: 3, Total: 1500 * time.Millisecond, P50: 500 * time.Millisecond, P99: 700 * time.Millisecond},
+			MemoryPeak: &peak, ReservedCPUSeconds: 0.75,
 		}},
 	}
 	rec := h.do(t, http.MethodGet, "/v1/usage?since=2h&until=2025-01-02T00:00:00Z&group_by=label:team", "")

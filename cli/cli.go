@@ -167,7 +167,7 @@ exit code (its command could not start); 130 interrupted twice.`,
 	}
 	fn := a.fnCmd()
 	fn.GroupID = "functions"
-	root.AddCommand(fn, a.versionCmd())
+	root.AddCommand(fn, a.usageCmd(), a.nodeCmd(), a.versionCmd())
 	return root
 }
 

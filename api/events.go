@@ -10,11 +10,15 @@ import (
 // invocations' agents (an invocation's history is its agent's: state changes, container phases, alerts).
 const EventInvocation = "invocation"
 
-// Query parameters of GET /v1/events, beside QueryFunction, QueryLabel, QueryCursor and QueryLimit.
+// Query parameters of GET /v1/events, beside QueryFunction, QueryLabel, QueryCursor, QueryLimit
+// and QueryTail.
 const (
 	QueryType  = "type"  // an event type, repeatable: an event of any of them (EventInvocation: of an invocation)
 	QueryAgent = "agent" // an agent's id
 )
+
+// QueryTail (shared with the logs) asks GET /v1/events for the newest N matching events, still
+// oldest first, instead of a page from the cursor on; it takes the place of limit.
 
 // Server-Sent Events of GET /v1/events with Accept: text/event-stream. Each event of the
 // stream is one Event, as JSON in its data field, named by its Type in the event field, with
@@ -73,6 +77,8 @@ type EventOptions struct {
 	After int64
 	// Limit is the page size, 1 to 1000; 0 leaves it to the server (100). Unused by the stream.
 	Limit int
+	// Tail asks for the newest Tail events instead of a page (1 to 1000). Unused by the stream.
+	Tail int
 }
 
 // Query encodes the options as query parameters.
@@ -88,6 +94,9 @@ func (o EventOptions) Query() url.Values {
 	}
 	if o.Limit != 0 {
 		q.Set(QueryLimit, strconv.Itoa(o.Limit))
+	}
+	if o.Tail != 0 {
+		q.Set(QueryTail, strconv.Itoa(o.Tail))
 	}
 	keys := make([]string, 0, len(o.Labels))
 	for k := range o.Labels {

@@ -29,7 +29,7 @@ func (c *Client) ListEvents(ctx context.Context, opts api.EventOptions) (api.Eve
 // close it when done. Reconnecting with the last id Next returned misses and repeats nothing.
 func (c *Client) FollowEvents(ctx context.Context, opts api.EventOptions) (*EventStream, error) {
 	after := opts.After
-	opts.After, opts.Limit = 0, 0
+	opts.After, opts.Limit, opts.Tail = 0, 0, 0
 	req, err := c.newRequest(ctx, http.MethodGet, "/v1/events", opts.Query(), nil)
 	if err != nil {
 		return nil, err

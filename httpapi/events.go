@@ -84,6 +84,16 @@ func eventFilterIn(q url.Values) (runner.EventFilter, error) {
 		}
 		f.After = id
 	}
+	if v := q.Get(api.QueryTail); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > runner.MaxEventPage {
+			return f, &runner.FieldError{Field: api.QueryTail, Message: "must be an integer from 1 to " + strconv.Itoa(runner.MaxEventPage)}
+		}
+		if q.Has(api.QueryLimit) {
+			return f, &runner.FieldError{Field: api.QueryTail, Message: "takes the place of limit: give one of them"}
+		}
+		f.Limit, f.Tail = n, true
+	}
 	if l := q.Get(api.QueryLimit); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > runner.MaxEventPage {

@@ -134,6 +134,9 @@ func TestEventsListFiltersAndPagesByCursor(t *testing.T) {
 	if p := page("/v1/events?type=alert&agent=" + a); len(p.Events) != 1 || p.Events[0].Name != "memory" || p.Events[0].Detail != "95% of 64Mi" {
 		t.Fatalf("alerts of %s = %+v", a, p.Events)
 	}
+	if p := page("/v1/events?tail=2"); len(p.Events) != 2 || p.Events[0].ID != 4 || p.Events[1].ID != 5 || p.NextCursor != "" {
+		t.Fatalf("tail of 2: %+v", p)
+	}
 	if p := page("/v1/events?cursor=4"); len(p.Events) != 1 || p.Events[0].ID != 5 || p.NextCursor != "" {
 		t.Fatalf("after cursor 4: %+v", p)
 	}
@@ -142,6 +145,8 @@ func TestEventsListFiltersAndPagesByCursor(t *testing.T) {
 		{"/v1/events?cursor=-1", "cursor"},
 		{"/v1/events?limit=0", "limit"},
 		{"/v1/events?limit=1001", "limit"},
+		{"/v1/events?tail=0", "tail"},
+		{"/v1/events?tail=2&limit=2", "tail"},
 		{"/v1/events?label=nokey", "label"},
 		{"/v1/events?agent=not-an-id", "agent"},
 		{"/v1/events?function=Bad_Name", "function"},

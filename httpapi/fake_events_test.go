@@ -49,6 +49,16 @@ func (f *fakeService) ListEvents(ctx context.Context, flt runner.EventFilter) (r
 	f.ev.mu.Lock()
 	defer f.ev.mu.Unlock()
 	var page runner.EventPage
+	if flt.Tail {
+		var matched []runner.Event
+		for _, e := range f.ev.log {
+			if e.ID > flt.After && (len(flt.Types) == 0 || slices.Contains(flt.Types, e.Type)) {
+				matched = append(matched, e)
+			}
+		}
+		page.Events = matched[max(0, len(matched)-flt.Limit):]
+		return page, nil
+	}
 	for _, e := range f.ev.log {
 		if e.ID <= flt.After || (flt.AgentID != "" && e.AgentID != flt.AgentID) ||
 			(len(flt.Types) > 0 && !slices.Contains(flt.Types, e.Type)) {

@@ -33,6 +33,9 @@ type EventFilter struct {
 	Labels map[string]string
 	// Limit is the page size, 1 to MaxEventPage; 0 is DefaultEventPage.
 	Limit int
+	// Tail takes the newest Limit matching events instead of the oldest (still oldest first):
+	// where a follower that wants recent history and then new events starts.
+	Tail bool
 }
 
 // Validate checks the filter once, where it is read, naming the bad field; it fills in the default limit.

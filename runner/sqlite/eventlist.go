@@ -35,6 +35,12 @@ func (s *Store) ListEvents(ctx context.Context, f runner.EventFilter) (runner.Ev
 		return runner.EventPage{}, fmt.Errorf("list events: %w", err)
 	}
 	page := runner.EventPage{Events: events}
+	if f.Tail {
+		// Read newest first; the extra row says nothing about events after the page.
+		page.Events = events[:min(len(events), limit)]
+		slices.Reverse(page.Events)
+		return page, nil
+	}
 	if len(events) > limit {
 		page.Events, page.More = events[:limit], true
 	}
@@ -83,7 +89,11 @@ func eventQuery(f runner.EventFilter, limit int) (string, []any) {
 	if join {
 		query += ` JOIN agents AS a ON a.id = e.agent_id`
 	}
-	query += ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY e.id LIMIT ?`
+	query += ` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY e.id`
+	if f.Tail {
+		query += ` DESC`
+	}
+	query += ` LIMIT ?`
 	return query, append(args, limit)
 }
 

@@ -75,6 +75,14 @@ func TestListEventsFiltersAndPagesByID(t *testing.T) {
 		})
 	}
 
+	tail, err := s.ListEvents(ctx, runner.EventFilter{Limit: 3, Tail: true, Types: []string{"state", "alert"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := eventNames(tail.Events, index), []string{"2:alert:memory", "2:state:running", "1:alert:pids"}; fmt.Sprint(got) != fmt.Sprint(want) || tail.More {
+		t.Fatalf("tail of 3 = %v (more %t), want %v", got, tail.More, want)
+	}
+
 	// Paging by cursor reads every event once, in order, whatever the page size.
 	all, err := s.ListEvents(ctx, runner.EventFilter{Limit: 1000})
 	if err != nil {

@@ -21,9 +21,10 @@ const (
 // oldest first, instead of a page from the cursor on; it takes the place of limit.
 
 // Server-Sent Events of GET /v1/events with Accept: text/event-stream. Each event of the
-// stream is one Event, as JSON in its data field, named by its Type in the event field, with
-// its ID in the id field; a client resumes after a cut with the Last-Event-ID header (or the
-// cursor parameter) set to the last id it saw.
+// stream is one Event, as JSON in its data field, with its ID in the id field and no event
+// field (so a browser's EventSource hands it to onmessage); a client resumes after a cut with
+// the Last-Event-ID header (or the cursor parameter) set to the last id it saw. The server
+// ends a stream with one event named SSEEnd.
 const (
 	// MediaEventStream is the media type of the stream.
 	MediaEventStream = "text/event-stream"

@@ -83,6 +83,8 @@ func (s *Server) routeTable() []route {
 		route{http.MethodGet, "/readyz", s.readyz},
 		route{http.MethodGet, "/metrics", s.serveMetrics},
 		route{http.MethodGet, "/openapi.json", s.serveOpenAPI},
+		route{http.MethodGet, "/ui", s.serveUI},
+		route{http.MethodGet, "/ui/*file", s.serveUI},
 	)
 }
 

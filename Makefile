@@ -32,7 +32,7 @@ INTEGRATION_PKGS := ./sandbox/... ./cmd/...
 # The user the rootless smoke test in cmd/podrun runs podrun as.
 ROOTLESS_USER := podrun-smoke
 
-.PHONY: help setup images rootless promtool build shim run test bench bench-go lint clean
+.PHONY: help setup images rootless promtool chromium build shim run test bench bench-go lint clean
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -53,6 +53,9 @@ rootless: setup ## Create the rootless smoke-test user, its Podman service and i
 promtool: ## Make promtool available (bin/tools/promtool unless on PATH), for the /metrics check
 	scripts/install-promtool.sh >/dev/null
 
+chromium: ## Make a headless Chromium available, for the dashboard's browser test (Debian's chromium)
+	scripts/install-chromium.sh >/dev/null
+
 build: shim ## Build bin/podrun and bin/podrun-shim
 	@test -x $(BIN) || echo "building $(BIN): a first build compiles about 400 packages (about 5 minutes on 2 cores), listed as they compile"
 	$(GO) build -v $(GO_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/podrun
@@ -64,10 +67,11 @@ run: setup images build ## Set up the host, build, and run podrun serve (SQLite 
 	@sock="$$(scripts/setup-host.sh 2>/dev/null | tail -n 1)"; \
 	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" exec $(BIN) serve
 
-test: setup images rootless shim promtool ## Vet, unit tests with -race, then the integration tests against Podman
+test: setup images rootless shim promtool chromium ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS)
 	PODRUN_PROMTOOL="$$(scripts/install-promtool.sh 2>/dev/null | tail -n 1)" \
+	PODRUN_CHROMIUM="$$(scripts/install-chromium.sh 2>/dev/null | tail -n 1)" \
 		$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
 # Flags for podrun bench, e.g. make bench BENCH_FLAGS="--json --scenarios cold,warm".

@@ -124,7 +124,7 @@ async function refresh() {
       el('td', {}, g ? g.invocations.total : 0), el('td', {}, failed),
       el('td', {}, fill, p.ready + ' / ' + p.target));
   }));
-  $('#usage tbody').replaceChildren(...usage.groups.map((g) => el('tr', {},
+  $('#usage tbody').replaceChildren(...usage.groups.map((g) => el('tr', { 'data-group': g.key },
     el('td', {}, g.key || '(agents)'), el('td', {}, g.agents),
     el('td', {}, g.states.succeeded || 0), el('td', {}, g.states.failed || 0),
     el('td', {}, g.invocations.cold + ' / ' + g.invocations.warm),

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +126,45 @@ func TestUsageSummaryMatchesTheWorkload(t *testing.T) {
 	}
 	if n.InUse.LiveAgents != 0 || !slices.ContainsFunc(n.InUse.Pools, func(p api.PoolFill) bool { return p.Function == "sum-warm" && p.Target == 1 }) {
 		t.Fatalf("node in use = %+v", n.InUse)
+	}
+}
+
+// TestCLIEventsUsageAndNode runs the podrun binary's monitoring commands against a daemon.
+func TestCLIEventsUsageAndNode(t *testing.T) {
+	d := startDaemon(t, nil)
+	a := d.create(t, api.AgentRequest{Command: []string{"echo", "hi"}, Labels: map[string]string{"team": "cli"}})
+	d.await(t, a.ID, 30*time.Second, api.StateSucceeded)
+
+	var events []api.Event
+	jsonFrom(t, d.podrun(t, "", "events", "--json", "--filter", "type=state", "--filter", "label=team=cli").want(t, 0, "podrun events").stdout, &events)
+	var names []string
+	for _, e := range events {
+		if e.AgentID != a.ID || e.Type != api.EventState {
+			t.Fatalf("podrun events --filter type=state gave %+v", e)
+		}
+		names = append(names, e.Name)
+	}
+	if fmt.Sprint(names) != "[pending running succeeded]" {
+		t.Fatalf("state events = %v", names)
+	}
+	if out := d.podrun(t, "", "events", a.ID).want(t, 0, "podrun events ID").stdout; !strings.Contains(out, "succeeded") || strings.Contains(out, "AGENT") {
+		t.Fatalf("podrun events ID printed %q, want the agent's history table", out)
+	}
+	var u api.Usage
+	jsonFrom(t, d.podrun(t, "", "usage", "--json", "--by", "label:team", "--since", "1h").want(t, 0, "podrun usage").stdout, &u)
+	if len(u.Groups) != 1 || u.Groups[0].Key != "cli" || u.Groups[0].States[api.StateSucceeded] != 1 {
+		t.Fatalf("podrun usage --by label:team = %+v", u)
+	}
+	if out := d.podrun(t, "", "usage").want(t, 0, "podrun usage").stdout; !strings.Contains(out, "FUNCTION") || !strings.Contains(out, "RUN TOTAL") {
+		t.Fatalf("podrun usage printed %q", out)
+	}
+	d.podrun(t, "", "usage", "--by", "image").want(t, 125, "podrun usage --by image")
+	var n api.Node
+	jsonFrom(t, d.podrun(t, "", "node", "--json").want(t, 0, "podrun node").stdout, &n)
+	if n.Instance != d.Instance() {
+		t.Fatalf("podrun node instance %q, want %q", n.Instance, d.Instance())
+	}
+	if out := d.podrun(t, "", "node").want(t, 0, "podrun node").stdout; !strings.Contains(out, "Limits enforced:  true") {
+		t.Fatalf("podrun node printed %q", out)
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -175,5 +176,39 @@ func TestUsageRowsGroupAndWindow(t *testing.T) {
 	}
 	if sleep := u.Groups[2]; sleep.States[runner.StateRunning] != 1 || len(sleep.Outcomes) != 0 || sleep.Durations.Count != 0 {
 		t.Errorf("a running invocation counts as %+v", sleep)
+	}
+}
+
+// TestListEventsWaitsForHeldEventsBeingWritten: a held event taken by a write
+// transaction that has not committed yet (the flush timer's, say) must not be
+// skipped by a listing, or a follower woken for it would miss it until the next write.
+func TestListEventsWaitsForHeldEventsBeingWritten(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, testAgent(1))
+	if err := s.AppendEvent(ctx, runner.Event{AgentID: a.ID, Time: t0, Type: runner.EventContainer, Name: "created"}); err != nil {
+		t.Fatal(err)
+	}
+	taken, release := make(chan struct{}), make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- s.write(ctx, func(*sql.Tx) error { close(taken); <-release; return nil })
+	}()
+	<-taken // the held event is inserted in a transaction not committed yet
+	listed := make(chan runner.EventPage, 1)
+	go func() {
+		page, err := s.ListEvents(ctx, runner.EventFilter{Types: []string{runner.EventContainer}, Limit: 10})
+		if err != nil {
+			t.Error(err)
+		}
+		listed <- page
+	}()
+	time.Sleep(100 * time.Millisecond) // let the listing run ahead if it would
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if page := <-listed; len(page.Events) != 1 || page.Events[0].Name != "created" {
+		t.Fatalf("listing during the write read %+v, want the held event", page.Events)
 	}
 }

@@ -61,6 +61,11 @@ func (s *Store) takeHeld() []runner.Event {
 	defer s.held.Unlock()
 	events := s.heldEvents
 	s.heldEvents = nil
+	if len(events) > 0 {
+		// Until they are committed, taken events still count as held (hasHeld), so a
+		// reader that must see them waits for this transaction instead of missing them.
+		s.heldWriting.Add(1)
+	}
 	if s.flushTimer != nil {
 		s.flushTimer.Stop()
 		s.flushTimer = nil
@@ -79,7 +84,12 @@ func (s *Store) returnHeld(events []runner.Event) {
 	s.armFlushLocked()
 }
 
+// hasHeld reports whether events were appended that a reader may not see yet:
+// held, or taken by a write transaction that has not committed them.
 func (s *Store) hasHeld() bool {
+	if s.heldWriting.Load() > 0 {
+		return true
+	}
 	s.held.Lock()
 	defer s.held.Unlock()
 	return len(s.heldEvents) > 0

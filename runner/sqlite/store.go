@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -42,6 +43,8 @@ type Store struct {
 	heldEvents []runner.Event // appended, not yet written
 	flushTimer *time.Timer    // writes heldEvents if no other write comes first
 	closed     bool
+	// heldWriting counts write transactions carrying held events not yet committed.
+	heldWriting atomic.Int32
 }
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
@@ -174,6 +177,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error
 		return err
 	}
 	held := s.takeHeld()
+	if len(held) > 0 {
+		defer s.heldWriting.Add(-1) // takeHeld counted this transaction
+	}
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()

@@ -92,6 +92,10 @@ type HTTPConfig struct {
 	ReadTimeout       Duration        `toml:"read_timeout"`
 	WriteTimeout      Duration        `toml:"write_timeout"`
 	IdleTimeout       Duration        `toml:"idle_timeout"`
+	// EventBuffer is how many events may wait for one client of the event stream, and
+	// EventSlowClient how long a full buffer waits before that client is cut off.
+	EventBuffer     int      `toml:"event_buffer"`
+	EventSlowClient Duration `toml:"event_slow_client"`
 }
 
 // InvokeConfig bounds function invocations: how many run and wait, for how long, and what they may return.
@@ -193,6 +197,8 @@ func defaults(getenv func(string) string, root bool) Config {
 			ReadTimeout:       Duration{60 * time.Second},
 			WriteTimeout:      Duration{60 * time.Second},
 			IdleTimeout:       Duration{120 * time.Second},
+			EventBuffer:       256,
+			EventSlowClient:   Duration{10 * time.Second},
 		},
 		Invoke: InvokeConfig{
 			MaxConcurrency:     16,

@@ -185,6 +185,8 @@ func (v *validator) http(h HTTPConfig) {
 	v.nonNegative("http.read_timeout", h.ReadTimeout)
 	v.nonNegative("http.write_timeout", h.WriteTimeout)
 	v.nonNegative("http.idle_timeout", h.IdleTimeout)
+	v.check(h.EventBuffer > 0, "http.event_buffer", fmt.Sprintf("(%d) must be positive", h.EventBuffer))
+	v.positive("http.event_slow_client", h.EventSlowClient)
 }
 
 func (v *validator) invoke(i InvokeConfig) {

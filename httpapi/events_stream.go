@@ -14,15 +14,8 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// Defaults of the event stream's Options.
-const (
-	// DefaultEventBuffer is how many events may wait for one stream's client.
-	DefaultEventBuffer = 256
-	// DefaultEventSlowAfter is how long a full buffer may wait for the client before it is cut off.
-	DefaultEventSlowAfter = 10 * time.Second
-	// eventKeepalive is how often an idle stream sends a comment, so proxies and clients see it alive.
-	eventKeepalive = 15 * time.Second
-)
+// eventKeepalive is how often an idle stream sends a comment, so proxies and clients see it alive.
+const eventKeepalive = 15 * time.Second
 
 // streamEvents follows the events matching f as Server-Sent Events, each
 // with its durable id, until the client leaves, the server stops, or the

@@ -338,6 +338,12 @@ func newServer(t testing.TB, svc Service, opts Options) *Server {
 	if opts.MaxInvokeBody == 0 {
 		opts.MaxInvokeBody = 16 << 20
 	}
+	if opts.EventBuffer == 0 {
+		opts.EventBuffer = 256
+	}
+	if opts.EventSlowAfter == 0 {
+		opts.EventSlowAfter = 10 * time.Second
+	}
 	s, err := New(svc, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -61,11 +61,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records HTTP and runner metrics; nil gives the server a private set.
 	Metrics *Metrics
-	// EventBuffer is how many events may wait for one event stream's client;
-	// 0 is DefaultEventBuffer.
+	// EventBuffer is how many events may wait for one event stream's client
+	// (configs: http.event_buffer); it must be positive.
 	EventBuffer int
 	// EventSlowAfter is how long an event stream's full buffer waits for its
-	// client before the stream is cut off; 0 is DefaultEventSlowAfter.
+	// client before the stream is cut off (configs: http.event_slow_client); it must be positive.
 	EventSlowAfter time.Duration
 }
 
@@ -105,14 +105,8 @@ func New(svc Service, opts Options) (*Server, error) {
 		eventSlowAfter: opts.EventSlowAfter,
 		stopping:       make(chan struct{}),
 	}
-	if s.eventBuffer < 0 || s.eventSlowAfter < 0 {
-		return nil, fmt.Errorf("httpapi: EventBuffer (%d) and EventSlowAfter (%s) must not be negative", opts.EventBuffer, opts.EventSlowAfter)
-	}
-	if s.eventBuffer == 0 {
-		s.eventBuffer = DefaultEventBuffer
-	}
-	if s.eventSlowAfter == 0 {
-		s.eventSlowAfter = DefaultEventSlowAfter
+	if s.eventBuffer <= 0 || s.eventSlowAfter <= 0 {
+		return nil, fmt.Errorf("httpapi: EventBuffer (%d) and EventSlowAfter (%s) must be positive", opts.EventBuffer, opts.EventSlowAfter)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -108,6 +108,7 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.sweeper.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
+		EventBuffer: cfg.HTTP.EventBuffer, EventSlowAfter: cfg.HTTP.EventSlowClient.Duration,
 	}); err != nil {
 		return nil, err
 	}

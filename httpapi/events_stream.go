@@ -14,8 +14,15 @@ import (
 	"github.com/podrun/podrun/runner"
 )
 
-// eventKeepalive is how often an idle stream sends a comment, so proxies and clients see it alive.
-const eventKeepalive = 15 * time.Second
+const (
+	// eventKeepalive is how often an idle stream sends a comment, so proxies and clients see it alive.
+	eventKeepalive = 15 * time.Second
+	// eventGather is how long a woken stream waits before it reads: the writes of that
+	// moment come in one read, and the container phases the store holds back (up to 50 ms,
+	// to keep an fsync off an invocation's path) are usually written by then, so a reading
+	// stream seldom has to write them itself.
+	eventGather = 100 * time.Millisecond
+)
 
 // streamEvents follows the events matching f as Server-Sent Events, each
 // with its durable id, until the client leaves, the server stops, or the
@@ -126,6 +133,11 @@ func (s *Server) pumpEvents(ctx context.Context, f runner.EventFilter, wake <-ch
 		}
 		select {
 		case <-wake:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-time.After(eventGather):
 		case <-ctx.Done():
 			return
 		}

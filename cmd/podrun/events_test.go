@@ -104,10 +104,13 @@ func TestEventStreamResumesAfterKill9(t *testing.T) {
 	first := readStream(t, s)
 	long := c.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, TTL: "1h"})
 	done := c.create(t, api.AgentRequest{Command: []string{"echo", "before"}})
-	got := first.until(t, 30*time.Second, finalStateOf(done.ID))
-	got = append(got, first.until(t, 30*time.Second, func(e api.Event) bool {
-		return e.AgentID == long.ID && e.Type == api.EventState && e.Name == string(api.StateRunning)
-	})...)
+	// Both, in whichever order they come: done's end and long's start.
+	doneEnded, longRunning := false, false
+	got := first.until(t, 30*time.Second, func(e api.Event) bool {
+		doneEnded = doneEnded || finalStateOf(done.ID)(e)
+		longRunning = longRunning || e.AgentID == long.ID && e.Type == api.EventState && e.Name == string(api.StateRunning)
+		return doneEnded && longRunning
+	})
 	// More events while the stream is read, some of them cut by the kill.
 	quick := c.create(t, api.AgentRequest{Command: []string{"sh", "-c", "sleep 1; echo while down"}})
 	time.Sleep(300 * time.Millisecond)

@@ -252,7 +252,11 @@ func TestSlowEventClientIsCutOffWithoutHoldingUpWriters(t *testing.T) {
 		default:
 		}
 		close(w.release) // the client reads again: it gets what was buffered, then why it was cut off
-		<-done
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the stream of a client that read nothing was never cut off")
+		}
 
 		events := readSSE(t, strings.NewReader(w.body.String()), -1)
 		ids := sseIDs(t, events)

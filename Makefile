@@ -45,7 +45,7 @@ INSTALLED := $(BINDIR)/podrun $(BINDIR)/podrun-shim \
 	$(SYSTEMD_USER_DIR)/podrun.service $(SYSTEMD_USER_DIR)/podrun.socket \
 	$(SYSCONFDIR)/podrun/podrun.toml
 
-.PHONY: help setup images rootless promtool systemd-tools build shim run test bench bench-go lint clean install uninstall
+.PHONY: help setup images rootless promtool systemd-tools chromium build shim run test bench bench-go lint clean install uninstall
 
 help: ## List the targets
 	@echo "Usage: make TARGET"
@@ -70,6 +70,9 @@ promtool: ## Make promtool available (bin/tools/promtool unless on PATH), for th
 systemd-tools: ## Install systemd-analyze and systemd-socket-activate if missing (the unit tests)
 	scripts/install-systemd-tools.sh
 
+chromium: ## Make a headless Chromium available, for the dashboard's browser test (Debian's chromium)
+	scripts/install-chromium.sh >/dev/null
+
 build: shim ## Build bin/podrun and bin/podrun-shim
 	@test -x $(BIN) || echo "building $(BIN): a first build compiles about 400 packages (about 5 minutes on 2 cores), listed as they compile"
 	$(GO) build -v $(GO_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/podrun
@@ -82,11 +85,12 @@ run: setup images build ## Set up the host, build, and run podrun serve (SQLite 
 	gvisor="$$(scripts/setup-gvisor.sh 2>/dev/null | tail -n 1)"; \
 	PODRUN_PODMAN_SOCKET="$${PODRUN_PODMAN_SOCKET:-$$sock}" PODRUN_GVISOR_SOCKET="$${PODRUN_GVISOR_SOCKET:-$$gvisor}" exec $(BIN) serve
 
-test: setup images rootless build promtool systemd-tools ## Vet, unit tests with -race, then the integration tests against Podman
+test: setup images rootless build promtool systemd-tools chromium ## Vet, unit tests with -race, then the integration tests against Podman
 	$(GO) vet $(GO_FLAGS) ./...
 	$(GO) test $(GO_FLAGS) -race $(UNIT_PKGS) ./deploy/...
 	PODRUN_PROMTOOL="$$(scripts/install-promtool.sh 2>/dev/null | tail -n 1)" \
 	PODRUN_TEST_GVISOR_SOCKET="$$(scripts/setup-gvisor.sh 2>/dev/null | tail -n 1)" \
+	PODRUN_CHROMIUM="$$(scripts/install-chromium.sh 2>/dev/null | tail -n 1)" \
 		$(GO) test $(GO_FLAGS) -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
 # Flags for podrun bench, e.g. make bench BENCH_FLAGS="--json --scenarios cold,warm".

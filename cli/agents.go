@@ -293,33 +293,6 @@ container. Exits 1 when an id does not exist, after deleting the others.`,
 	}
 }
 
-func (a *app) eventsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:               "events ID",
-		Short:             "Print an agent's history: state changes and container phases",
-		Args:              a.args(cobra.ExactArgs(1)),
-		ValidArgsFunction: a.completeAgents(false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
-			events, err := cl.Events(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return writeJSON(a.env.Stdout, events)
-			}
-			t := newTable(a.env.Stdout, "TIME", "TYPE", "NAME", "DETAIL")
-			for _, e := range events {
-				t.row(e.Time.Time().Local().Format("2006-01-02 15:04:05.000"), e.Type, e.Name, e.Detail)
-			}
-			return t.flush()
-		},
-	}
-}
-
 func (a *app) statsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "stats ID [ID...]",

@@ -167,7 +167,7 @@ exit code (its command could not start); 130 interrupted twice.`,
 	}
 	fn, secret := a.fnCmd(), a.secretCmd()
 	fn.GroupID, secret.GroupID = "functions", "functions"
-	root.AddCommand(fn, secret, a.versionCmd(), a.backupCmd())
+	root.AddCommand(fn, secret, a.usageCmd(), a.nodeCmd(), a.versionCmd(), a.backupCmd())
 	return root
 }
 

@@ -122,6 +122,10 @@ type HTTPConfig struct {
 	// BasicAuthUser is the user name that, with the token as password, Basic auth is accepted for
 	// (faas-cli login sends Basic auth); see httpapi.Options.BasicAuthUser.
 	BasicAuthUser string `toml:"basic_auth_user"`
+	// EventBuffer is how many events may wait for one client of the event stream, and
+	// EventSlowClient how long a full buffer waits before that client is cut off.
+	EventBuffer     int      `toml:"event_buffer"`
+	EventSlowClient Duration `toml:"event_slow_client"`
 }
 
 // InvokeConfig bounds function invocations: how many run and wait, for how long, and what they may return.
@@ -248,6 +252,8 @@ func defaults(getenv func(string) string, root bool) Config {
 			WriteTimeout:      Duration{60 * time.Second},
 			IdleTimeout:       Duration{120 * time.Second},
 			BasicAuthUser:     "admin",
+			EventBuffer:       256,
+			EventSlowClient:   Duration{10 * time.Second},
 		},
 		Egress: EgressConfig{Enabled: true},
 		Invoke: InvokeConfig{

@@ -206,6 +206,8 @@ func (v *validator) http(h HTTPConfig) {
 	v.nonNegative("http.idle_timeout", h.IdleTimeout)
 	v.check(h.BasicAuthUser != "" && !strings.ContainsFunc(h.BasicAuthUser, isSpaceOrControl) && !strings.Contains(h.BasicAuthUser, ":"),
 		"http.basic_auth_user", "must be set, without spaces, control characters or ':'")
+	v.check(h.EventBuffer > 0, "http.event_buffer", fmt.Sprintf("(%d) must be positive", h.EventBuffer))
+	v.positive("http.event_slow_client", h.EventSlowClient)
 }
 
 func (v *validator) invoke(i InvokeConfig) {

@@ -48,6 +48,7 @@ type fakeService struct {
 	fn         fakeFunctions // functions and invocations, in fake_functions_test.go
 	files      fakeFiles     // files in agents, in fake_files_test.go
 	secrets    fakeSecrets   // in fake_openfaas_test.go
+	ev         fakeEvents    // the host-wide event log, in fake_events_test.go
 }
 
 func newFake() *fakeService {
@@ -340,6 +341,12 @@ func newServer(t testing.TB, svc Service, opts Options) *Server {
 	}
 	if opts.MaxInvokeBody == 0 {
 		opts.MaxInvokeBody = 16 << 20
+	}
+	if opts.EventBuffer == 0 {
+		opts.EventBuffer = 256
+	}
+	if opts.EventSlowAfter == 0 {
+		opts.EventSlowAfter = 10 * time.Second
 	}
 	s, err := New(svc, opts)
 	if err != nil {

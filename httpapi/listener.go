@@ -67,6 +67,7 @@ func (l *Listener) Serve(ctx context.Context, s *Server, t Timeouts) error {
 	inFlight := s.InFlight()
 	s.log.Info("shutting down", "cause", context.Cause(ctx).Error(), "requests_in_flight", inFlight,
 		"grace", ShutdownGrace)
+	s.StopStreams()
 	shutdown, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	err := srv.Shutdown(shutdown)

@@ -45,6 +45,10 @@ func openAPIDoc(t testing.TB) *openapi3.T {
 	openAPI.once.Do(func() {
 		// NDJSON: each line of a logs answer is validated on its own as one JSON value.
 		openapi3filter.RegisterBodyDecoder(api.ContentTypeNDJSON, openapi3filter.JSONBodyDecoder)
+		// The dashboard's files and the event stream are text the schema only says is a string.
+		for _, ct := range []string{"text/html", "text/css", "text/javascript", api.MediaEventStream} {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+		}
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromData(openAPIDocument)
 		if err != nil {

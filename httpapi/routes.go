@@ -72,6 +72,9 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, "/v1/functions/:name/invoke", s.invokeV1},
 		{http.MethodGet, "/v1/version", s.version},
 		{http.MethodGet, "/v1/backup", s.backup},
+		{http.MethodGet, "/v1/events", s.listEvents},
+		{http.MethodGet, "/v1/usage", s.usage},
+		{http.MethodGet, "/v1/node", s.node},
 	}
 	// OpenFaaS gateway compatibility: the function sees every method and the path below its name.
 	for _, m := range openFaaSMethods {
@@ -89,6 +92,8 @@ func (s *Server) routeTable() []route {
 		route{http.MethodGet, "/readyz", s.readyz},
 		route{http.MethodGet, "/metrics", s.serveMetrics},
 		route{http.MethodGet, "/openapi.json", s.serveOpenAPI},
+		route{http.MethodGet, "/ui", s.serveUI},
+		route{http.MethodGet, "/ui/*file", s.serveUI},
 	)
 }
 

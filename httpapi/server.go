@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,14 @@ type Service interface {
 	DeleteAgent(ctx context.Context, id string) (runner.Agent, error)
 	SetTTL(ctx context.Context, id, ttl string) (runner.Agent, error)
 	Events(ctx context.Context, id string) ([]runner.Event, error)
+	// ListEvents pages through every agent's events by durable id; see runner.Runner.ListEvents.
+	ListEvents(ctx context.Context, f runner.EventFilter) (runner.EventPage, error)
+	// WatchEvents signals after each write to any agent's history; see runner.Runner.WatchEvents.
+	WatchEvents() (<-chan struct{}, func())
+	// Usage sums up the agents created in a window, per group.
+	Usage(ctx context.Context, q runner.UsageQuery) (runner.Usage, error)
+	// Node describes this instance, its host, capacity and what it holds now.
+	Node(ctx context.Context) (runner.Node, error)
 	// Logs passes an agent's output line by line, both streams in one order; see runner.Runner.Logs.
 	Logs(ctx context.Context, id string, opts runner.LogOptions, emit func(runner.LogLine) error) error
 	Stats(ctx context.Context, id string) (runner.Stats, error)
@@ -74,6 +83,12 @@ type Options struct {
 	Metrics *Metrics
 	// Backup copies the database for GET /v1/backup; nil answers that route 404.
 	Backup Backuper
+	// EventBuffer is how many events may wait for one event stream's client
+	// (configs: http.event_buffer); it must be positive.
+	EventBuffer int
+	// EventSlowAfter is how long an event stream's full buffer waits for its
+	// client before the stream is cut off (configs: http.event_slow_client); it must be positive.
+	EventSlowAfter time.Duration
 }
 
 // Server is the HTTP API over a Service.
@@ -91,6 +106,11 @@ type Server struct {
 	router       *httprouter.Router
 	handler      http.Handler
 	inFlight     atomic.Int64 // requests being served; see InFlight
+
+	eventBuffer    int
+	eventSlowAfter time.Duration
+	stopping       chan struct{} // closed by StopStreams
+	stopOnce       sync.Once
 }
 
 // New builds a Server and its routes. Its limits come from the configuration
@@ -100,12 +120,18 @@ func New(svc Service, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: MaxBody (%d) and MaxInvokeBody (%d) must be positive", opts.MaxBody, opts.MaxInvokeBody)
 	}
 	s := &Server{
-		svc:           svc,
-		maxBody:       opts.MaxBody,
-		maxInvokeBody: opts.MaxInvokeBody,
-		log:           opts.Logger,
-		metrics:       opts.Metrics,
-		backuper:      opts.Backup,
+		svc:            svc,
+		maxBody:        opts.MaxBody,
+		maxInvokeBody:  opts.MaxInvokeBody,
+		log:            opts.Logger,
+		metrics:        opts.Metrics,
+		backuper:       opts.Backup,
+		eventBuffer:    opts.EventBuffer,
+		eventSlowAfter: opts.EventSlowAfter,
+		stopping:       make(chan struct{}),
+	}
+	if s.eventBuffer <= 0 || s.eventSlowAfter <= 0 {
+		return nil, fmt.Errorf("httpapi: EventBuffer (%d) and EventSlowAfter (%s) must be positive", opts.EventBuffer, opts.EventSlowAfter)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -126,6 +152,10 @@ func New(svc Service, opts Options) (*Server, error) {
 	s.handler = chain(s.router, s.requestID, s.accessLog, s.observe, s.recoverPanic)
 	return s, nil
 }
+
+// StopStreams ends every event stream with an "end" event saying podrun is
+// stopping, so a graceful shutdown need not wait for them; later calls do nothing.
+func (s *Server) StopStreams() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
 // Handler returns the API with all its middleware.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -37,7 +37,7 @@ func (r *Runner) RecordEgress(ctx context.Context, agent string, allowed bool, d
 	if allowed {
 		name = EgressAllowed
 	}
-	if err := r.store.AppendEvent(ctx, Event{AgentID: agent, Time: r.cfg.Now(), Type: EventEgress, Name: name, Detail: detail}); err != nil {
+	if err := r.journal.append(ctx, Event{AgentID: agent, Type: EventEgress, Name: name, Detail: detail}); err != nil {
 		return fmt.Errorf("record egress of agent %s: %w", agent, err)
 	}
 	return nil

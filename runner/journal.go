@@ -11,7 +11,8 @@ import (
 // container phase passes it. It writes them to the store, whose
 // compare-and-set moves an agent only along the transition table, and tells
 // the observer and the log. Nothing else calls Store.CreateAgent, Transition
-// or AppendEvent.
+// or AppendEvent, and it wakes the followers of the event stream
+// (see feed) after each of them.
 type journal struct {
 	store Store
 	obs   Observer
@@ -23,6 +24,7 @@ type journal struct {
 	// deadline is told when a change set a new idle deadline (a start or
 	// resume of an agent with an idle timeout), so the reaper looks again.
 	deadline func()
+	feed     *feed // followers of the event stream, told after every write
 }
 
 func (j *journal) now() time.Time { return j.clock().UTC() }
@@ -35,6 +37,7 @@ func (j *journal) record(ctx context.Context, a Agent) error {
 	if err := j.store.CreateAgent(ctx, a); err != nil {
 		return err
 	}
+	j.feed.notify()
 	j.obs.AgentCreated()
 	j.obs.Transitioned(StatePending)
 	if a.WebhookURL != "" {
@@ -53,6 +56,7 @@ func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, e
 	if err != nil {
 		return a, err
 	}
+	j.feed.notify()
 	j.obs.Transitioned(c.To)
 	if a.WebhookURL != "" {
 		j.webhook(id)
@@ -71,8 +75,22 @@ func (j *journal) transition(ctx context.Context, id string, c Change) (Agent, e
 
 // event appends a container phase to an agent's history; a failure is logged, not fatal.
 func (j *journal) event(ctx context.Context, id, phase, detail string) {
-	err := j.store.AppendEvent(ctx, Event{AgentID: id, Time: j.now(), Type: EventContainer, Name: phase, Detail: detail})
+	err := j.append(ctx, Event{AgentID: id, Type: EventContainer, Name: phase, Detail: detail})
 	if err != nil && ctx.Err() == nil {
 		j.log.Warn("append event", logAgent, id, logPhase, phase, logErr, err)
 	}
+}
+
+// append adds an event other than a state change (a container phase, an
+// egress decision, an alert) to an agent's history, stamped now, and wakes
+// the event stream's followers.
+func (j *journal) append(ctx context.Context, e Event) error {
+	e.Time = j.now()
+	if err := j.store.AppendEvent(ctx, e); err != nil {
+		return err
+	}
+	// The store may hold the event briefly; ListEvents writes held events
+	// before it reads, so a follower woken now sees it.
+	j.feed.notify()
+	return nil
 }

@@ -29,8 +29,8 @@ type Runner struct {
 	log      *slog.Logger
 	obs      Observer
 	enforced bool
-	opened   bool              // Open succeeded: Close reports what it stopped
-	runtimes map[string]string // Host.Runtimes, as probed at Open
+	host     Host // what the sandbox said at Open
+	opened   bool // Open succeeded: Close reports what it stopped
 
 	journal   *journal     // the one gate of agents' states and events
 	agents    *supervisors // the owners of agents' containers
@@ -59,7 +59,7 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	log, obs := cfg.Logger, cfg.Observer
-	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now}
+	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now, feed: newFeed()}
 	callbacks := newDeliverer(cfg.Notifier, cfg.Webhooks, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
 	j.webhook = callbacks.Kick
 	r := &Runner{
@@ -84,7 +84,7 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 
 // Runtimes says which runtime runs each isolation this runner gives, as
 // the sandbox reported at Open; nil before.
-func (r *Runner) Runtimes() map[string]string { return maps.Clone(r.runtimes) }
+func (r *Runner) Runtimes() map[string]string { return maps.Clone(r.host.Runtimes) }
 
 // Open probes the host, refuses to run where limits would be ignored, takes
 // back the agents a previous run of this instance left behind, and opens
@@ -94,7 +94,7 @@ func (r *Runner) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("probe container host: %w", err)
 	}
-	r.runtimes = host.Runtimes
+	r.host = host
 	if why := LimitsUnenforced(host); why != "" {
 		if !r.cfg.AllowUnenforcedLimits {
 			return fmt.Errorf("%w: %s", ErrUnenforced, why)

@@ -63,6 +63,8 @@ type Host struct {
 	// Runtimes says, per isolation the sandbox gives (IsolationRunc,
 	// IsolationGVisor), which runtime runs it, in words.
 	Runtimes map[string]string
+	CPUs     int   // the host's cores; 0 if unknown
+	Memory   int64 // the host's memory in bytes; 0 if unknown
 }
 
 // Spec is what the runner asks of one container; the sandbox adds the hardening.

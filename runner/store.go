@@ -31,6 +31,12 @@ type Store interface {
 	AppendEvent(ctx context.Context, e Event) error
 	// Events returns an agent's history, oldest first.
 	Events(ctx context.Context, agentID string) ([]Event, error)
+	// ListEvents returns the events of every agent matching a validated
+	// filter, by id, after writing any held events so that it sees every
+	// event appended before the call.
+	ListEvents(ctx context.Context, f EventFilter) (EventPage, error)
+	// UsageTally aggregates the agents created in [q.Since, q.Until) by q's group (q is valid).
+	UsageTally(ctx context.Context, q UsageQuery) (UsageTally, error)
 	// LiveAgents returns every agent in a live state.
 	LiveAgents(ctx context.Context) ([]Agent, error)
 	// NextDeadline returns the earliest deadline the reaper keeps: a live

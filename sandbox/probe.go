@@ -79,6 +79,7 @@ func (p *Podman) info(ctx context.Context) (runner.Host, error) {
 		h.Rootless = info.Host.Security.Rootless
 		h.CgroupVersion = info.Host.CgroupsVersion
 		h.Controllers = info.Host.CgroupControllers
+		h.CPUs, h.Memory = info.Host.CPUs, info.Host.MemTotal
 		if info.Host.OCIRuntime != nil {
 			h.Runtime = info.Host.OCIRuntime.Name
 			h.RuntimeVersion = firstLine(info.Host.OCIRuntime.Version)

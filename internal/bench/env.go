@@ -85,7 +85,8 @@ func (b *bench) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.report.Podman = benchHost(host)
+	b.report.Podman = benchHost{Version: host.Version, Runtime: host.Runtime, Rootless: host.Rootless,
+		CgroupVersion: host.CgroupVersion, Controllers: host.Controllers}
 	if b.baselineArgs, err = b.podmanRunArgs(b.sb.Config()); err != nil {
 		return err
 	}

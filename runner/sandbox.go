@@ -39,6 +39,12 @@ type Sandbox interface {
 	Stats(ctx context.Context, id string) (Stats, error)
 	// Exec runs a command inside a running container, confined like the container.
 	Exec(ctx context.Context, id string, spec ExecSpec) (ExecResult, error)
+	// ExecStream runs a command inside a running container, confined like the
+	// container, with its streams connected while it runs, and returns its
+	// exit code. Its whole process tree is killed when ctx ends or its
+	// timeout passes, before ExecStream returns ctx's error (or
+	// context.DeadlineExceeded).
+	ExecStream(ctx context.Context, id string, spec ExecStreamSpec) (int, error)
 }
 
 // Host is what the sandbox found out about the machine it runs containers on.

@@ -57,6 +57,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, "/v1/agents/:id/logs", s.agentLogs},
 		{http.MethodGet, "/v1/agents/:id/stats", s.agentStats},
 		{http.MethodPost, "/v1/agents/:id/exec", s.agentExec},
+		{http.MethodGet, "/v1/agents/:id/exec", s.agentExecWS},
 		{http.MethodGet, "/v1/agents/:id/events", s.agentEvents},
 		{http.MethodGet, "/v1/agents/:id/result", s.agentResult},
 		{http.MethodPut, "/v1/functions/:name", s.putFunction},

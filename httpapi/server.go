@@ -26,6 +26,8 @@ type Service interface {
 	Logs(ctx context.Context, id string, opts runner.LogOptions, emit func(runner.LogLine) error) error
 	Stats(ctx context.Context, id string) (runner.Stats, error)
 	Exec(ctx context.Context, id string, req runner.ExecRequest) (runner.ExecResult, error)
+	// ExecStream runs a command with its streams connected as it runs; see runner.Runner.ExecStream.
+	ExecStream(ctx context.Context, id string, req runner.ExecStreamRequest, eio runner.ExecIO) (int, error)
 	Ready(ctx context.Context) error
 	CountByState(ctx context.Context) (map[runner.State]int, error)
 
@@ -67,6 +69,7 @@ type Server struct {
 	router   *httprouter.Router
 	handler  http.Handler
 	inFlight atomic.Int64 // requests being served; see InFlight
+	execs    *execTracker // exec WebSockets, ended by EndExecs
 }
 
 // New builds a Server and its routes. Its limits come from the configuration
@@ -76,6 +79,7 @@ func New(svc Service, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: MaxBody (%d) and MaxInvokeBody (%d) must be positive", opts.MaxBody, opts.MaxInvokeBody)
 	}
 	s := &Server{
+		execs:         newExecTracker(),
 		svc:           svc,
 		maxBody:       opts.MaxBody,
 		maxInvokeBody: opts.MaxInvokeBody,

@@ -60,16 +60,8 @@ func (req ExecStreamRequest) Validate() (ExecStreamSpec, error) {
 	if err := validateCommand(req.Command); err != nil {
 		return ExecStreamSpec{}, err
 	}
-	if err := validateEnv(req.Env); err != nil {
+	if err := validateExecPlace(req.Env, req.Workdir); err != nil {
 		return ExecStreamSpec{}, err
-	}
-	if req.Workdir != "" {
-		if err := validText("workdir", req.Workdir); err != nil {
-			return ExecStreamSpec{}, err
-		}
-		if !path.IsAbs(req.Workdir) {
-			return ExecStreamSpec{}, invalid("workdir", "must be an absolute path")
-		}
 	}
 	var timeout time.Duration
 	if req.Timeout != "" {
@@ -86,6 +78,23 @@ func (req ExecStreamRequest) Validate() (ExecStreamSpec, error) {
 		return ExecStreamSpec{}, invalid("rows", "rows and cols are given together")
 	}
 	return ExecStreamSpec{Command: req.Command, Env: req.Env, Workdir: req.Workdir, TTY: req.TTY, Timeout: timeout, Size: req.Size}, nil
+}
+
+// validateExecPlace checks an exec's environment and working directory.
+func validateExecPlace(env map[string]string, workdir string) error {
+	if err := validateEnv(env); err != nil {
+		return err
+	}
+	if workdir == "" {
+		return nil
+	}
+	if err := validText("workdir", workdir); err != nil {
+		return err
+	}
+	if !path.IsAbs(workdir) {
+		return invalid("workdir", "must be an absolute path")
+	}
+	return nil
 }
 
 // ExecStream runs a command inside a running agent's container with its

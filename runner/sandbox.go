@@ -131,6 +131,8 @@ type Stats struct {
 // ExecSpec is a command to run inside a running container.
 type ExecSpec struct {
 	Command   []string
+	Env       map[string]string // set over the container's environment
+	Workdir   string            // "" is the container's working directory
 	Stdin     []byte
 	Timeout   time.Duration
 	MaxOutput int // bytes kept per stream; the rest is dropped

@@ -80,7 +80,7 @@ func shimUnusable(res runner.ExecResult) bool {
 // is set) and returns ctx's error with the output so far.
 func (p *Podman) exec(ctx context.Context, id string, cmd []string, es runner.ExecSpec, token string) (runner.ExecResult, error) {
 	stdout, stderr := runner.NewCapped(int64(es.MaxOutput)), runner.NewCapped(int64(es.MaxOutput))
-	code, err := p.runExec(ctx, id, execRun{cmd: cmd, stdin: bytes.NewReader(es.Stdin), stdout: stdout, stderr: stderr}, token)
+	code, err := p.runExec(ctx, id, execRun{cmd: cmd, env: es.Env, workdir: es.Workdir, stdin: bytes.NewReader(es.Stdin), stdout: stdout, stderr: stderr}, token)
 	res := runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.Truncated() || stderr.Truncated()}
 	return res, err
 }

@@ -45,6 +45,7 @@ type benchOptions struct {
 	ttlAgents             int
 	ttlSpread             time.Duration
 	delN, delLoad         int
+	execN                 int
 	fpAgents, fpLive      int
 	createWorkers         int
 	memory                string
@@ -68,6 +69,7 @@ var benchScenarios = []benchScenario{
 	{"ttl", "5. TTL precision", benchTTL},
 	{"delete", "6. DELETE under load", benchDelete},
 	{"footprint", "7. footprint", benchFootprint},
+	{"exec", "8. exec round trip", benchExec},
 }
 
 func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
@@ -85,7 +87,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.podmanSocket, "podman-socket", socket, "Podman API service, as for podrun serve (PODRUN_PODMAN_SOCKET)")
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint", "comma-separated scenarios to run")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,exec", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
 	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
 	fs.IntVar(&o.coldN, "n", 50, "cold: measured invocations of each kind (podrun, podman run, bindings)")
@@ -103,6 +105,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&o.delLoad, "delete-load", 4, "DELETE: concurrent invocations keeping the host busy meanwhile")
 	fs.IntVar(&o.fpAgents, "footprint-agents", 1000, "footprint: agents in the table (created if missing)")
 	fs.IntVar(&o.fpLive, "footprint-live", 100, "footprint: live sleeping agents")
+	fs.IntVar(&o.execN, "exec-n", 50, "exec: measured execs of each kind (buffered, streamed POST, WebSocket) and keystrokes")
 	fs.IntVar(&o.createWorkers, "create-workers", 4, "agents created at once while setting up the TTL, DELETE and footprint scenarios")
 	fs.StringVar(&o.memory, "memory", "256Mi", "memory limit of every container, podrun's and the baselines'")
 	fs.Float64Var(&o.cpus, "cpus", 1, "CPU limit of every container")
@@ -134,7 +137,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 		o.tputConc = append(o.tputConc, c)
 	}
 	if o.coldN < 1 || o.warmN < 1 || o.warmSize < 1 || o.tputRounds < 1 || o.ctlClients < 1 ||
-		o.ttlAgents < 1 || o.delN < 1 || o.createWorkers < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
+		o.ttlAgents < 1 || o.delN < 1 || o.execN < 1 || o.createWorkers < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
 		return o, errors.New("counts must be positive and --ttl-spread at least 1s")
 	}
 	return o, nil

@@ -43,11 +43,8 @@ func (s *Server) agentExecWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	// The session outlives the server's read and write timeouts, which would otherwise stay on
-	// the hijacked connection; pings bound a silent client instead.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	// net/http lifts the server's read and write deadlines from a hijacked connection, so the
+	// session may outlive them; pings bound a silent client instead.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{api.ExecWebSocketSubprotocol}})
 	if err != nil {
 		return // Accept has answered

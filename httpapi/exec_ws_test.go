@@ -301,3 +301,29 @@ func TestExecStreamedPOST(t *testing.T) {
 		}
 	}
 }
+
+// TestExecWebSocketOutlivesServerTimeouts: a session lasts past the server's read and write
+// timeouts, which stay on a hijacked connection unless lifted.
+func TestExecWebSocketOutlivesServerTimeouts(t *testing.T) {
+	fake := newFake()
+	id := runner.NewID(time.Now())
+	fake.agents[id] = runner.Agent{ID: id, State: runner.StateRunning, ContainerID: "c1"}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = NewHTTPServer("", newServer(t, fake, Options{}).Handler(), Timeouts{Read: 500 * time.Millisecond, Write: 500 * time.Millisecond})
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := execClient(t, srv).ExecStream(ctx, id, api.ExecMessage{Command: []string{"cat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	time.Sleep(1500 * time.Millisecond)
+	io.WriteString(s, "late")
+	s.CloseStdin(ctx)
+	var out bytes.Buffer
+	if code, err := s.Wait(ctx, &out, nil); err != nil || code != 0 || out.String() != "late" {
+		t.Errorf("Wait = %d, %v, %q; want the late stdin echoed", code, err, out.String())
+	}
+}

@@ -284,3 +284,24 @@ func TestExecStreamedPOST(t *testing.T) {
 		t.Errorf("Exec = %+v, %v", res, err)
 	}
 }
+
+// TestExecWebSocketIsConfinedLikeTheAgent: a streamed exec, with and without a terminal, sees
+// the agent's confinement from inside.
+func TestExecWebSocketIsConfinedLikeTheAgent(t *testing.T) {
+	d := startDaemon(t, nil)
+	a := d.create(t, api.AgentRequest{Command: []string{"sleep", "600"}, Limits: api.LimitsRequest{Memory: "48Mi"}})
+	d.await(t, a.ID, 30*time.Second, api.StateRunning)
+	for _, tty := range []bool{false, true} {
+		s := openSession(t, d, a.ID, api.ExecMessage{Command: []string{"sh", "-c", probeScript}, TTY: tty})
+		code, err := s.exit()
+		if err != nil || code != 0 {
+			t.Fatalf("tty %v: exit %d, %v", tty, code, err)
+		}
+		who := fmt.Sprintf("exec over the WebSocket (tty %v)", tty)
+		f := probeFields(strings.ReplaceAll(s.out.String(), "\r", ""))
+		checkConfined(t, who, f)
+		if f["memory"] != "50331648" || f["net"] != "lo" || f["root_writable"] != "no" {
+			t.Errorf("%s sees memory %q net %q root_writable %q, want the agent's 48Mi, lo only and a read-only root", who, f["memory"], f["net"], f["root_writable"])
+		}
+	}
+}

@@ -188,51 +188,101 @@ func TestExecWebSocketCloseKillsTheTree(t *testing.T) {
 	for _, tty := range []bool{false, true} {
 		s := openSession(t, d, a.ID, api.ExecMessage{TTY: tty, Command: []string{"sh", "-c", "sleep 301 & echo pid $!; (setsid sleep 302 & echo pid $!); echo started; wait"}})
 		s.until("started")
-		var pids []string
-		fields := strings.Fields(s.out.String())
-		for i, f := range fields {
-			if f == "pid" && i+1 < len(fields) {
-				pids = append(pids, fields[i+1])
-			}
-		}
+		pids := pidsIn(s.out.String())
 		if len(pids) != 2 {
 			t.Fatalf("tty %v: pids %q from %q", tty, pids, s.out.String())
 		}
-		// A killed process whose parent died stays a zombie when PID 1 (sleep here) reaps nothing:
-		// alive is a /proc entry in a state other than Z.
-		script := "for p in " + strings.Join(pids, " ") + `; do s=$(cat /proc/$p/stat 2>/dev/null) || continue; set -- $s; [ "$3" = Z ] || echo alive $p $3; done; true`
-		check := api.ExecRequest{Command: []string{"sh", "-c", script}, Timeout: "30s"}
-		if res, err := d.api.Exec(t.Context(), a.ID, check); err != nil || !strings.Contains(res.Stdout, "alive") {
-			t.Fatalf("tty %v: the children do not run before the close: %+v, %v", tty, res, err)
+		if left := alive(t, d, a.ID, pids); len(left) != 2 {
+			t.Fatalf("tty %v: the children do not run before the close: %q", tty, left)
 		}
 		s.s.Close()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			res, err := d.api.Exec(t.Context(), a.ID, check)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Stdout == "" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("tty %v: 30 s after the client closed the socket:\n%s", tty, res.Stdout)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitGone(t, d, a.ID, pids, fmt.Sprintf("tty %v: after the client closed the socket", tty))
 	}
 }
 
-// TestExecWebSocketTimeout: a command past its timeout ends with an error message.
+// pidsIn returns the numbers following "pid" in out.
+func pidsIn(out string) []string {
+	var pids []string
+	fields := strings.Fields(out)
+	for i, f := range fields {
+		if f == "pid" && i+1 < len(fields) {
+			pids = append(pids, fields[i+1])
+		}
+	}
+	return pids
+}
+
+// alive returns which of pids still run in the agent's container. A killed process whose parent
+// died stays a zombie when PID 1 (sleep here) reaps nothing: alive is a /proc entry in a state
+// other than Z.
+func alive(t *testing.T, d *testDaemon, id string, pids []string) []string {
+	t.Helper()
+	script := "for p in " + strings.Join(pids, " ") + `; do s=$(cat /proc/$p/stat 2>/dev/null) || continue; set -- $s; [ "$3" = Z ] || echo $p; done; true`
+	res, err := d.api.Exec(t.Context(), id, api.ExecRequest{Command: []string{"sh", "-c", script}, Timeout: "30s"})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("check pids: %+v, %v", res, err)
+	}
+	return strings.Fields(res.Stdout)
+}
+
+// waitGone waits, at most 30 s, until none of pids runs.
+func waitGone(t *testing.T, d *testDaemon, id string, pids []string, when string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left := alive(t, d, id, pids)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s, 30 s on, still running: %q", when, left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestExecWebSocketTimeout: a command past its timeout ends with an error message, and its
+// children are killed with it.
 func TestExecWebSocketTimeout(t *testing.T) {
 	d := startDaemon(t, nil)
 	a := runningAgent(t, d)
-	s := openSession(t, d, a.ID, api.ExecMessage{Command: []string{"sleep", "60"}, Timeout: "1s"})
+	s := openSession(t, d, a.ID, api.ExecMessage{Command: []string{"sh", "-c", "sleep 303 & echo pid $!; echo started; wait"}, Timeout: "3s"})
+	s.until("started")
+	pids := pidsIn(s.out.String())
 	_, err := s.exit()
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Code != api.CodeTimeout {
-		t.Errorf("Wait = %v, want a timeout error", err)
+		t.Errorf("exit = %v, want a timeout error", err)
 	}
+	waitGone(t, d, a.ID, pids, "after the timeout")
+}
+
+// TestExecStreamedPOSTClientLeaves: a ?stream=true client that goes away has the tree killed.
+func TestExecStreamedPOSTClientLeaves(t *testing.T) {
+	d := startDaemon(t, nil)
+	a := runningAgent(t, d)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.api.ExecStreamHTTP(ctx, a.ID, api.ExecRequest{Command: []string{"sh", "-c", "(setsid sleep 304 & echo pid $!); echo started; sleep 305"}}, out, out)
+		done <- err
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "started"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start in 20 s: %q", out.String())
+		}
+	}
+	pids := pidsIn(out.String())
+	if len(alive(t, d, a.ID, pids)) != 1 {
+		t.Fatalf("the child does not run: %q", out.String())
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("ExecStreamHTTP = %v, want Canceled", err)
+	}
+	waitGone(t, d, a.ID, pids, "after the client left")
 }
 
 // TestExecWebSocketBadFirstMessage: the server names the field, closes with 1008, and runs nothing.

@@ -133,13 +133,13 @@ func (s *ExecSession) Recv(ctx context.Context) (ExecEvent, error) {
 		}
 		switch m.Type {
 		case api.ExecExit:
-			s.finish()
+			s.finish(ctx)
 			if m.ExitCode == nil {
 				return ExecEvent{}, errors.New("exec stream: exit message without exit_code")
 			}
 			return ExecEvent{Exited: true, ExitCode: *m.ExitCode}, nil
 		case api.ExecError:
-			s.finish()
+			s.finish(ctx)
 			e := &Error{Code: api.CodeInternal, Message: "the exec failed"}
 			if m.Error != nil {
 				e.Code, e.Message, e.Field = m.Error.Code, m.Error.Message, m.Error.Field
@@ -149,10 +149,13 @@ func (s *ExecSession) Recv(ctx context.Context) (ExecEvent, error) {
 	}
 }
 
-func (s *ExecSession) finish() {
+// finish records the end, and reads the server's close that follows the last message, which
+// answers it: the server is not kept waiting for the closing handshake.
+func (s *ExecSession) finish(ctx context.Context) {
 	s.mu.Lock()
 	s.done = true
 	s.mu.Unlock()
+	_, _, _ = s.c.Read(ctx)
 }
 
 // Wait copies the output to stdout and stderr (nil discards) until the command ends, and
@@ -178,15 +181,16 @@ func (s *ExecSession) Wait(ctx context.Context, stdout, stderr io.Writer) (int, 
 	}
 }
 
-// Close ends the session: after the end was read, a normal close; before, it kills the command.
+// Close ends the session; before the end was read, it kills the command.
 func (s *ExecSession) Close() error {
 	s.mu.Lock()
 	done := s.done
 	s.mu.Unlock()
+	err := s.c.CloseNow()
 	if done {
-		return s.c.Close(websocket.StatusNormalClosure, "")
+		return nil // the closing handshake is over
 	}
-	return s.c.CloseNow()
+	return err
 }
 
 // ExecStreamHTTP runs a command with POST /v1/agents/{id}/exec?stream=true, copying its output

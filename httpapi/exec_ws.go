@@ -43,6 +43,11 @@ func (s *Server) agentExecWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if !s.execs.begin() {
+		writeError(w, r, apiErr(http.StatusServiceUnavailable, api.CodeUnavailable, "podrun is shutting down"))
+		return
+	}
+	defer s.execs.end()
 	// net/http lifts the server's read and write deadlines from a hijacked connection, so the
 	// session may outlive them; pings bound a silent client instead.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{api.ExecWebSocketSubprotocol}})
@@ -51,15 +56,18 @@ func (s *Server) agentExecWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(execMaxMessage)
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	// Reads and writes run under conn, which lasts until the final message is sent: coder/websocket
+	// closes the connection when an operation's context ends. The exec runs under ctx, which
+	// the client leaving, a protocol error or the server's shutdown end.
+	conn, connDone := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer connDone()
+	ctx, cancel := context.WithCancel(conn)
 	defer cancel()
 	stop := context.AfterFunc(s.execs.ctx, cancel) // the server shuts down
 	defer stop()
-	s.execs.wg.Add(1)
-	defer s.execs.wg.Done()
 
-	sess := &execSession{c: c, cancel: cancel, log: infoFrom(r.Context()).log, id: id}
-	req, err := sess.readStart(ctx)
+	sess := &execSession{c: c, conn: conn, cancel: cancel, log: infoFrom(r.Context()).log, id: id}
+	req, err := sess.readStart(ctx, r)
 	if err != nil {
 		sess.fail(r, err)
 		return
@@ -68,8 +76,8 @@ func (s *Server) agentExecWS(w http.ResponseWriter, r *http.Request) {
 	resize := make(chan runner.TermSize)
 	eio := runner.ExecIO{
 		Stdin:  stdin,
-		Stdout: &wsStream{sess: sess, ctx: ctx, stream: api.ExecStdout},
-		Stderr: &wsStream{sess: sess, ctx: ctx, stream: api.ExecStderr},
+		Stdout: &wsStream{sess: sess, stream: api.ExecStdout},
+		Stderr: &wsStream{sess: sess, stream: api.ExecStderr},
 		Resize: resize,
 	}
 	go sess.readLoop(ctx, stdinW, resize, req.TTY)
@@ -78,12 +86,14 @@ func (s *Server) agentExecWS(w http.ResponseWriter, r *http.Request) {
 	stdin.CloseWithError(errExecEnded) // unblocks a pending stdin write
 	if perr := sess.broken(); perr != nil {
 		err = perr // the client broke the protocol, which ended the exec
+	} else if err != nil && s.execs.ctx.Err() != nil {
+		err = apiErr(http.StatusServiceUnavailable, api.CodeUnavailable, "podrun is shutting down; the command was killed")
 	}
 	if err != nil {
 		sess.fail(r, err)
 		return
 	}
-	_ = sess.send(ctx, api.ExecMessage{Type: api.ExecExit, ExitCode: &code})
+	_ = sess.send(conn, api.ExecMessage{Type: api.ExecExit, ExitCode: &code})
 	_ = c.Close(api.ExecCloseNormal, "")
 }
 
@@ -105,10 +115,12 @@ func (s *Server) execTarget(ctx context.Context, id string) error {
 // execSession is one exec WebSocket: its connection and what ends it.
 type execSession struct {
 	c      *websocket.Conn
+	conn   context.Context    // the connection's operations; see agentExecWS
 	cancel context.CancelFunc // ends the exec, which kills the command's tree
 	log    *slog.Logger
 	id     string
 	gone   sync.Once // the client is unreachable
+	failed sync.Once // the error message was sent
 
 	mu   sync.Mutex
 	perr error // the client's message that broke the protocol
@@ -120,14 +132,14 @@ func protocolError(field, format string, args ...any) error {
 }
 
 // readStart reads and checks the first message, which must be a "start".
-func (e *execSession) readStart(ctx context.Context) (runner.ExecStreamRequest, error) {
-	rctx, cancel := context.WithTimeout(ctx, execStartWait)
-	defer cancel()
-	typ, data, err := e.c.Read(rctx)
+// A client that sends none within execStartWait is told so and closed.
+func (e *execSession) readStart(ctx context.Context, r *http.Request) (runner.ExecStreamRequest, error) {
+	late := time.AfterFunc(execStartWait, func() {
+		e.fail(r, protocolError("type", "no start message within %s", execStartWait))
+	})
+	defer late.Stop()
+	typ, data, err := e.c.Read(ctx)
 	if err != nil {
-		if rctx.Err() != nil && ctx.Err() == nil {
-			return runner.ExecStreamRequest{}, protocolError("type", "no start message within %s", execStartWait)
-		}
 		return runner.ExecStreamRequest{}, fmt.Errorf("read the start message: %w", context.Canceled)
 	}
 	if typ != websocket.MessageText {
@@ -188,7 +200,7 @@ func (e *execSession) readLoop(ctx context.Context, stdin *io.PipeWriter, resize
 	}()
 	eof := false
 	for {
-		typ, data, err := e.c.Read(ctx)
+		typ, data, err := e.c.Read(e.conn)
 		if err != nil {
 			e.clientGone()
 			return
@@ -270,7 +282,7 @@ func (e *execSession) pingLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, execPingWait)
+		pctx, cancel := context.WithTimeout(e.conn, execPingWait)
 		err := e.c.Ping(pctx)
 		cancel()
 		if err != nil {
@@ -292,8 +304,13 @@ func (e *execSession) send(ctx context.Context, m api.ExecMessage) error {
 	return e.c.Write(ctx, websocket.MessageText, b)
 }
 
-// fail tells the client why the exec failed, unless it left, and closes the socket.
+// fail tells the client why the exec failed, unless it left, and closes the socket; only the
+// first call does.
 func (e *execSession) fail(r *http.Request, err error) {
+	e.failed.Do(func() { e.failOnce(r, err) })
+}
+
+func (e *execSession) failOnce(r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {
 		e.log.LogAttrs(r.Context(), slog.LevelDebug, "exec client went away", slog.String("agent", e.id), slog.Any("err", err))
 		return
@@ -326,7 +343,6 @@ func closeReason(msg string) string {
 // wsStream sends what the command writes on one stream as binary messages.
 type wsStream struct {
 	sess   *execSession
-	ctx    context.Context
 	stream byte
 }
 
@@ -334,7 +350,7 @@ func (s *wsStream) Write(p []byte) (int, error) {
 	msg := make([]byte, 1+len(p))
 	msg[0] = s.stream
 	copy(msg[1:], p)
-	if err := s.sess.c.Write(s.ctx, websocket.MessageBinary, msg); err != nil {
+	if err := s.sess.c.Write(s.sess.conn, websocket.MessageBinary, msg); err != nil {
 		s.sess.clientGone()
 		return 0, err
 	}
@@ -344,29 +360,60 @@ func (s *wsStream) Write(p []byte) (int, error) {
 // execTracker lets the server end its exec sessions when it shuts down: their connections are
 // hijacked, so http.Server.Shutdown neither waits for nor cancels them.
 type execTracker struct {
-	ctx    context.Context
+	ctx    context.Context // ended by EndExecs
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	n      int           // sessions running
+	closed bool          // EndExecs was called: no new session
+	idle   chan struct{} // closed when n falls to 0 after EndExecs
 }
 
 func newExecTracker() *execTracker {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &execTracker{ctx: ctx, cancel: cancel}
+	return &execTracker{ctx: ctx, cancel: cancel, idle: make(chan struct{})}
 }
 
-// EndExecs ends every exec WebSocket (killing their commands' trees) and waits for them,
-// at most for grace; it reports whether they all ended in time.
+// begin counts a new session in; false once the server is shutting down.
+func (t *execTracker) begin() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.n++
+	return true
+}
+
+func (t *execTracker) end() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	if t.n == 0 && t.closed {
+		close(t.idle)
+	}
+}
+
+// EndExecs ends every exec WebSocket (killing their commands' trees), refuses new ones with
+// 503, and waits for them, at most for grace; it reports whether they all ended in time.
+// Later calls only wait.
 func (s *Server) EndExecs(grace time.Duration) bool {
-	s.execs.cancel()
-	done := make(chan struct{})
-	go func() {
-		s.execs.wg.Wait()
-		close(done)
-	}()
+	t := s.execs
+	t.mu.Lock()
+	if !t.closed {
+		t.closed = true
+		if t.n == 0 {
+			close(t.idle)
+		}
+	}
+	t.mu.Unlock()
+	t.cancel()
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
 	select {
-	case <-done:
+	case <-t.idle:
 		return true
-	case <-time.After(grace):
+	case <-timer.C:
 		return false
 	}
 }

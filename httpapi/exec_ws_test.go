@@ -246,11 +246,28 @@ func TestExecWebSocketEndExecs(t *testing.T) {
 	for fake.called("ExecStream") == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
+	ended := make(chan error, 1)
+	go func() { // the client reads, as a client does, so the close handshake completes
+		_, err := sess.Recv(ctx)
+		ended <- err
+	}()
 	if !s.EndExecs(5 * time.Second) {
 		t.Fatal("EndExecs timed out")
 	}
-	if fake.execsCanceled != 1 {
-		t.Errorf("execs canceled = %d, want 1", fake.execsCanceled)
+	fake.mu.Lock()
+	canceled := fake.execsCanceled
+	fake.mu.Unlock()
+	if canceled != 1 {
+		t.Errorf("execs canceled = %d, want 1", canceled)
+	}
+	err = <-ended
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Code != api.CodeUnavailable {
+		t.Errorf("the session ended with %v, want an unavailable error message", err)
+	}
+	_, err = execClient(t, srv).ExecStream(ctx, id, api.ExecMessage{Command: []string{"sleep"}})
+	if !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable {
+		t.Errorf("a session after EndExecs: %v, want 503", err)
 	}
 }
 

@@ -166,6 +166,7 @@ func TestExecWebSocketBadMessages(t *testing.T) {
 		{"relative workdir", text(`{"type":"start","command":["sh"],"workdir":"tmp"}`), "workdir", "absolute"},
 		{"size without tty", text(`{"type":"start","command":["sh"],"rows":10,"cols":10}`), "rows", "needs tty"},
 		{"bad timeout", text(`{"type":"start","command":["sh"],"timeout":"soon"}`), "timeout", "duration"},
+		{"lone surrogate", text(`{"type":"start","command":["sh","\ud800"]}`), "command[1]", "UTF-8"},
 		{"resize without tty", started(text(`{"type":"resize","rows":5,"cols":5}`), false), "type", "needs an exec started with tty"},
 		{"empty resize", started(text(`{"type":"resize"}`), true), "rows", "both positive"},
 		{"unknown type", started(text(`{"type":"kill"}`), false), "type", `not "kill"`},

@@ -251,9 +251,15 @@ type Stats struct {
 type ExecRequest struct {
 	// Command is the program and its arguments; required.
 	Command []string `json:"command"`
+	// Env is set over the container's environment; optional.
+	Env map[string]string `json:"env,omitempty"`
+	// Workdir is the absolute directory the command starts in; optional, the container's own by
+	// default.
+	Workdir string `json:"workdir,omitempty"`
 	// Stdin is the whole standard input, as text; optional.
 	Stdin string `json:"stdin,omitempty"`
-	// Timeout bounds the command, a Go duration; optional, 10s by default and at most 10m.
+	// Timeout bounds the command, a Go duration; optional, 10s by default and at most 10m, or
+	// with ?stream=true none by default and at most 24h.
 	Timeout string `json:"timeout,omitempty"`
 }
 

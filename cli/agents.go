@@ -195,20 +195,30 @@ container leaves the tail the server kept.`,
 func (a *app) execCmd() *cobra.Command {
 	var (
 		stdin   bool
+		tty     bool
 		timeout string
 	)
 	cmd := &cobra.Command{
 		Use:   "exec [flags] ID COMMAND [ARG...]",
 		Short: "Run a command in a running agent",
-		Long: `Run a command inside a running agent's container, confined like the agent; print its stdout
-and stderr once it has ended (each cut at 1 MiB) and exit with its exit code.`,
-		Example:           `  podrun exec 01J0ABCD ls -l /tmp`,
+		Long: `Run a command inside a running agent's container, confined like the agent, and exit with its
+exit code. Without -i or -t, print its stdout and stderr once it has ended (each cut at 1 MiB).
+With -i or -t, stream over a WebSocket: podrun's stdin goes to the command as it is read and
+the output is printed as it comes, with no timeout unless --timeout gives one; -t runs the
+command on a terminal (in raw mode and following the window's size when podrun's stdin is a
+terminal). When podrun ends or loses the connection first, the command and all it started are
+killed.`,
+		Example: `  podrun exec 01J0ABCD ls -l /tmp
+  podrun exec -it 01J0ABCD sh`,
 		Args:              a.args(cobra.MinimumNArgs(2)),
 		ValidArgsFunction: a.completeAgents(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := a.client(cmd)
 			if err != nil {
 				return err
+			}
+			if (stdin || tty) && !a.json {
+				return a.execStream(cmd, cl, args[0], args[1:], tty, timeout)
 			}
 			req := api.ExecRequest{Command: args[1:], Timeout: timeout}
 			if stdin {
@@ -238,8 +248,9 @@ and stderr once it has ended (each cut at 1 MiB) and exit with its exit code.`,
 	}
 	f := cmd.Flags()
 	f.SetInterspersed(false)
-	f.BoolVarP(&stdin, "interactive", "i", false, "send podrun's standard input, read to its end, as the command's stdin")
-	f.StringVar(&timeout, "timeout", "", "kill the command after this long, like 30s (default 10s, at most 10m)")
+	f.BoolVarP(&stdin, "interactive", "i", false, "stream podrun's standard input to the command and its output back (with --json: send stdin read to its end)")
+	f.BoolVarP(&tty, "tty", "t", false, "run the command on a terminal, streaming (implies -i)")
+	f.StringVar(&timeout, "timeout", "", "kill the command after this long, like 30s (default 10s, at most 10m; streaming: none, at most 24h)")
 	return cmd
 }
 

@@ -186,9 +186,18 @@ func (s *Server) agentExec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	stream, err := streamQuery(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	var in api.ExecRequest
 	if err := s.decode(w, r, &in); err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if stream {
+		s.agentExecStream(w, r, id, in)
 		return
 	}
 	// An exec may legitimately run for MaxExecTimeout, longer than the server's

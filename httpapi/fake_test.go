@@ -40,15 +40,16 @@ type fakeService struct {
 	readyErr error
 	counts   map[runner.State]int
 
-	lastFilter runner.AgentFilter
-	lastTTL    string
-	lastExec   runner.ExecRequest
-	lastLogs   runner.LogOptions
-	logs       func(ctx context.Context, emit func(runner.LogLine) error) error
-	fn         fakeFunctions // functions and invocations, in fake_functions_test.go
-	files      fakeFiles     // files in agents, in fake_files_test.go
-	secrets    fakeSecrets   // in fake_openfaas_test.go
-	ev         fakeEvents    // the host-wide event log, in fake_events_test.go
+	lastFilter    runner.AgentFilter
+	lastTTL       string
+	lastExec      runner.ExecRequest
+	execsCanceled int // ExecStream calls that ended by their context
+	lastLogs      runner.LogOptions
+	logs          func(ctx context.Context, emit func(runner.LogLine) error) error
+	fn            fakeFunctions // functions and invocations, in fake_functions_test.go
+	files         fakeFiles     // files in agents, in fake_files_test.go
+	secrets       fakeSecrets   // in fake_openfaas_test.go
+	ev            fakeEvents    // the host-wide event log, in fake_events_test.go
 }
 
 func newFake() *fakeService {

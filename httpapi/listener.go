@@ -70,6 +70,9 @@ func (l *Listener) Serve(ctx context.Context, s *Server, t Timeouts) error {
 	s.StopStreams()
 	shutdown, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
+	if !s.EndExecs(ShutdownGrace) {
+		s.log.Warn("exec sessions still ending at shutdown")
+	}
 	err := srv.Shutdown(shutdown)
 	if err != nil {
 		err = fmt.Errorf("shutdown: %w (%d requests still running were cut off)", err, s.InFlight())

@@ -59,6 +59,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, "/v1/agents/:id/exec", s.agentExec},
 		{http.MethodPost, "/v1/agents/:id/pause", s.pauseAgent},
 		{http.MethodPost, "/v1/agents/:id/resume", s.resumeAgent},
+		{http.MethodGet, "/v1/agents/:id/exec", s.agentExecWS},
 		{http.MethodGet, "/v1/agents/:id/events", s.agentEvents},
 		{http.MethodGet, "/v1/agents/:id/result", s.agentResult},
 		{http.MethodPut, "/v1/agents/:id/files", s.putFile},

@@ -38,6 +38,8 @@ type Service interface {
 	// PauseAgent and ResumeAgent freeze and thaw a running agent; see runner.Runner.PauseAgent.
 	PauseAgent(ctx context.Context, id string) (runner.Agent, error)
 	ResumeAgent(ctx context.Context, id string) (runner.Agent, error)
+	// ExecStream runs a command with its streams connected as it runs; see runner.Runner.ExecStream.
+	ExecStream(ctx context.Context, id string, req runner.ExecStreamRequest, eio runner.ExecIO) (int, error)
 	Ready(ctx context.Context) error
 	CountByState(ctx context.Context) (map[runner.State]int, error)
 
@@ -106,6 +108,7 @@ type Server struct {
 	router       *httprouter.Router
 	handler      http.Handler
 	inFlight     atomic.Int64 // requests being served; see InFlight
+	execs        *execTracker // exec WebSockets, ended by EndExecs
 
 	eventBuffer    int
 	eventSlowAfter time.Duration
@@ -120,6 +123,7 @@ func New(svc Service, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: MaxBody (%d) and MaxInvokeBody (%d) must be positive", opts.MaxBody, opts.MaxInvokeBody)
 	}
 	s := &Server{
+		execs:          newExecTracker(),
 		svc:            svc,
 		maxBody:        opts.MaxBody,
 		maxInvokeBody:  opts.MaxInvokeBody,

@@ -52,7 +52,7 @@ func functionRequestIn(in api.FunctionRequest) (runner.FunctionRequest, error) {
 }
 
 func execRequestIn(in api.ExecRequest) runner.ExecRequest {
-	return runner.ExecRequest{Command: in.Command, Stdin: in.Stdin, Timeout: in.Timeout}
+	return runner.ExecRequest{Command: in.Command, Env: in.Env, Workdir: in.Workdir, Stdin: in.Stdin, Timeout: in.Timeout}
 }
 
 // sizeIn parses the size the client sent in field; nil when it sent none. The service judges the

@@ -282,6 +282,8 @@ func validateLabels(labels map[string]string) error {
 // ExecRequest asks to run a command inside a running agent's container.
 type ExecRequest struct {
 	Command []string
+	Env     map[string]string // set over the container's environment
+	Workdir string            // absolute; "" is the container's working directory
 	Stdin   string
 	Timeout string
 }
@@ -300,6 +302,9 @@ func (req ExecRequest) Validate() (ExecSpec, error) {
 	if err := validateCommand(req.Command); err != nil {
 		return ExecSpec{}, err
 	}
+	if err := validateExecPlace(req.Env, req.Workdir); err != nil {
+		return ExecSpec{}, err
+	}
 	if err := validText("stdin", req.Stdin); err != nil {
 		return ExecSpec{}, err
 	}
@@ -307,7 +312,7 @@ func (req ExecRequest) Validate() (ExecSpec, error) {
 	if err != nil {
 		return ExecSpec{}, err
 	}
-	return ExecSpec{Command: req.Command, Stdin: []byte(req.Stdin), Timeout: timeout, MaxOutput: MaxExecOutput}, nil
+	return ExecSpec{Command: req.Command, Env: req.Env, Workdir: req.Workdir, Stdin: []byte(req.Stdin), Timeout: timeout, MaxOutput: MaxExecOutput}, nil
 }
 
 // MaxExecOutput is how much of each exec stream is returned.

@@ -46,6 +46,12 @@ type Sandbox interface {
 	Pause(ctx context.Context, id string) error
 	// Unpause thaws a paused container; ErrConflict if it is not paused.
 	Unpause(ctx context.Context, id string) error
+	// ExecStream runs a command inside a running container, confined like the
+	// container, with its streams connected while it runs, and returns its
+	// exit code. Its whole process tree is killed when ctx ends or its
+	// timeout passes, before ExecStream returns ctx's error (or
+	// context.DeadlineExceeded).
+	ExecStream(ctx context.Context, id string, spec ExecStreamSpec) (int, error)
 }
 
 // ContainerPaused is Container.State for a container frozen by Pause; its Running is false.
@@ -153,6 +159,8 @@ type Stats struct {
 // ExecSpec is a command to run inside a running container.
 type ExecSpec struct {
 	Command   []string
+	Env       map[string]string // set over the container's environment
+	Workdir   string            // "" is the container's working directory
 	Stdin     []byte
 	Timeout   time.Duration
 	MaxOutput int // bytes kept per stream; the rest is dropped

@@ -80,6 +80,8 @@ func (p *Podman) Stop(ctx context.Context, id string, timeout time.Duration) err
 // Remove kills and removes a container with its anonymous volumes; ErrNoContainer if it is gone.
 func (p *Podman) Remove(ctx context.Context, id string) error {
 	p.fresh.Delete(id)
+	p.noExecShim.Delete(id)
+	p.execShimOK.Delete(id)
 	delay := 50 * time.Millisecond
 	for retry := false; ; retry = true {
 		err := p.remove(ctx, id)

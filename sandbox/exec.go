@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/containers/podman/v5/libpod/define"
-	"github.com/containers/podman/v5/pkg/api/handlers"
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/runner/shimproto"
@@ -77,53 +75,14 @@ func shimUnusable(res runner.ExecResult) bool {
 	return res.ExitCode == 125 && strings.HasPrefix(res.Stderr, "podrun-shim: become the subreaper of the exec:")
 }
 
-// exec runs cmd in the container; on ctx's end it kills what it started
-// (through the shim if token is set) and returns ctx's error.
+// exec runs cmd in the container with es's stdin, its output kept in capped
+// buffers; on ctx's end it kills what it started (through the shim if token
+// is set) and returns ctx's error with the output so far.
 func (p *Podman) exec(ctx context.Context, id string, cmd []string, es runner.ExecSpec, token string) (runner.ExecResult, error) {
-	cfg := &handlers.ExecCreateConfig{}
-	cfg.Cmd = cmd
-	cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = true, true, true
-	cfg.DetachKeys = "" // no byte sequence in stdin may detach
-	var sid string
-	err := p.do(ctx, "exec_create", func(ctx context.Context) (err error) {
-		sid, err = containers.ExecCreate(ctx, id, cfg)
-		return err
-	})
-	if err != nil {
-		return runner.ExecResult{}, p.execErr(ctx, id, err)
-	}
-	st, err := p.hijack(ctx, "exec_start", "/exec/"+url.PathEscape(sid)+"/start", nil, handlers.ExecStartConfig{})
-	if err != nil {
-		if ended(ctx, err) {
-			p.killExec(sid, id, token) // the start may have gone through
-		}
-		return runner.ExecResult{}, p.execErr(ctx, id, err)
-	}
-	defer st.Close()
-	go func() { _ = st.feed(bytes.NewReader(es.Stdin)) }()
 	stdout, stderr := runner.NewCapped(int64(es.MaxOutput)), runner.NewCapped(int64(es.MaxOutput))
-	done := make(chan error, 1)
-	go func() { done <- st.demux(stdout, stderr) }()
-	result := func() runner.ExecResult {
-		return runner.ExecResult{Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.Truncated() || stderr.Truncated()}
-	}
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		st.Close()
-		<-done // the buffers are ours again
-		p.killExec(sid, id, token)
-		res := result()
-		res.ExitCode = -1
-		return res, p.execErr(ctx, id, ctx.Err())
-	}
-	code, ierr := p.execExitCode(ctx, sid)
-	if ierr != nil {
-		return result(), p.execErr(ctx, id, errors.Join(ierr, err))
-	}
-	res := result()
-	res.ExitCode = code
-	return res, nil
+	code, err := p.runExec(ctx, id, execRun{cmd: cmd, env: es.Env, workdir: es.Workdir, stdin: bytes.NewReader(es.Stdin), stdout: stdout, stderr: stderr}, token)
+	res := runner.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.Truncated() || stderr.Truncated()}
+	return res, err
 }
 
 // execExitCode waits the few milliseconds conmon needs to record the exit.

@@ -42,6 +42,8 @@ type Podman struct {
 	// was mounted in every container), or where it cannot work (gVisor):
 	// their execs run without it.
 	noExecShim sync.Map
+	// execShimOK holds containers whose execs were seen to run under the shim.
+	execShimOK sync.Map
 }
 
 var _ runner.Sandbox = (*Podman)(nil)

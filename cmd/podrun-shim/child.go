@@ -15,15 +15,15 @@ var forwarded = []os.Signal{
 	syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
 }
 
-// runChild starts the command with the shim's standard streams (in a new
-// session if newSession), forwards signals to it, reaps every process that
+// runChild starts the command with the shim's standard streams (in the
+// session and process group sys asks for), forwards signals to it, reaps every process that
 // ends up with the shim as parent, and returns the command's exit status as
 // a shell reports it (128+n for signal n).
-func runChild(path string, args, env []string, newSession bool) (int, error) {
+func runChild(path string, args, env []string, sys *syscall.SysProcAttr) (int, error) {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
-	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setsid: newSession}}
+	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: sys}
 	pid, err := syscall.ForkExec(path, args, attr)
 	if err != nil {
 		return exitCode(err), fmt.Errorf("exec %s: %w", args[0], err)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/podrun/podrun/runner/shimproto"
 )
@@ -71,7 +72,7 @@ func agentMain(args, environ []string) int {
 		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
 		return exitCode(err)
 	}
-	code, err := runChild(path, args, environ, false)
+	code, err := runChild(path, args, environ, &syscall.SysProcAttr{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // prSetChildSubreaper is prctl(2)'s PR_SET_CHILD_SUBREAPER, which package syscall does not name.
@@ -20,7 +21,8 @@ func execMain(args, environ []string) int {
 	return code
 }
 
-// execCommand runs CMD in a session (and process group) of its own and
+// execCommand runs CMD in a session (and process group) of its own, or on a
+// terminal in the foreground process group of its own (see execProcAttr), and
 // becomes the subreaper of all it starts: a process whose parent dies is
 // re-parented to the shim, not to the container's PID 1, so every process
 // the exec started, even one that called setsid and double-forked, stays
@@ -38,9 +40,29 @@ func execCommand(args, environ []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	code, err := runChild(path, cmd, environ, true)
+	code, err := runChild(path, cmd, environ, execProcAttr())
 	reapZombies()
 	return code, err
+}
+
+// execProcAttr places the command in a session of its own, or, on a
+// terminal (an exec with a tty), in a process group of its own made the
+// terminal's foreground group: the runtime made the shim the leader of the
+// terminal's session, which another session cannot take over, and the
+// foreground group is where the terminal sends ^C and SIGWINCH and what a
+// shell's job control needs.
+func execProcAttr() *syscall.SysProcAttr {
+	if isTerminal(0) {
+		return &syscall.SysProcAttr{Setpgid: true, Foreground: true, Ctty: 0}
+	}
+	return &syscall.SysProcAttr{Setsid: true}
+}
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	var t syscall.Termios
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return e == 0
 }
 
 // reapZombies collects the children that have already ended, so none is

@@ -91,7 +91,7 @@ func run(args []string, stdin *os.File, environ []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	return runChild(path, args, env, false)
+	return runChild(path, args, env, &syscall.SysProcAttr{})
 }
 
 // mergeEnv returns environ with extra set over it: extra wins, and new names

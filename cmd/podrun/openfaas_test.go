@@ -155,24 +155,6 @@ func (c *faasCLI) invoke(route, name, body string, header http.Header) (*http.Re
 	return res, out
 }
 
-// lockedBuffer collects the daemon's log from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 const faasToken = "faas-t0ken-for-tests"
 
 func startFaaSDaemon(t *testing.T) (*testDaemon, *faasCLI, *lockedBuffer) {

@@ -49,6 +49,7 @@ type benchOptions struct {
 	ttlAgents             int
 	ttlSpread             time.Duration
 	delN, delLoad         int
+	execN                 int
 	fpAgents, fpLive      int
 	pauseN                int
 	createWorkers         int
@@ -77,6 +78,7 @@ var benchScenarios = []benchScenario{
 	{"files", "8. file transfer", benchFiles},
 	{"pause", "9. pause and resume", benchPause},
 	{"isolation", "10. isolation", benchIsolation},
+	{"exec", "11. exec round trip", benchExec},
 }
 
 func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
@@ -95,7 +97,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
 	fs.BoolVar(&o.allowUnenforced, "allow-unenforced-limits", false, "run where Podman ignores limits, as podrun serve's flag (rootless Podman on cgroup v1: see docs/performance.md)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause,isolation", "comma-separated scenarios to run")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause,isolation,exec", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
 	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
 	fs.StringVar(&o.gvisorSocket, "gvisor-socket", gvisorSocket(getenv), "the in-process podrun's sandbox.gvisor_socket, for the isolation scenario (PODRUN_GVISOR_SOCKET; default: scripts/setup-gvisor.sh's if it is there)")
@@ -116,6 +118,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&o.fpAgents, "footprint-agents", 1000, "footprint: agents in the table (created if missing)")
 	fs.IntVar(&o.fpLive, "footprint-live", 100, "footprint: live sleeping agents")
 	fs.IntVar(&o.pauseN, "pause-n", 30, "pause: measured pause and resume pairs of one running agent")
+	fs.IntVar(&o.execN, "exec-n", 50, "exec: measured execs of each kind (buffered, streamed POST, WebSocket) and keystrokes")
 	fs.IntVar(&o.createWorkers, "create-workers", 4, "agents created at once while setting up the TTL, DELETE and footprint scenarios")
 	fs.IntVar(&o.filesSize, "files-size", 32<<20, "files: bytes of the file moved in and out (it must fit the agents' /tmp, sandbox.tmpfs_size)")
 	fs.IntVar(&o.filesN, "files-n", 5, "files: transfers each way, by podrun and by podman cp")
@@ -149,7 +152,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 		o.tputConc = append(o.tputConc, c)
 	}
 	if o.coldN < 1 || o.isoN < 1 || o.warmN < 1 || o.warmSize < 1 || o.tputRounds < 1 || o.ctlClients < 1 ||
-		o.ttlAgents < 1 || o.delN < 1 || o.pauseN < 1 || o.createWorkers < 1 || o.filesSize < 1 || o.filesN < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
+		o.ttlAgents < 1 || o.delN < 1 || o.pauseN < 1 || o.execN < 1 || o.createWorkers < 1 || o.filesSize < 1 || o.filesN < 1 || o.fpLive < 0 || o.ttlSpread < time.Second {
 		return o, errors.New("counts must be positive and --ttl-spread at least 1s")
 	}
 	return o, nil

@@ -228,7 +228,7 @@ func (o benchOptions) settings() map[string]any {
 		"scenarios": o.scenarios, "n": o.coldN, "warm_n": o.warmN, "warm": o.warmSize,
 		"throughput_time": o.tputTime.String(), "throughput_rounds": o.tputRounds, "concurrency": o.tputConc,
 		"control_time": o.ctlTime.String(), "clients": o.ctlClients, "control_agents": o.ctlAgents,
-		"ttl_agents": o.ttlAgents, "ttl_spread": o.ttlSpread.String(), "delete_n": o.delN, "delete_load": o.delLoad,
+		"ttl_agents": o.ttlAgents, "ttl_spread": o.ttlSpread.String(), "delete_n": o.delN, "delete_load": o.delLoad, "exec_n": o.execN,
 		"footprint_agents": o.fpAgents, "footprint_live": o.fpLive, "create_workers": o.createWorkers,
 		"files_size": o.filesSize, "files_n": o.filesN,
 		"image": o.image, "memory": o.memory, "cpus": o.cpus, "pids": o.pids, "allow_unenforced_limits": o.allowUnenforced,

@@ -55,6 +55,8 @@ func RunSandboxContract(t *testing.T, newSandbox func(t *testing.T) runner.Sandb
 	t.Run("LogsFollow", c.logsFollow)
 	t.Run("Exec", c.exec)
 	t.Run("ExecTimeout", c.execTimeout)
+	t.Run("ExecStream", c.execStream)
+	t.Run("ExecStreamTimeout", c.execStreamTimeout)
 	t.Run("Stats", c.stats)
 	t.Run("ParallelAttach", c.parallelAttach)
 }
@@ -427,6 +429,10 @@ func (c *contract) exec(t *testing.T) {
 			t.Errorf("Exec(%q) = %+v, %v; want %+v", tc.spec.Command, got, err, tc.want)
 		}
 	}
+	got, err := sb.Exec(ctx, id, runner.ExecSpec{Command: []string{"env"}, Env: map[string]string{"EXEC_VAR": "set"}, Timeout: generous, MaxOutput: 64 << 10})
+	if err != nil || got.ExitCode != 0 || !strings.Contains(got.Stdout, "EXEC_VAR=set\n") {
+		t.Errorf("Exec(env) with EXEC_VAR = %+v, %v; want it set", got, err)
+	}
 }
 
 func (c *contract) execTimeout(t *testing.T) {
@@ -435,6 +441,50 @@ func (c *contract) execTimeout(t *testing.T) {
 	_, err := sb.Exec(timeout(t), id, runner.ExecSpec{Command: []string{"sleep", "30"}, Timeout: 500 * time.Millisecond})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Exec past its timeout = %v, want DeadlineExceeded", err)
+	}
+}
+
+func (c *contract) execStream(t *testing.T) {
+	sb := c.newSandbox(t)
+	id := StartDetached(t, sb, c.spec("sleep", "60"))
+	ctx := timeout(t)
+	for _, tc := range []struct {
+		spec             runner.ExecStreamSpec
+		stdin            string
+		code             int
+		wantOut, wantErr string
+		outContains      string
+	}{
+		{spec: runner.ExecStreamSpec{Command: []string{"echo", "hi"}}, wantOut: "hi\n"},
+		{spec: runner.ExecStreamSpec{Command: []string{"sh", "-c", "echo e >&2; exit 5"}}, code: 5, wantErr: "e\n"},
+		{spec: runner.ExecStreamSpec{Command: []string{"cat"}}, stdin: "fed", wantOut: "fed"},
+		{spec: runner.ExecStreamSpec{Command: []string{"env"}, Env: map[string]string{"EXEC_VAR": "set"}}, outContains: "EXEC_VAR=set\n"},
+		// On a terminal stderr is the terminal too (which ends lines with \r\n).
+		{spec: runner.ExecStreamSpec{Command: []string{"sh", "-c", "echo e >&2; exit 6"}, TTY: true}, code: 6, outContains: "e"},
+	} {
+		var stdout, stderr bytes.Buffer
+		tc.spec.Timeout = generous
+		tc.spec.ExecIO = runner.ExecIO{Stdin: strings.NewReader(tc.stdin), Stdout: &stdout, Stderr: &stderr}
+		code, err := sb.ExecStream(ctx, id, tc.spec)
+		ok := err == nil && code == tc.code && stderr.String() == tc.wantErr
+		if tc.outContains != "" {
+			ok = ok && strings.Contains(stdout.String(), tc.outContains)
+		} else {
+			ok = ok && stdout.String() == tc.wantOut
+		}
+		if !ok {
+			t.Errorf("ExecStream(%q, tty %v) = %d, %v, stdout %q, stderr %q; want %d, %q%q, %q",
+				tc.spec.Command, tc.spec.TTY, code, err, stdout.String(), stderr.String(), tc.code, tc.wantOut, tc.outContains, tc.wantErr)
+		}
+	}
+}
+
+func (c *contract) execStreamTimeout(t *testing.T) {
+	sb := c.newSandbox(t)
+	id := StartDetached(t, sb, c.spec("sleep", "60"))
+	_, err := sb.ExecStream(timeout(t), id, runner.ExecStreamSpec{Command: []string{"sleep", "30"}, Timeout: 500 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ExecStream past its timeout = %v, want DeadlineExceeded", err)
 	}
 }
 

@@ -523,7 +523,7 @@ func (f *Fake) Exec(ctx context.Context, id string, spec runner.ExecSpec) (runne
 	sig := make(chan struct{})
 	codes := make(chan int, 1)
 	go func() {
-		codes <- proc{stdin: bytes.NewReader(spec.Stdin), stdout: stdout, stderr: stderr, signalled: sig}.run(spec.Command)
+		codes <- proc{stdin: bytes.NewReader(spec.Stdin), stdout: stdout, stderr: stderr, signalled: sig, env: spec.Env}.run(spec.Command)
 	}()
 	var code int
 	select {

@@ -3,6 +3,8 @@ package runnertest
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +25,8 @@ const codeSignalled = -1
 // the kernel's OOM kill count says so (the real sandbox reads it from the cgroup).
 const codeOOM = -2
 
-// run interprets argv: echo [-n], cat, true, false, sleep N, oom, exit N, printenv NAME and sh -c SCRIPT.
+// run interprets argv: echo [-n], cat, true, false, sleep N, oom, exit N, printenv NAME, env (the
+// extra environment only) and sh -c SCRIPT.
 func (p proc) run(argv []string) int {
 	if len(argv) == 0 {
 		return 0
@@ -42,6 +45,11 @@ func (p proc) run(argv []string) int {
 		}
 		return 0
 	case "true":
+		return 0
+	case "env":
+		for _, k := range slices.Sorted(maps.Keys(p.env)) {
+			fmt.Fprintf(p.stdout, "%s=%s\n", k, p.env[k])
+		}
 		return 0
 	case "printenv":
 		v, ok := p.env[arg(argv, 1)]

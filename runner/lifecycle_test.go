@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -320,5 +321,63 @@ func TestWebhookURLsArePublicUnlessAllowed(t *testing.T) {
 		if tt.ok != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != "webhook_url")) {
 			t.Errorf("ValidateWebhookURL(%q, allow %v) = %v, want ok %v", tt.url, tt.allow, err, tt.ok)
 		}
+	}
+}
+
+// TestStreamingExecIsActivityWhileItRuns: an agent whose only use is one
+// long streaming exec (a terminal left open) does not idle out while it
+// runs, and idles out a timeout after it ends.
+func TestStreamingExecIsActivityWhileItRuns(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	a := h.create(t, runner.AgentRequest{Command: []string{"sleep", "600"}, TTL: "1h", IdleTimeout: "10s"})
+	a = h.awaitState(t, a.ID, runner.StateRunning)
+	h.clock.Advance(5 * time.Second)
+	stdin, feed := io.Pipe()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := h.r.ExecStream(ctx, a.ID, runner.ExecStreamRequest{Command: []string{"cat"}}, runner.ExecIO{Stdin: stdin, Stdout: io.Discard})
+		ended <- err
+	}()
+	want := h.clock.Now().Add(10 * time.Second)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if got, _ := h.store.Agent(ctx, a.ID); got.IdleExpiresAt.Equal(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a streaming exec that started did not move the idle deadline")
+		}
+	}
+	h.clock.Advance(30 * time.Second)
+	if _, _, err := h.r.ExpireDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.store.Agent(ctx, a.ID); got.State != runner.StateRunning {
+		t.Fatalf("an agent with a streaming exec open idled out: %s/%s", got.State, got.Reason)
+	}
+	feed.Close()
+	if err := <-ended; err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(10 * time.Second)
+	if _, _, err := h.r.ExpireDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.awaitState(t, a.ID, runner.StateExpired); got.Reason != runner.ReasonIdle {
+		t.Fatalf("reason %q, want idle", got.Reason)
+	}
+}
+
+// TestKeepAliveAgentsGetTheDefaultIdleTimeout: a keep-alive agent that names
+// no idle timeout gets the configured one; other agents get none.
+func TestKeepAliveAgentsGetTheDefaultIdleTimeout(t *testing.T) {
+	p := runner.Policy{MaxTTL: time.Hour, DefaultTTL: time.Minute, DefaultIdleTimeout: 5 * time.Minute}
+	a, err := runner.AgentRequest{Image: "busybox", KeepAlive: true}.Validate(p)
+	if err != nil || a.IdleTimeout != 5*time.Minute {
+		t.Fatalf("keep-alive agent: idle timeout %v, %v; want 5m", a.IdleTimeout, err)
+	}
+	a, err = runner.AgentRequest{Image: "busybox", Command: []string{"true"}}.Validate(p)
+	if err != nil || a.IdleTimeout != 0 {
+		t.Fatalf("agent with a command: idle timeout %v, %v; want none", a.IdleTimeout, err)
 	}
 }

@@ -122,6 +122,9 @@ type HTTPConfig struct {
 	// BasicAuthUser is the user name that, with the token as password, Basic auth is accepted for
 	// (faas-cli login sends Basic auth); see httpapi.Options.BasicAuthUser.
 	BasicAuthUser string `toml:"basic_auth_user"`
+	// PublicFunctions leaves /function/NAME and /async-function/NAME open without the token, as
+	// an OpenFaaS gateway does (faas-cli invoke sends no credentials); see httpapi.Options.PublicFunctions.
+	PublicFunctions bool `toml:"public_functions"`
 	// EventBuffer is how many events may wait for one client of the event stream, and
 	// EventSlowClient how long a full buffer waits before that client is cut off.
 	EventBuffer     int      `toml:"event_buffer"`

@@ -85,6 +85,28 @@ func TestBasicAuthUserIsConfigurable(t *testing.T) {
 	}
 }
 
+// TestPublicFunctionsOpenOnlyTheGatewayInvocations: with PublicFunctions, /function and
+// /async-function answer without the token; podrun's own invoke route and the provider API
+// still demand it.
+func TestPublicFunctionsOpenOnlyTheGatewayInvocations(t *testing.T) {
+	for _, public := range []bool{false, true} {
+		h := newHarness(t, Options{Token: testToken, PublicFunctions: public})
+		for path, open := range map[string]bool{
+			"/function/echo": public, "/function/echo.openfaas-fn": public, "/async-function/echo": public,
+			"/v1/functions/echo/invoke": false, "/system/functions": false, "/v1/agents": false,
+		} {
+			method := http.MethodPost
+			if path == "/system/functions" || path == "/v1/agents" {
+				method = http.MethodGet
+			}
+			rec := h.do(t, method, path, "")
+			if got := rec.Code != http.StatusUnauthorized; got != open {
+				t.Errorf("public_functions=%v: %s %s answered %d without a token; open = %v, want %v", public, method, path, rec.Code, got, open)
+			}
+		}
+	}
+}
+
 func TestNoTokenMeansOpen(t *testing.T) {
 	h := newHarness(t, Options{})
 	if rec := h.do(t, http.MethodGet, "/v1/agents", ""); rec.Code != 200 {

@@ -31,7 +31,7 @@ func (s *Server) routes() *httprouter.Router {
 			// An invocation passes its query on raw; invocationEnv checks it.
 			next = checkQueryText(next)
 		}
-		if isGuarded(rt.pattern) {
+		if isGuarded(rt.pattern) && !(s.publicFuncs && isGatewayInvocation(rt.pattern)) {
 			next = s.requireToken(next)
 		}
 		r.Handler(rt.method, rt.pattern, withRoute(rt.pattern, next))
@@ -117,6 +117,12 @@ func isGuarded(path string) bool {
 // isInvocation reports whether pattern is a route that runs a function.
 func isInvocation(pattern string) bool {
 	return strings.HasSuffix(pattern, "/invoke") || strings.HasPrefix(pattern, "/function/") || strings.HasPrefix(pattern, "/async-function/")
+}
+
+// isGatewayInvocation reports whether pattern is one of the OpenFaaS gateway's invocation
+// routes, which Options.PublicFunctions leaves open.
+func isGatewayInvocation(pattern string) bool {
+	return strings.HasPrefix(pattern, "/function/") || strings.HasPrefix(pattern, "/async-function/")
 }
 
 // withRoute records the matched pattern, and the agent or function it names, for the access log and metrics.

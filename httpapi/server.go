@@ -74,6 +74,10 @@ type Options struct {
 	Token string
 	// BasicAuthUser is the Basic auth user name (configs: http.basic_auth_user); "" is "admin".
 	BasicAuthUser string
+	// PublicFunctions leaves the OpenFaaS gateway's invocation routes (/function/NAME and
+	// /async-function/NAME) open without the token, as an OpenFaaS gateway leaves them
+	// (configs: http.public_functions). Every other guarded route still needs the token.
+	PublicFunctions bool
 	// MaxBody caps request bodies in bytes (configs: http.max_body); it must be positive.
 	MaxBody int64
 	// MaxInvokeBody caps an invocation's body, the process's stdin, in bytes (configs:
@@ -101,6 +105,7 @@ type Server struct {
 	log           *slog.Logger
 	metrics       *Metrics
 	backuper      Backuper
+	publicFuncs   bool // Options.PublicFunctions
 	// tokenSum is the SHA-256 of the token, so comparisons take the same time whatever its length.
 	tokenSum     [sha256.Size]byte
 	basicUserSum [sha256.Size]byte
@@ -130,6 +135,7 @@ func New(svc Service, opts Options) (*Server, error) {
 		log:            opts.Logger,
 		metrics:        opts.Metrics,
 		backuper:       opts.Backup,
+		publicFuncs:    opts.PublicFunctions,
 		eventBuffer:    opts.EventBuffer,
 		eventSlowAfter: opts.EventSlowAfter,
 		stopping:       make(chan struct{}),

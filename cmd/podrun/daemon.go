@@ -142,7 +142,7 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
-		Token: cfg.Token, BasicAuthUser: cfg.HTTP.BasicAuthUser, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
+		Token: cfg.Token, BasicAuthUser: cfg.HTTP.BasicAuthUser, PublicFunctions: cfg.HTTP.PublicFunctions, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 		Backup: d.store, EventBuffer: cfg.HTTP.EventBuffer, EventSlowAfter: cfg.HTTP.EventSlowClient.Duration,
 	}); err != nil {
 		return nil, err

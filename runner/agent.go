@@ -84,6 +84,9 @@ type Agent struct {
 	Start string
 	// RemovedAt is when podrun removed the agent's container; zero while it may exist.
 	RemovedAt time.Time
+	// Usage is what the resource monitor measured; nil before its first
+	// sample. Only Runner.Agent fills it in.
+	Usage *Usage
 }
 
 // How an invocation's container was prepared.
@@ -97,8 +100,8 @@ type Event struct {
 	ID      int64
 	AgentID string
 	Time    time.Time
-	Type    string // EventState or EventContainer
-	Name    string // the state or the container phase
+	Type    string // EventState, EventContainer, EventAlert or EventResolved
+	Name    string // the state, the container phase or the alert kind
 	Detail  string
 }
 
@@ -106,6 +109,8 @@ type Event struct {
 const (
 	EventState     = "state"
 	EventContainer = "container"
+	EventAlert     = "alert"    // Name is the alert kind (AlertMemory, ...), Detail the value, limit and threshold
+	EventResolved  = "resolved" // an alert's value fell back below its threshold (less the hysteresis)
 )
 
 // Container phases recorded as events.

@@ -44,6 +44,8 @@ type Config struct {
 	// end, so a wedged container service cannot hang a supervisor for ever;
 	// must be positive.
 	CallTimeout time.Duration
+	// Thresholds are where the resource monitor raises alerts; zero values turn kinds off.
+	Thresholds Thresholds
 	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told what the runner does, for metrics; nil observes nothing.
@@ -54,6 +56,9 @@ type Config struct {
 
 // validate names the first field that makes no sense, as a *FieldError (ErrInvalid).
 func (c Config) validate() error {
+	if err := c.Thresholds.validate(); err != nil {
+		return fmt.Errorf("runner config: %w", err)
+	}
 	for _, p := range []struct {
 		bad   bool
 		field string

@@ -20,6 +20,34 @@ type recorder struct {
 	removed []string
 	taken   []string // function/hit|miss
 	sizes   map[string]int
+	alerted []string // function/kind
+	peaks   []string // function/bytes
+	cpu     float64
+	sampled int // passes of the monitor
+}
+
+func (o *recorder) Sampled(time.Duration, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sampled++
+}
+
+func (o *recorder) UsedCPU(_ string, s float64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cpu += s
+}
+
+func (o *recorder) MemoryPeak(function string, b uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.peaks = append(o.peaks, fmt.Sprintf("%s/%d", function, b))
+}
+
+func (o *recorder) Alerted(function, kind string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.alerted = append(o.alerted, function+"/"+kind)
 }
 
 func (o *recorder) AgentCreated()             {}

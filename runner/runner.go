@@ -33,6 +33,7 @@ type Runner struct {
 	agents    *supervisors // the owners of agents' containers
 	pools     *warmPools
 	callbacks *deliverer
+	monitor   *monitor
 
 	deadlines chan struct{} // signalled when an earlier deadline may exist
 }
@@ -67,6 +68,7 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		pools: newWarmPools(sb, obs, log, poolConfig{
 			instance: cfg.Instance, callTimeout: cfg.CallTimeout, maxIdle: cfg.WarmMaxIdle, now: cfg.Now,
 		}),
+		monitor:   newMonitor(sb, store, j, obs, log, cfg.Thresholds),
 		deadlines: make(chan struct{}, 1),
 	}, nil
 }

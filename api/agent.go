@@ -90,6 +90,9 @@ type Agent struct {
 	ExpiresAt *Time `json:"expires_at"`
 	// ContainerRemoved says whether podrun has removed the agent's container.
 	ContainerRemoved bool `json:"container_removed"`
+	// Usage is what the resource monitor measured; optional, only in GET /v1/agents/{id}, absent
+	// before the first sample (and when the monitor is off).
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // Limits are the resources one agent's container may use, as answers show them.
@@ -174,9 +177,9 @@ type Event struct {
 	AgentID string `json:"agent_id"`
 	// Time is when it happened.
 	Time Time `json:"time"`
-	// Type is EventState or EventContainer.
+	// Type is EventState, EventContainer, EventAlert or EventResolved.
 	Type string `json:"type"`
-	// Name is the state or the container phase.
+	// Name is the state, the container phase or the alert kind.
 	Name string `json:"name"`
 	// Detail says more, such as why; optional.
 	Detail string `json:"detail,omitempty"`

@@ -36,6 +36,7 @@ func NewMetrics() *Metrics {
 	for _, kind := range removalKinds {
 		m.removed(kind)
 	}
+	m.initMonitor()
 	return m
 }
 
@@ -75,6 +76,7 @@ func (m *Metrics) PoolSize(function string, n int) {
 	m.set.GetOrCreateGauge(`podrun_pool_size{function="`+f+`"}`, nil).Set(float64(n))
 	m.set.GetOrCreateCounter(`podrun_pool_hits_total{function="` + f + `"}`)
 	m.set.GetOrCreateCounter(`podrun_pool_misses_total{function="` + f + `"}`)
+	m.functionSeries(function)
 }
 
 // ObservePodman records how long one Podman API call took.

@@ -71,7 +71,19 @@ func agentOut(a runner.Agent) api.Agent {
 		Limits: limitsOut(a.Limits), LimitsEnforced: a.LimitsEnforced, Labels: orEmptyMap(a.Labels),
 		CreatedAt: api.Time(a.CreatedAt), Async: a.Async, CallbackURL: a.CallbackURL, Start: a.Start,
 		StartedAt: api.TimeOf(a.StartedAt), FinishedAt: api.TimeOf(a.FinishedAt), ExpiresAt: api.TimeOf(a.ExpiresAt),
-		ContainerRemoved: !a.RemovedAt.IsZero(),
+		ContainerRemoved: !a.RemovedAt.IsZero(), Usage: usageOut(a.Usage),
+	}
+}
+
+func usageOut(u *runner.Usage) *api.Usage {
+	if u == nil {
+		return nil
+	}
+	return &api.Usage{
+		SampledAt: api.Time(u.SampledAt), Samples: u.Samples, MemoryBytes: u.MemoryBytes, MemoryPeak: u.MemoryPeak,
+		MemoryByteSeconds: u.MemoryByteSeconds, PIDs: u.PIDs, PIDsPeak: u.PIDsPeak, CPUPercent: u.CPUPercent,
+		CPUSeconds: u.CPUSeconds, BlockRead: u.BlockRead, BlockWrite: u.BlockWrite, TmpUsed: u.TmpUsed, TmpSize: u.TmpSize,
+		Alerts: orEmpty(u.Alerts),
 	}
 }
 

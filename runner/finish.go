@@ -131,7 +131,11 @@ func (s *supervisor) remove(ctx context.Context, a Agent) error {
 	}
 	callCtx, cancel := s.sv.bounded(ctx)
 	defer cancel()
+	t := time.Now()
 	err := s.sv.sb.Remove(callCtx, id)
+	if err == nil {
+		s.phase(PhaseRemove, t)
+	}
 	if err != nil && !errors.Is(err, ErrNoContainer) {
 		s.event(ctx, PhaseError, "remove: "+err.Error())
 		s.sv.log.Warn("remove container", logAgent, a.ID, logContainer, id, logErr, err)

@@ -30,6 +30,9 @@ type Observer interface {
 	MemoryPeak(function string, bytes uint64)
 	// Alerted counts one alert raised for an agent of function; kind is one of AlertKinds.
 	Alerted(function, kind string)
+	// Phase reports how long one phase (PathPhases) of a container's path took; start is
+	// StartCold or StartWarm (a warm pool's create, attach and start run when it fills).
+	Phase(start, phase string, d time.Duration)
 }
 
 // NopObserver observes nothing.
@@ -46,3 +49,4 @@ func (NopObserver) Sampled(time.Duration, int)                    {}
 func (NopObserver) UsedCPU(string, float64)                       {}
 func (NopObserver) MemoryPeak(string, uint64)                     {}
 func (NopObserver) Alerted(string, string)                        {}
+func (NopObserver) Phase(string, string, time.Duration)           {}

@@ -98,18 +98,24 @@ func (ps *warmPools) prepare(ctx context.Context, f Function) (*warmContainer, e
 	// and a container podrun never learns about would leak. fill discards it instead.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ps.cfg.callTimeout)
 	defer cancel()
+	t := time.Now()
 	id, err := ps.sb.Create(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
+	ps.obs.Phase(StartWarm, PhaseCreate, time.Since(t))
 	h := newHandoff()
+	t = time.Now()
 	att, err := ps.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Stderr: h.errs(), Shim: true})
 	if err != nil {
 		return nil, err // the sandbox removes a fresh container it could not attach
 	}
+	ps.obs.Phase(StartWarm, PhaseAttach, time.Since(t))
+	t = time.Now()
 	if err := ps.sb.Start(ctx, id); err != nil {
 		h.abandon()
 		return nil, err // the sandbox removes a container it could not start
 	}
+	ps.obs.Phase(StartWarm, PhaseStart, time.Since(t))
 	return &warmContainer{id: id, att: att, io: h}, nil
 }

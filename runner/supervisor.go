@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/podrun/podrun/runner/shimproto"
 )
@@ -184,7 +185,9 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 	callCtx, cancel := s.sv.bounded(ctx)
 	defer cancel()
 	s.event(ctx, PhaseCreating, "")
+	t := time.Now()
 	id, err := s.sv.sb.Create(callCtx, s.sv.spec(a))
+	s.phase(PhaseCreate, t)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.failStart(ctx, err) // the sandbox names the operation and image
@@ -201,17 +204,23 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 		s.cleanup(ctx)
 		return nil, false
 	}
-	att, err := s.sv.sb.Attach(callCtx, id, Streams{Stdin: s.io.stdin, Stdout: s.io.output(), Stderr: s.io.stderr, Shim: a.Kind().Invocation()})
+	out := s.timedOutput()
+	t = time.Now()
+	att, err := s.sv.sb.Attach(callCtx, id, Streams{Stdin: s.io.stdin, Stdout: out.writer(), Stderr: s.io.stderr, Shim: a.Kind().Invocation()})
+	s.phase(PhaseAttach, t)
 	if err != nil {
 		s.failStart(ctx, err)
 		return nil, false
 	}
 	s.watchOutputEnd(ctx, att)
 	s.event(ctx, PhaseStarting, a.Start)
+	t = time.Now()
 	if err := s.sv.sb.Start(callCtx, id); err != nil {
 		s.failStart(ctx, err)
 		return nil, false
 	}
+	s.phase(PhaseStart, t)
+	out.arm()
 	return att, true
 }
 
@@ -226,9 +235,40 @@ func (s *supervisor) handOver(ctx context.Context, w *warmContainer) (Attachment
 		return nil, false
 	}
 	s.event(ctx, PhaseStarting, s.agent.Start)
-	w.io.connect(s.io.stdin, s.io.output(), s.io.stderr)
+	out := s.timedOutput()
+	t := time.Now()
+	out.arm()
+	w.io.connect(s.io.stdin, out.writer(), s.io.stderr)
+	s.phase(PhaseHandover, t)
 	s.watchOutputEnd(ctx, w.att)
 	return w.att, true
+}
+
+// timedOutput is the agent's output writer, timed to its first byte; nil output stays nil.
+func (s *supervisor) timedOutput() timedWriter {
+	w := s.io.output()
+	if w == nil {
+		return timedWriter{}
+	}
+	return timedWriter{newFirstByte(w, func(d time.Duration) {
+		s.sv.journal.obs.Phase(startOf(s.agent), PhaseFirstByte, d)
+	})}
+}
+
+// timedWriter is an output writer with its first-byte timer, or nothing.
+type timedWriter struct{ fb *firstByte }
+
+func (t timedWriter) writer() io.Writer {
+	if t.fb == nil {
+		return nil
+	}
+	return t.fb
+}
+
+func (t timedWriter) arm() {
+	if t.fb != nil {
+		t.fb.arm()
+	}
 }
 
 // markRunning records that the agent's process runs. If a stop won the

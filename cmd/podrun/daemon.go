@@ -29,6 +29,7 @@ type Daemon struct {
 	runner   *runner.Runner
 	reaper   *ttl.Reaper
 	sweeper  *ttl.Sweeper
+	monitor  *ttl.Monitor
 	listener *httpapi.Listener
 	api      *httpapi.Server
 	timeouts httpapi.Timeouts
@@ -73,6 +74,8 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		return nil, err // it names the socket and how to start Podman
 	}
 	inv := cfg.Invoke
+	limiter := runner.NewLimiter(inv.MaxConcurrency, inv.QueueLength, inv.QueueWait.Duration)
+	metrics.ObserveLimiter(limiter)
 	d.runner, err = runner.New(sb, d.store, runner.Config{
 		Instance:              d.instance,
 		Policy:                cfg.Policy(),
@@ -84,12 +87,13 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 		OrphanGrace:           cfg.Cleanup.OrphanGrace.Duration,
 		Retention:             cfg.Cleanup.Retention.Duration,
 		LogTail:               int(cfg.Cleanup.LogTail),
-		Limiter:               runner.NewLimiter(inv.MaxConcurrency, inv.QueueLength, inv.QueueWait.Duration),
+		Limiter:               limiter,
 		Notifier:              httpapi.NewCallbacks(inv.CallbackTimeout.Duration),
 		CallbackAttempts:      inv.CallbackAttempts,
 		CallbackBackoff:       inv.CallbackBackoff.Duration,
 		WarmMaxIdle:           inv.WarmMaxIdle.Duration,
 		CallTimeout:           cfg.Sandbox.CallTimeout.Duration,
+		Thresholds:            cfg.Monitor.Thresholds(),
 		Logger:                log,
 		Observer:              metrics,
 	})
@@ -106,6 +110,8 @@ func OpenDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger) (_ *D
 	d.reaper.Open()
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
+	d.monitor = ttl.NewMonitor(d.runner, cfg.Monitor.Interval.Duration, cfg.Monitor.Timeout.Duration, log)
+	d.monitor.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 	}); err != nil {
@@ -171,6 +177,9 @@ func (d *Daemon) close() {
 	start := time.Now()
 	if d.listener != nil {
 		_ = d.listener.Close()
+	}
+	if d.monitor != nil {
+		d.monitor.Close()
 	}
 	if d.sweeper != nil {
 		d.sweeper.Close()

@@ -162,6 +162,9 @@ func functionRequests(cfg configs.Config) map[string]runner.FunctionRequest {
 // Addr is the address the API listens on (useful with port 0).
 func (d *Daemon) Addr() string { return d.listener.Addr() }
 
+// SampleUsage runs one pass of the resource monitor now, bounded like the loop's; see runner.Runner.SampleUsage.
+func (d *Daemon) SampleUsage(ctx context.Context) (int, error) { return d.monitor.Step(ctx) }
+
 // Instance is this daemon's instance id, the value of every container's podrun.instance label.
 func (d *Daemon) Instance() string { return d.instance }
 

@@ -46,6 +46,7 @@ type benchOptions struct {
 	ttlSpread             time.Duration
 	delN, delLoad         int
 	fpAgents, fpLive      int
+	monAgents, monSamples int
 	createWorkers         int
 	memory                string
 	cpus                  float64
@@ -68,6 +69,7 @@ var benchScenarios = []benchScenario{
 	{"ttl", "5. TTL precision", benchTTL},
 	{"delete", "6. DELETE under load", benchDelete},
 	{"footprint", "7. footprint", benchFootprint},
+	{"monitor", "8. resource monitor", benchMonitor},
 }
 
 func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
@@ -85,7 +87,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.podmanSocket, "podman-socket", socket, "Podman API service, as for podrun serve (PODRUN_PODMAN_SOCKET)")
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint", "comma-separated scenarios to run")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,monitor", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
 	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
 	fs.IntVar(&o.coldN, "n", 50, "cold: measured invocations of each kind (podrun, podman run, bindings)")
@@ -103,6 +105,8 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&o.delLoad, "delete-load", 4, "DELETE: concurrent invocations keeping the host busy meanwhile")
 	fs.IntVar(&o.fpAgents, "footprint-agents", 1000, "footprint: agents in the table (created if missing)")
 	fs.IntVar(&o.fpLive, "footprint-live", 100, "footprint: live sleeping agents")
+	fs.IntVar(&o.monAgents, "monitor-agents", 100, "monitor: running agents each pass samples")
+	fs.IntVar(&o.monSamples, "monitor-passes", 10, "monitor: passes measured, back to back")
 	fs.IntVar(&o.createWorkers, "create-workers", 4, "agents created at once while setting up the TTL, DELETE and footprint scenarios")
 	fs.StringVar(&o.memory, "memory", "256Mi", "memory limit of every container, podrun's and the baselines'")
 	fs.Float64Var(&o.cpus, "cpus", 1, "CPU limit of every container")
@@ -157,6 +161,9 @@ type Daemon interface {
 	Run(ctx context.Context) error
 	// Close stops it; its containers are the bench's to clean up first.
 	Close()
+	// SampleUsage runs one pass of its resource monitor now, as its loop would;
+	// runner.ErrBusy while the loop's own pass runs.
+	SampleUsage(ctx context.Context) (int, error)
 }
 
 // Main is `podrun bench` with args (the flags after "bench"): it prepares the

@@ -23,7 +23,7 @@ type recorder struct {
 	alerted []string // function/kind
 	peaks   []string // function/bytes
 	cpu     float64
-	sampled int // passes of the monitor
+	sampled int      // passes of the monitor
 	phases  []string // start/phase
 }
 

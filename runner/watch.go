@@ -62,7 +62,7 @@ func (s *supervisor) await(ctx context.Context, att Attachment) waitResult {
 			}
 		})
 		ex, err := att.Wait(ctx) // returns when ctx ends, too
-		if err == nil { // the stream has ended, so its time is on the way
+		if err == nil {          // the stream has ended, so its time is on the way
 			select {
 			case t := <-ended:
 				s.phase(PhaseExit, t)

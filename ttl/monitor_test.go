@@ -53,9 +53,11 @@ func TestMonitorSkipsTicksRatherThanPileUp(t *testing.T) {
 		if s.maxActive != 1 {
 			t.Errorf("%d samples ran at once, want 1", s.maxActive)
 		}
-		// Ticks at 1s, then the next after 3.5s is 4s, 7s, 10s: 4 samples, not 10.
-		if s.calls != 4 {
-			t.Errorf("%d samples in 10 intervals of a sample taking 2.5, want 4", s.calls)
+		// Back to back, samples of 2.5s from 1s fit 4 times in 10s; the
+		// ticker may hold one tick for the receiver (then a sample starts
+		// right after the last), never the 9 ticks a queue would hold.
+		if s.calls < 3 || s.calls > 5 {
+			t.Errorf("%d samples in 10 intervals of a sample taking 2.5, want 4 or so, not one per tick", s.calls)
 		}
 	})
 }

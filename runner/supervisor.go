@@ -187,13 +187,13 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 	s.event(ctx, PhaseCreating, "")
 	t := time.Now()
 	id, err := s.sv.sb.Create(callCtx, s.sv.spec(a))
-	s.phase(PhaseCreate, t)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.failStart(ctx, err) // the sandbox names the operation and image
 		}
 		return nil, false
 	}
+	s.phase(PhaseCreate, t)
 	s.container = id
 	if err := s.sv.store.SetContainer(ctx, a.ID, id); err != nil {
 		s.failStart(ctx, fmt.Errorf("record container: %w", err))
@@ -207,11 +207,11 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 	out := s.timedOutput()
 	t = time.Now()
 	att, err := s.sv.sb.Attach(callCtx, id, Streams{Stdin: s.io.stdin, Stdout: out.writer(), Stderr: s.io.stderr, Shim: a.Kind().Invocation()})
-	s.phase(PhaseAttach, t)
 	if err != nil {
 		s.failStart(ctx, err)
 		return nil, false
 	}
+	s.phase(PhaseAttach, t)
 	s.watchOutputEnd(ctx, att)
 	s.event(ctx, PhaseStarting, a.Start)
 	t = time.Now()

@@ -156,3 +156,27 @@ func TestUsageKeepsPeaksAndOutlivesTheAgent(t *testing.T) {
 func limitsReq(memory runner.ByteSize, pids int64) runner.LimitsRequest {
 	return runner.LimitsRequest{Memory: &memory, PIDs: &pids}
 }
+
+// TestMonitorAlertsSurviveARestart: an alert up when podrun restarts is
+// neither forgotten (it is resolved later) nor raised again, and the peaks
+// carry over.
+func TestMonitorAlertsSurviveARestart(t *testing.T) {
+	h := newHarness(t, withThresholds(&recorder{}))
+	a := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}, Limits: limitsReq(100<<20, 10)})
+	a = h.awaitState(t, a.ID, runner.StateRunning)
+	h.sampleWith(t, a, runner.Sample{MemoryUsage: 95 << 20, PIDs: 7})
+	h.r.Close() // the daemon dies; the agent's container lives on
+	h.r = h.open(t)
+	h.sampleWith(t, a, runner.Sample{MemoryUsage: 96 << 20, PIDs: 1})
+	if got, want := h.alertEvents(t, a.ID), []string{"alert memory"}; !slices.Equal(got, want) {
+		t.Fatalf("after the restart: alert events %q, want %q (no repeat)", got, want)
+	}
+	h.sampleWith(t, a, runner.Sample{MemoryUsage: 10 << 20, PIDs: 1})
+	if got, want := h.alertEvents(t, a.ID), []string{"alert memory", "resolved memory"}; !slices.Equal(got, want) {
+		t.Fatalf("alert events %q, want %q", got, want)
+	}
+	got, err := h.r.Agent(context.Background(), a.ID)
+	if err != nil || got.Usage == nil || got.Usage.PIDsPeak != 7 || got.Usage.MemoryPeak != 96<<20 || got.Usage.Samples != 3 {
+		t.Errorf("usage after the restart = %+v, %v; want the peaks of both runs and 3 samples", got.Usage, err)
+	}
+}

@@ -91,7 +91,7 @@ type Agent struct {
 	// ContainerRemoved says whether podrun has removed the agent's container.
 	ContainerRemoved bool `json:"container_removed"`
 	// Usage is what the resource monitor measured; optional, only in GET /v1/agents/{id}, absent
-	// before the first sample (and when the monitor is off).
+	// before the first sample (a pass of the monitor, or the reading taken as the process exits).
 	Usage *Usage `json:"usage,omitempty"`
 }
 

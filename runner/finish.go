@@ -11,6 +11,10 @@ import (
 func (s *supervisor) finish(ctx context.Context, exit Exit) {
 	a := s.agent
 	s.event(ctx, PhaseStopped, fmt.Sprintf("exit code %d", exit.Code))
+	if exit.Usage != nil && s.sv.monitor != nil {
+		u := *exit.Usage
+		s.sv.g.fork(func() { s.sv.monitor.atExit(s.sv.ctx, a, u) })
+	}
 	end := outcome(exit)
 	code := exit.Code
 	var kept Result

@@ -123,6 +123,37 @@ func (m *monitor) sampleAgents(ctx context.Context, running []Agent) (int, error
 	return len(saves), nil
 }
 
+// atExit folds the reading the sandbox took as a's process ended into its
+// usage, as its last sample. It judges no threshold: the process is gone, so
+// its last alert stays the last word (an OOM-killed agent's memory alert is
+// not resolved by the memory freed at its death). It waits for a pass in
+// progress, so the two never write over each other. An agent no pass
+// sampled has its memory peak reported here; one a pass watches, when the
+// pass lets go of it.
+func (m *monitor) atExit(ctx context.Context, a Agent, s Sample) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, watching := m.watched[a.ID]
+	if !watching {
+		w = &watched{function: a.Function, usage: Usage{AgentID: a.ID}}
+		if u, err := m.store.Usage(ctx, a.ID); err == nil {
+			w.usage = u // let go of already, its peak reported
+		}
+	}
+	next, _ := w.usage.update(s, a.Limits, m.j.now())
+	next.TmpUsed, next.TmpSize = w.usage.TmpUsed, w.usage.TmpSize // unreadable once the process is gone
+	if d := next.CPUSeconds - w.usage.CPUSeconds; d > 0 {
+		m.obs.UsedCPU(a.Function, d)
+	}
+	if !watching && w.usage.Samples == 0 {
+		m.obs.MemoryPeak(a.Function, next.MemoryPeak)
+	}
+	w.usage = next
+	if err := m.store.SaveUsage(ctx, []Usage{next}); err != nil && ctx.Err() == nil {
+		m.log.Warn("save usage at exit", logAgent, a.ID, logErr, err)
+	}
+}
+
 // watch returns the monitor's record of a, loading what an earlier run of
 // podrun stored so its peaks and alerts carry over.
 func (m *monitor) watch(ctx context.Context, a Agent) *watched {

@@ -180,3 +180,64 @@ func TestMonitorAlertsSurviveARestart(t *testing.T) {
 		t.Errorf("usage after the restart = %+v, %v; want the peaks of both runs and 3 samples", got.Usage, err)
 	}
 }
+
+// TestExitReadingIsTheLastSample: the reading the sandbox takes as the
+// process ends is folded into the usage of an agent no pass sampled (its
+// peak reported once), and of one a pass did, without resolving its alert.
+func TestExitReadingIsTheLastSample(t *testing.T) {
+	o := &recorder{}
+	h := newHarness(t, withThresholds(o))
+	short := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}})
+	hog := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}, Limits: limitsReq(100<<20, 10)})
+	short = h.awaitState(t, short.ID, runner.StateRunning)
+	hog = h.awaitState(t, hog.ID, runner.StateRunning)
+	h.fake.Set(func(f *runnertest.Fake) {
+		f.ExitSamples = map[string]runner.Sample{
+			short.ContainerID: {MemoryUsage: 2 << 20, MemoryPeak: 3 << 20, CPUNanos: 5e8},
+			hog.ContainerID:   {MemoryUsage: 1 << 20, MemoryPeak: 99 << 20, CPUNanos: 2e9},
+		}
+	})
+	end := func(a runner.Agent) {
+		t.Helper()
+		if _, err := h.r.DeleteAgent(context.Background(), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.awaitState(t, a.ID, runner.StateTerminated)
+	}
+	end(short) // before any pass
+	h.sampleWith(t, hog, runner.Sample{MemoryUsage: 95 << 20, PIDs: 1, CPUNanos: 1e9})
+	end(hog)
+	usage := func(a runner.Agent) runner.Usage {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			got, err := h.r.Agent(context.Background(), a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Usage != nil && got.Usage.CPUSeconds >= 0.5 || time.Now().After(deadline) {
+				if got.Usage == nil {
+					t.Fatalf("agent %s has no usage after its exit", a.ID)
+				}
+				return *got.Usage
+			}
+		}
+	}
+	if u := usage(short); u.Samples != 1 || u.MemoryPeak != 3<<20 || u.CPUSeconds != 0.5 || u.Alerts != nil {
+		t.Errorf("usage of the never sampled agent = %+v, want its exit reading as 1 sample", u)
+	}
+	if u := usage(hog); u.Samples != 2 || u.MemoryPeak != 99<<20 || u.CPUSeconds != 2 || !slices.Equal(u.Alerts, []string{runner.AlertMemory}) {
+		t.Errorf("usage of the hog = %+v, want 2 samples, the exit's peak and CPU, the memory alert still up", u)
+	}
+	if got := h.alertEvents(t, hog.ID); !slices.Equal(got, []string{"alert memory"}) {
+		t.Errorf("hog's alert events %q: the exit resolved nothing", got)
+	}
+	if _, err := h.r.SampleUsage(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := o.sorted(&o.peaks), []string{"/103809024", "/3145728"}; !slices.Equal(got, want) {
+		t.Errorf("memory peaks reported %q, want %q, once each", got, want)
+	}
+	if o.cpu != 2.5 {
+		t.Errorf("CPU seconds counted %v, want 2.5", o.cpu)
+	}
+}

@@ -57,7 +57,7 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 	log, obs := cfg.Logger, cfg.Observer
 	j := &journal{store: store, obs: obs, log: log, clock: cfg.Now}
 	callbacks := newDeliverer(cfg.Notifier, store, cfg.CallbackAttempts, cfg.CallbackBackoff, log)
-	return &Runner{
+	r := &Runner{
 		cfg: cfg, sb: sb, store: store, log: log, obs: obs,
 		journal:   j,
 		callbacks: callbacks,
@@ -70,7 +70,9 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 		}),
 		monitor:   newMonitor(sb, store, j, obs, log, cfg.Thresholds),
 		deadlines: make(chan struct{}, 1),
-	}, nil
+	}
+	r.agents.monitor = r.monitor
+	return r, nil
 }
 
 // Open probes the host, refuses to run where limits would be ignored, takes

@@ -98,6 +98,9 @@ type Exit struct {
 	Code       int
 	OOMKilled  bool
 	FinishedAt time.Time
+	// Usage is the container's resource use read as its process ended, the
+	// resource monitor's last sample of it; nil if the sandbox could not read it.
+	Usage *Sample
 }
 
 // Container is the sandbox's view of one container.

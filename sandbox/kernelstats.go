@@ -21,9 +21,10 @@ import (
 // (rootful podrun beside rootful Podman); elsewhere those fields stay zero.
 // Each is a few small file reads and one statfs per container.
 type kernelStats struct {
-	cpu    string // root of the hierarchy with the cpu controller; "" if none
-	memory string // root of the hierarchy with the memory controller
-	v2     bool   // unified hierarchy: one root for both
+	cpu     string // root of the hierarchy with the cpu controller; "" if none
+	cpuacct string // root of the hierarchy with the cpuacct controller (v1)
+	memory  string // root of the hierarchy with the memory controller
+	v2      bool   // unified hierarchy: one root for all
 }
 
 // findKernelStats locates the cpu and memory controllers in a /proc/self/mountinfo text:
@@ -44,6 +45,8 @@ func findKernelStats(mountinfo []byte) kernelStats {
 				switch opt {
 				case "cpu":
 					k.cpu = unescapeMount(fields[4])
+				case "cpuacct":
+					k.cpuacct = unescapeMount(fields[4])
 				case "memory":
 					k.memory = unescapeMount(fields[4])
 				}
@@ -55,7 +58,7 @@ func findKernelStats(mountinfo []byte) kernelStats {
 		}
 	}
 	if k.cpu == "" && k.memory == "" && v2root != "" {
-		return kernelStats{cpu: v2root, memory: v2root, v2: true}
+		return kernelStats{cpu: v2root, cpuacct: v2root, memory: v2root, v2: true}
 	}
 	return k
 }
@@ -97,6 +100,37 @@ func (k kernelStats) fill(id string, s *runner.Sample) {
 			s.TmpUsed = (fs.Blocks - fs.Bfree) * bs
 		}
 	}
+}
+
+// atExit reads what the kernel still knows of container id as its process
+// ends, before Podman's cleanup removes its cgroups: CPU time, memory in use
+// and its high-water mark, CFS periods, /tmp cannot be read any more. ok is
+// false when nothing could be read (no cgroup seen, or already gone).
+func (k kernelStats) atExit(id string) (s runner.Sample, ok bool) {
+	if dir := existing(k.cpuacct, id); dir != "" {
+		if k.v2 {
+			if n, found := counter(filepath.Join(dir, "cpu.stat"), "usage_usec"); found {
+				s.CPUNanos, ok = uint64(n)*1000, true
+			}
+		} else if n, found := counter(filepath.Join(dir, "cpuacct.usage"), ""); found {
+			s.CPUNanos, ok = uint64(n), true
+		}
+	}
+	if dir := existing(k.memory, id); dir != "" {
+		usage := "memory.usage_in_bytes"
+		if k.v2 {
+			usage = "memory.current"
+		}
+		if n, found := counter(filepath.Join(dir, usage), ""); found {
+			s.MemoryUsage, ok = uint64(n), true
+		}
+	}
+	if !ok {
+		return runner.Sample{}, false
+	}
+	k.fill(id, &s) // the peak and the CFS counters; /tmp is gone with the process
+	s.TmpUsed, s.TmpSize = 0, 0
+	return s, true
 }
 
 // existing returns the container's cgroup directory under root, or "".

@@ -126,3 +126,21 @@ func TestUsageOutlivesTheAgent(t *testing.T) {
 		t.Errorf("usage went back: %+v after %+v", u, running)
 	}
 }
+
+// TestShortAgentGetsUsageFromItsExit: an agent that ends before the
+// monitor's first pass (30s by default) still gets its usage, from the
+// kernel's counters read as its process ended.
+func TestShortAgentGetsUsageFromItsExit(t *testing.T) {
+	d := startDaemon(t, nil)
+	work := `i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done`
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", work}})
+	a = d.await(t, a.ID, time.Minute, api.StateSucceeded, api.StateFailed)
+	var u *api.Usage
+	for deadline := time.Now().Add(10 * time.Second); u == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		u = d.get(t, a.ID).Usage
+	}
+	t.Logf("usage: %+v", u)
+	if u == nil || u.Samples != 1 || u.CPUSeconds <= 0.01 || u.MemoryPeak == 0 {
+		t.Fatalf("usage of an agent that ended before any pass = %+v, want its exit reading: CPU time and a memory peak", u)
+	}
+}

@@ -46,6 +46,9 @@ type Fake struct {
 	// Samples are what Sample reports for a running container, by container
 	// ID; one not listed reads 1 MiB of memory and one process.
 	Samples map[string]runner.Sample
+	// ExitSamples are what an attachment's Wait reports as a container's
+	// last reading (Exit.Usage), by container ID; none for one not listed.
+	ExitSamples map[string]runner.Sample
 	// SampleCalls counts calls of Sample.
 	SampleCalls int
 

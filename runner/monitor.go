@@ -23,7 +23,7 @@ type monitor struct {
 	log   *slog.Logger
 	th    Thresholds
 
-	mu      sync.Mutex          // one sample at a time
+	mu      sync.Mutex          // one pass (or exit reading) at a time
 	watched map[string]*watched // by agent ID
 }
 
@@ -39,14 +39,13 @@ func newMonitor(sb Sandbox, store Store, j *journal, obs Observer, log *slog.Log
 
 // SampleUsage takes one sample of every running agent: it stores each one's
 // usage, appends an EventAlert or EventResolved event for each threshold an
-// agent crossed, and returns how many agents it sampled. A call made while
-// another runs returns at once with ErrBusy rather than queue behind it.
+// agent crossed, and returns how many agents it sampled. Calls run one at a
+// time (the loop in package ttl makes them one after the other; it skips
+// ticks rather than queue them).
 func (r *Runner) SampleUsage(ctx context.Context) (int, error) { return r.monitor.sample(ctx) }
 
 func (m *monitor) sample(ctx context.Context) (int, error) {
-	if !m.mu.TryLock() {
-		return 0, fmt.Errorf("sample usage: %w: the previous sample is still running", ErrBusy)
-	}
+	m.mu.Lock()
 	defer m.mu.Unlock()
 	start := time.Now()
 	running, err := m.running(ctx)

@@ -161,8 +161,8 @@ type Daemon interface {
 	Run(ctx context.Context) error
 	// Close stops it; its containers are the bench's to clean up first.
 	Close()
-	// SampleUsage runs one pass of its resource monitor now, as its loop would;
-	// runner.ErrBusy while the loop's own pass runs.
+	// SampleUsage runs one pass of its resource monitor now, as its loop would
+	// (after the loop's own pass, if one runs).
 	SampleUsage(ctx context.Context) (int, error)
 }
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/configs"
-	"github.com/podrun/podrun/runner"
 )
 
 // benchMonitor is scenario 8: the CPU one pass of the resource monitor takes
@@ -69,20 +68,8 @@ func benchMonitor(ctx context.Context, b *bench) (*benchResult, error) {
 	return res, nil
 }
 
-// samplePass runs one monitor pass, waiting out one the daemon's own loop may be running.
-func (b *bench) samplePass(ctx context.Context) (int, error) {
-	for {
-		n, err := b.daemon.SampleUsage(ctx)
-		if !errors.Is(err, runner.ErrBusy) {
-			return n, err
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
+// samplePass runs one monitor pass; one the daemon's own loop runs meanwhile is waited for.
+func (b *bench) samplePass(ctx context.Context) (int, error) { return b.daemon.SampleUsage(ctx) }
 
 // selfCPU is this process's user and system CPU seconds.
 func selfCPU() float64 {

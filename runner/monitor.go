@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -139,8 +140,16 @@ func (m *monitor) atExit(ctx context.Context, a Agent, s Sample) {
 			w.usage = u // let go of already, its peak reported
 		}
 	}
-	next, _ := w.usage.update(s, a.Limits, m.j.now())
+	now := m.j.now()
+	next, readings := w.usage.update(s, a.Limits, now)
 	next.TmpUsed, next.TmpSize = w.usage.TmpUsed, w.usage.TmpSize // unreadable once the process is gone
+	// An OOM kill no pass saw coming still gets its memory alert, the agent's last word.
+	if r := readings[AlertMemory]; r.oom && !slices.Contains(next.Alerts, AlertMemory) {
+		c := alertChange{kind: AlertMemory, raised: true, at: r, threshold: m.th.Memory}
+		m.j.alert(ctx, a.ID, c, now)
+		m.obs.Alerted(a.Function, AlertMemory)
+		next.Alerts = append(slices.Clone(next.Alerts), AlertMemory)
+	}
 	if d := next.CPUSeconds - w.usage.CPUSeconds; d > 0 {
 		m.obs.UsedCPU(a.Function, d)
 	}

@@ -241,3 +241,45 @@ func TestExitReadingIsTheLastSample(t *testing.T) {
 		t.Errorf("CPU seconds counted %v, want 2.5", o.cpu)
 	}
 }
+
+// TestOOMKillKeepsOrRaisesTheMemoryAlert: memory an OOM kill freed does not
+// resolve the memory alert (a pass can land between the kill and the exit),
+// and an OOM kill no pass saw coming raises it at the exit, so an agent
+// killed for memory always has the memory alert as its last word.
+func TestOOMKillKeepsOrRaisesTheMemoryAlert(t *testing.T) {
+	h := newHarness(t, withThresholds(&recorder{}))
+	seen := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}, Limits: limitsReq(100<<20, 10)})
+	seen = h.awaitState(t, seen.ID, runner.StateRunning)
+	h.sampleWith(t, seen, runner.Sample{MemoryUsage: 95 << 20, PIDs: 2})
+	h.sampleWith(t, seen, runner.Sample{MemoryUsage: 1 << 20, PIDs: 1, OOMKills: 1})
+	if got, want := h.alertEvents(t, seen.ID), []string{"alert memory"}; !slices.Equal(got, want) {
+		t.Fatalf("after the OOM kill: alert events %q, want %q", got, want)
+	}
+	if _, err := h.r.DeleteAgent(context.Background(), seen.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.awaitState(t, seen.ID, runner.StateTerminated)
+
+	sudden := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}, Limits: limitsReq(100<<20, 10)})
+	sudden = h.awaitState(t, sudden.ID, runner.StateRunning)
+	h.fake.Set(func(f *runnertest.Fake) {
+		f.ExitSamples = map[string]runner.Sample{sudden.ContainerID: {MemoryUsage: 1 << 20, OOMKills: 1}}
+	})
+	if _, err := h.r.DeleteAgent(context.Background(), sudden.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.awaitState(t, sudden.ID, runner.StateTerminated)
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		got = h.alertEvents(t, sudden.ID)
+	}
+	if want := []string{"alert memory"}; !slices.Equal(got, want) {
+		t.Fatalf("OOM kill at the exit: alert events %q, want %q", got, want)
+	}
+	evs, _ := h.r.Events(context.Background(), sudden.ID)
+	for _, e := range evs {
+		if e.Type == runner.EventAlert && !strings.Contains(e.Detail, "OOM-killed") {
+			t.Errorf("alert detail %q does not say the kernel OOM-killed a process", e.Detail)
+		}
+	}
+}

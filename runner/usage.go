@@ -27,6 +27,8 @@ type Sample struct {
 	// /tmp; TmpSize is 0 if unknown.
 	TmpUsed uint64
 	TmpSize uint64
+	// OOMKills is the kernel's count of OOM kills in the container's memory cgroup.
+	OOMKills uint64
 }
 
 // Usage is what the resource monitor knows of one agent's use of resources:
@@ -52,6 +54,8 @@ type Usage struct {
 	// kept so the next sample can tell the share throttled in between.
 	Periods          uint64
 	ThrottledPeriods uint64
+	// OOMKills is the kernel's count of OOM kills at the latest sample.
+	OOMKills uint64
 	// Alerts are the kinds (AlertMemory, ...) above their threshold now, in AlertKinds order.
 	Alerts []string
 }
@@ -113,6 +117,7 @@ func (t Thresholds) validate() error {
 type reading struct {
 	value, limit float64
 	ok           bool
+	oom          bool // the kernel OOM-killed a process since the previous sample: the value is the limit
 }
 
 func (r reading) ratio() float64 { return r.value / r.limit }
@@ -130,6 +135,7 @@ func (u Usage) update(s Sample, limits Limits, now time.Time) (Usage, map[string
 	next.CPUSeconds = max(u.CPUSeconds, float64(s.CPUNanos)/1e9)
 	next.BlockRead, next.BlockWrite = max(u.BlockRead, s.BlockRead), max(u.BlockWrite, s.BlockWrite)
 	next.Periods, next.ThrottledPeriods = s.Periods, s.ThrottledPeriods
+	next.OOMKills = max(u.OOMKills, s.OOMKills)
 	next.CPUPercent = 0
 	if !u.SampledAt.IsZero() && now.After(u.SampledAt) {
 		gap := now.Sub(u.SampledAt).Seconds()
@@ -141,13 +147,17 @@ func (u Usage) update(s Sample, limits Limits, now time.Time) (Usage, map[string
 		memLimit = float64(s.MemoryLimit)
 	}
 	r := map[string]reading{
-		AlertMemory: {float64(s.MemoryUsage), memLimit, memLimit > 0},
-		AlertPIDs:   {float64(s.PIDs), float64(limits.PIDs), limits.PIDs > 0},
-		AlertTmp:    {float64(s.TmpUsed), float64(s.TmpSize), s.TmpSize > 0},
+		AlertMemory: {value: float64(s.MemoryUsage), limit: memLimit, ok: memLimit > 0},
+		AlertPIDs:   {value: float64(s.PIDs), limit: float64(limits.PIDs), ok: limits.PIDs > 0},
+		AlertTmp:    {value: float64(s.TmpUsed), limit: float64(s.TmpSize), ok: s.TmpSize > 0},
+	}
+	// Memory an OOM kill freed says nothing of restraint: the agent reached its limit.
+	if s.OOMKills > u.OOMKills && memLimit > 0 {
+		r[AlertMemory] = reading{value: memLimit, limit: memLimit, ok: true, oom: true}
 	}
 	// Throttling is judged over the interval, so the first sample has nothing to compare with.
 	if u.Samples > 0 && s.Periods > u.Periods && s.ThrottledPeriods >= u.ThrottledPeriods {
-		r[AlertCPUThrottled] = reading{float64(s.ThrottledPeriods - u.ThrottledPeriods), float64(s.Periods - u.Periods), true}
+		r[AlertCPUThrottled] = reading{value: float64(s.ThrottledPeriods - u.ThrottledPeriods), limit: float64(s.Periods - u.Periods), ok: true}
 	}
 	return next, r
 }
@@ -195,6 +205,9 @@ func (c alertChange) detail() string {
 	switch c.kind {
 	case AlertMemory:
 		what = fmt.Sprintf("memory %s of %s limit", mib(int64(c.at.value)), mib(int64(c.at.limit)))
+		if c.at.oom {
+			what = fmt.Sprintf("memory at its %s limit: the kernel OOM-killed a process", mib(int64(c.at.limit)))
+		}
 	case AlertPIDs:
 		what = fmt.Sprintf("pids %.0f of %.0f limit", c.at.value, c.at.limit)
 	case AlertCPUThrottled:

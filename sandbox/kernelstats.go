@@ -92,6 +92,9 @@ func (k kernelStats) fill(id string, s *runner.Sample) {
 	if n, ok := counter(filepath.Join(dir, peak), ""); ok && n > 0 {
 		s.MemoryPeak = uint64(n)
 	}
+	if n, ok := (memoryCgroups{root: k.memory, v2: k.v2}).oomKills(dir); ok {
+		s.OOMKills = uint64(n)
+	}
 	if pid := firstPID(dir); pid != "" {
 		var fs syscall.Statfs_t
 		if err := syscall.Statfs(filepath.Join("/proc", pid, "root", "tmp"), &fs); err == nil && fs.Blocks > 0 {

@@ -26,13 +26,15 @@ func alerts(evs []api.Event) []api.Event {
 	return out
 }
 
-// TestMemoryHogRaisesTheMemoryAlertBeforeItsOOMKill: an agent that grows by
-// 1 MiB every 0.2s under a 64Mi limit crosses 90% of it before the kernel
+// TestMemoryHogRaisesTheMemoryAlertBeforeItsOOMKill: an agent that takes
+// 40 MiB at once, then grows by 512 KiB every 0.3s under a 64Mi limit,
+// crosses 90% of it about 2 seconds (10 monitor passes) before the kernel
 // kills it; it ends failed/oom, and its last alert says memory, with the
 // value and the limit.
 func TestMemoryHogRaisesTheMemoryAlertBeforeItsOOMKill(t *testing.T) {
 	d := startDaemon(t, fastMonitor)
-	hog := `awk 'BEGIN { for (i = 0; ; i++) { a[i] = sprintf("%1048576s", ""); system("sleep 0.2") } }'`
+	hog := `awk 'BEGIN { for (i = 0; i < 40; i++) a[i] = sprintf("%1048576s", "");
+		for (;; i++) { a[i] = sprintf("%524288s", ""); system("sleep 0.3") } }'`
 	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", hog}, Limits: api.LimitsRequest{Memory: "64Mi"}})
 	a = d.await(t, a.ID, 2*time.Minute, api.StateFailed, api.StateSucceeded, api.StateExpired)
 	if a.State != api.StateFailed || a.Reason != api.ReasonOOM {

@@ -25,7 +25,7 @@ func TestUsageRoundTripReplaceAndCascade(t *testing.T) {
 	}
 	full := runner.Usage{AgentID: a.ID, SampledAt: t0.Add(time.Second), Samples: 2, MemoryBytes: 1 << 40, MemoryPeak: 1<<40 + 1,
 		MemoryByteSeconds: 12.5, PIDs: 3, PIDsPeak: 9, CPUPercent: 150.25, CPUSeconds: 1.5, BlockRead: 7, BlockWrite: 8,
-		TmpUsed: 10, TmpSize: 20, Periods: 300, ThrottledPeriods: 200, Alerts: []string{runner.AlertMemory, runner.AlertTmp}}
+		TmpUsed: 10, TmpSize: 20, Periods: 300, ThrottledPeriods: 200, OOMKills: 1, Alerts: []string{runner.AlertMemory, runner.AlertTmp}}
 	other := runner.Usage{AgentID: b.ID, SampledAt: t0, Samples: 1}
 	ghost := runner.Usage{AgentID: "no-such-agent", SampledAt: t0, Samples: 1}
 	if err := s.SaveUsage(ctx, []runner.Usage{full, other, ghost}); err != nil {

@@ -19,5 +19,6 @@ CREATE TABLE usage (
 	tmp_size            INTEGER NOT NULL,
 	periods             INTEGER NOT NULL,
 	throttled_periods   INTEGER NOT NULL,
+	oom_kills           INTEGER NOT NULL, -- the kernel's count in the memory cgroup
 	alerts              TEXT    NOT NULL -- the kinds up, comma-separated
 ) WITHOUT ROWID;

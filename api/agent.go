@@ -107,6 +107,9 @@ type Agent struct {
 	Isolation string `json:"isolation"`
 	// Egress is what the agent may connect to; optional, absent for an agent without network.
 	Egress *Egress `json:"egress,omitempty"`
+	// Usage is what the resource monitor measured; optional, only in GET /v1/agents/{id}, absent
+	// before the first sample (a pass of the monitor, or the reading taken as the process exits).
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // Limits are the resources one agent's container may use, as answers show them.
@@ -215,9 +218,9 @@ type Event struct {
 	AgentID string `json:"agent_id"`
 	// Time is when it happened.
 	Time Time `json:"time"`
-	// Type is EventState, EventContainer or EventEgress.
+	// Type is EventState, EventContainer, EventEgress, EventAlert or EventResolved.
 	Type string `json:"type"`
-	// Name is the state or the container phase.
+	// Name is the state, the container phase or the alert kind.
 	Name string `json:"name"`
 	// Detail says more, such as why; optional.
 	Detail string `json:"detail,omitempty"`

@@ -33,8 +33,8 @@ func (o UsageOptions) Query() url.Values {
 	return q
 }
 
-// Usage is the answer of GET /v1/usage: the agents created in [Since, Until), summed up per group.
-type Usage struct {
+// UsageSummary is the answer of GET /v1/usage: the agents created in [Since, Until), summed up per group.
+type UsageSummary struct {
 	Since   Time         `json:"since"`
 	Until   Time         `json:"until"`
 	GroupBy string       `json:"group_by"`

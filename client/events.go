@@ -113,8 +113,8 @@ func (s *EventStream) Next() (api.Event, error) {
 func (s *EventStream) Close() error { return s.body.Close() }
 
 // Usage sums up the agents created in a window, per group (GET /v1/usage).
-func (c *Client) Usage(ctx context.Context, opts api.UsageOptions) (api.Usage, error) {
-	var u api.Usage
+func (c *Client) Usage(ctx context.Context, opts api.UsageOptions) (api.UsageSummary, error) {
+	var u api.UsageSummary
 	_, err := c.call(ctx, http.MethodGet, "/v1/usage", opts.Query(), nil, &u)
 	return u, err
 }

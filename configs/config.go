@@ -33,6 +33,7 @@ type Config struct {
 	Agents                AgentsConfig   `toml:"agents"`
 	Webhooks              WebhooksConfig `toml:"webhooks"`
 	Egress                EgressConfig   `toml:"egress"`
+	Monitor               MonitorConfig  `toml:"monitor"`
 	// Functions are the [functions.NAME] tables of the file, by NAME.
 	Functions map[string]FunctionConfig `toml:"functions"`
 }
@@ -168,6 +169,25 @@ type WebhooksConfig struct {
 	AllowPrivate bool `toml:"allow_private"`
 }
 
+// MonitorConfig says how often the resource monitor samples running agents
+// and where it raises alerts: each threshold is a fraction of the limit
+// (0 turns that alert off), and an alert is resolved once its value falls
+// below the threshold minus hysteresis.
+type MonitorConfig struct {
+	Interval     Duration `toml:"interval"`
+	Timeout      Duration `toml:"timeout"`
+	Memory       float64  `toml:"memory"`
+	PIDs         float64  `toml:"pids"`
+	CPUThrottled float64  `toml:"cpu_throttled"`
+	Tmp          float64  `toml:"tmp"`
+	Hysteresis   float64  `toml:"hysteresis"`
+}
+
+// Thresholds returns the alert thresholds for the runner.
+func (m MonitorConfig) Thresholds() runner.Thresholds {
+	return runner.Thresholds{Memory: m.Memory, PIDs: m.PIDs, CPUThrottled: m.CPUThrottled, Tmp: m.Tmp, Hysteresis: m.Hysteresis}
+}
+
 // FunctionConfig declares one function; every key but image is optional, and a missing one takes
 // the default from [invoke] or [limits.default].
 type FunctionConfig struct {
@@ -278,6 +298,15 @@ func defaults(getenv func(string) string, root bool) Config {
 		Files:    FilesConfig{MaxUpload: 256 << 20},
 		Agents:   AgentsConfig{IdleTimeout: minutes(10)},
 		Webhooks: WebhooksConfig{WarnBefore: Duration{30 * time.Second}},
+		Monitor: MonitorConfig{
+			Interval:     Duration{30 * time.Second},
+			Timeout:      Duration{10 * time.Second},
+			Memory:       0.9,
+			PIDs:         0.9,
+			CPUThrottled: 0.5,
+			Tmp:          0.9,
+			Hysteresis:   0.05,
+		},
 	}
 }
 

@@ -60,6 +60,7 @@ func (c Config) Validate() error {
 	v.check(c.Agents.IdleTimeout.Duration <= c.TTL.Max.Duration, "agents.idle_timeout",
 		fmt.Sprintf("(%s) exceeds ttl.max (%s)", c.Agents.IdleTimeout, c.TTL.Max))
 	v.webhooks(c.Webhooks)
+	v.monitor(c.Monitor)
 	v.functions(c)
 	return errors.Join(v.problems...)
 }
@@ -196,6 +197,18 @@ func (v *validator) cleanup(c CleanupConfig) {
 	v.positive("cleanup.retention", c.Retention)
 	v.check(c.LogTail > 0 && c.LogTail <= maxLogTail, "cleanup.log_tail",
 		fmt.Sprintf("(%s) must be between 1 and %s", c.LogTail, runner.ByteSize(maxLogTail)))
+}
+
+func (v *validator) monitor(m MonitorConfig) {
+	v.nonNegative("monitor.interval", m.Interval)
+	v.positive("monitor.timeout", m.Timeout)
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{{"monitor.memory", m.Memory}, {"monitor.pids", m.PIDs}, {"monitor.cpu_throttled", m.CPUThrottled}, {"monitor.tmp", m.Tmp}} {
+		v.check(f.v >= 0 && f.v <= 1, f.key, fmt.Sprintf("(%g) must be a fraction between 0 (off) and 1", f.v))
+	}
+	v.check(m.Hysteresis >= 0 && m.Hysteresis < 1, "monitor.hysteresis", fmt.Sprintf("(%g) must be at least 0 and below 1", m.Hysteresis))
 }
 
 func (v *validator) http(h HTTPConfig) {

@@ -15,7 +15,7 @@ type fakeEvents struct {
 	mu       sync.Mutex
 	log      []runner.Event
 	watchers map[chan struct{}]struct{}
-	usage    runner.Usage
+	usage    runner.UsageSummary
 	node     runner.Node
 	lastQ    runner.UsageQuery
 }
@@ -95,9 +95,9 @@ func (f *fakeService) watchers() int {
 	return len(f.ev.watchers)
 }
 
-func (f *fakeService) Usage(ctx context.Context, q runner.UsageQuery) (runner.Usage, error) {
+func (f *fakeService) Usage(ctx context.Context, q runner.UsageQuery) (runner.UsageSummary, error) {
 	if err := f.enter("Usage"); err != nil {
-		return runner.Usage{}, err
+		return runner.UsageSummary{}, err
 	}
 	f.ev.mu.Lock()
 	defer f.ev.mu.Unlock()

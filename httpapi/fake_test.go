@@ -46,10 +46,11 @@ type fakeService struct {
 	execsCanceled int // ExecStream calls that ended by their context
 	lastLogs      runner.LogOptions
 	logs          func(ctx context.Context, emit func(runner.LogLine) error) error
-	fn            fakeFunctions // functions and invocations, in fake_functions_test.go
-	files         fakeFiles     // files in agents, in fake_files_test.go
-	secrets       fakeSecrets   // in fake_openfaas_test.go
-	ev            fakeEvents    // the host-wide event log, in fake_events_test.go
+	fn            fakeFunctions             // functions and invocations, in fake_functions_test.go
+	files         fakeFiles                 // files in agents, in fake_files_test.go
+	secrets       fakeSecrets               // in fake_openfaas_test.go
+	ev            fakeEvents                // the host-wide event log, in fake_events_test.go
+	events        map[string][]runner.Event // more history per agent, after its pending event
 }
 
 func newFake() *fakeService {
@@ -164,7 +165,9 @@ func (f *fakeService) Events(ctx context.Context, id string) ([]runner.Event, er
 	if _, err := f.get(id); err != nil {
 		return nil, err
 	}
-	return []runner.Event{{ID: 1, AgentID: id, Type: runner.EventState, Name: string(runner.StatePending)}}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]runner.Event{{ID: 1, AgentID: id, Type: runner.EventState, Name: string(runner.StatePending)}}, f.events[id]...), nil
 }
 
 // fakeLines is the output of every fake agent without its own logs func.

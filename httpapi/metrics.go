@@ -44,6 +44,7 @@ func NewMetrics() *Metrics {
 		`podrun_egress_bytes_total{direction="sent"}`, `podrun_egress_bytes_total{direction="received"}`} {
 		m.set.GetOrCreateCounter(name)
 	}
+	m.initMonitor()
 	return m
 }
 
@@ -96,6 +97,7 @@ func (m *Metrics) PoolSize(function string, n int) {
 	m.set.GetOrCreateGauge(`podrun_pool_size{function="`+f+`"}`, nil).Set(float64(n))
 	m.set.GetOrCreateCounter(`podrun_pool_hits_total{function="` + f + `"}`)
 	m.set.GetOrCreateCounter(`podrun_pool_misses_total{function="` + f + `"}`)
+	m.functionSeries(function)
 }
 
 // ObservePodman records how long one Podman API call took.

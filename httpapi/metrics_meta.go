@@ -39,6 +39,15 @@ var families = map[string]metricFamily{
 	"podrun_egress_decisions_total":          {"counter", "Connections and requests podrun's egress proxy allowed or denied, by decision."},
 	"podrun_egress_bytes_total":              {"counter", "Bytes through podrun's egress proxy, by direction (sent by agents, received by them)."},
 
+	"podrun_monitor_sample_duration_seconds": {"histogram", "Time the resource monitor took to sample every running agent once."},
+	"podrun_monitor_agents":                  {"gauge", "Running agents the resource monitor sampled in its latest pass."},
+	"podrun_function_cpu_seconds_total":      {"counter", "CPU seconds used by agents, by function (\"\" for agents made by POST /v1/agents), as the resource monitor sampled them."},
+	"podrun_function_memory_peak_bytes":      {"histogram", "Memory peak of each agent the resource monitor watched, by function, recorded once when it stopped running."},
+	"podrun_alerts_total":                    {"counter", "Resource alerts raised, by function and kind (memory, pids, cpu_throttled, tmp)."},
+	"podrun_phase_duration_seconds":          {"histogram", "Time of each phase of a container's path (create, attach, start, handover, first_byte, exit, remove), by start (cold or warm; a warm pool's create, attach and start run ahead of requests)."},
+	"podrun_admission_queue_length":          {"gauge", "Invocations waiting for a slot of the admission limiter, queued and accepted asynchronous ones."},
+	"podrun_admission_wait_seconds":          {"histogram", "Time an admitted invocation waited for its slot (zero when one was free)."},
+
 	"go_info":                             {"gauge", "The Go version podrun was built with."},
 	"go_info_ext":                         {"gauge", "The compiler, GOOS, GOARCH and GOROOT podrun was built with."},
 	"go_goroutines":                       {"gauge", "Goroutines that exist."},

@@ -309,6 +309,7 @@ func TestMetricsFamiliesCoverTheLibrary(t *testing.T) {
 	m.PoolTaken("fn", true)
 	m.ObservePodman("create", time.Millisecond)
 	m.observeHTTP("/v1/agents", 200, time.Millisecond)
+	m.ObserveLimiter(runner.NewLimiter(1, 1, 0))
 	var buf bytes.Buffer
 	m.set.WritePrometheus(&buf)
 	writeAgents(&buf, nil)

@@ -28,7 +28,7 @@ type Service interface {
 	// WatchEvents signals after each write to any agent's history; see runner.Runner.WatchEvents.
 	WatchEvents() (<-chan struct{}, func())
 	// Usage sums up the agents created in a window, per group.
-	Usage(ctx context.Context, q runner.UsageQuery) (runner.Usage, error)
+	Usage(ctx context.Context, q runner.UsageQuery) (runner.UsageSummary, error)
 	// Node describes this instance, its host, capacity and what it holds now.
 	Node(ctx context.Context) (runner.Node, error)
 	// Logs passes an agent's output line by line, both streams in one order; see runner.Runner.Logs.

@@ -21,7 +21,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, usageOut(u))
+	writeJSON(w, r, http.StatusOK, usageSummaryOut(u))
 }
 
 // usageQueryIn reads since, until (an RFC 3339 time, or a duration meaning
@@ -50,8 +50,8 @@ func usageQueryIn(q url.Values, now time.Time) (runner.UsageQuery, error) {
 	return out, nil
 }
 
-func usageOut(u runner.Usage) api.Usage {
-	out := api.Usage{Since: api.Time(u.Since), Until: api.Time(u.Until), GroupBy: u.GroupBy, Groups: make([]api.UsageGroup, len(u.Groups))}
+func usageSummaryOut(u runner.UsageSummary) api.UsageSummary {
+	out := api.UsageSummary{Since: api.Time(u.Since), Until: api.Time(u.Until), GroupBy: u.GroupBy, Groups: make([]api.UsageGroup, len(u.Groups))}
 	for i, g := range u.Groups {
 		states := make(map[api.State]int, len(g.States))
 		for st, n := range g.States {

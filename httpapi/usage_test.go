@@ -13,7 +13,7 @@ import (
 func TestUsageQueryAndAnswer(t *testing.T) {
 	h := newHarness(t, Options{})
 	peak := int64(48 << 20)
-	h.fake.ev.usage = runner.Usage{
+	h.fake.ev.usage = runner.UsageSummary{
 		Since: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), GroupBy: "function",
 		Groups: []runner.UsageGroup{{
 			Key: "echo", Agents: 3, States: map[runner.State]int{runner.StateSucceeded: 2, runner.StateFailed: 1},
@@ -31,7 +31,7 @@ func TestUsageQueryAndAnswer(t *testing.T) {
 		time.Since(q.Since) < 2*time.Hour || time.Since(q.Since) > 2*time.Hour+time.Minute {
 		t.Fatalf("query reached the service as %+v", q)
 	}
-	var u api.Usage
+	var u api.UsageSummary
 	if err := json.Unmarshal(rec.Body.Bytes(), &u); err != nil {
 		t.Fatal(err)
 	}

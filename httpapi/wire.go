@@ -79,7 +79,19 @@ func agentOut(a runner.Agent) api.Agent {
 		StartedAt: api.TimeOf(a.StartedAt), FinishedAt: api.TimeOf(a.FinishedAt), ExpiresAt: api.TimeOf(a.ExpiresAt),
 		ContainerRemoved: !a.RemovedAt.IsZero(), KeepAlive: a.KeepAlive,
 		IdleTimeout: durationOut(a.IdleTimeout), IdleExpiresAt: api.TimeOf(a.IdleExpiresAt), WebhookURL: a.WebhookURL,
-		Isolation: a.Isolation, Egress: egressOut(a.Egress),
+		Isolation: a.Isolation, Egress: egressOut(a.Egress), Usage: usageOut(a.Usage),
+	}
+}
+
+func usageOut(u *runner.Usage) *api.Usage {
+	if u == nil {
+		return nil
+	}
+	return &api.Usage{
+		SampledAt: api.Time(u.SampledAt), Samples: u.Samples, MemoryBytes: u.MemoryBytes, MemoryPeak: u.MemoryPeak,
+		MemoryByteSeconds: u.MemoryByteSeconds, PIDs: u.PIDs, PIDsPeak: u.PIDsPeak, CPUPercent: u.CPUPercent,
+		CPUSeconds: u.CPUSeconds, BlockRead: u.BlockRead, BlockWrite: u.BlockWrite, TmpUsed: u.TmpUsed, TmpSize: u.TmpSize,
+		Alerts: orEmpty(u.Alerts),
 	}
 }
 

@@ -106,6 +106,9 @@ type Agent struct {
 	// WarnAt is when the "expiring" webhook event is due: ExpiresAt minus the
 	// configured warn_before; zero when there is no webhook or it was sent.
 	WarnAt time.Time
+	// Usage is what the resource monitor measured; nil before its first
+	// sample. Only Runner.Agent fills it in.
+	Usage *Usage
 }
 
 // How an invocation's container was prepared.
@@ -119,8 +122,8 @@ type Event struct {
 	ID      int64
 	AgentID string
 	Time    time.Time
-	Type    string // EventState or EventContainer
-	Name    string // the state or the container phase
+	Type    string // EventState, EventContainer, EventAlert or EventResolved
+	Name    string // the state, the container phase or the alert kind
 	Detail  string
 }
 
@@ -128,6 +131,8 @@ type Event struct {
 const (
 	EventState     = "state"
 	EventContainer = "container"
+	EventAlert     = "alert"    // Name is the alert kind (AlertMemory, ...), Detail the value, limit and threshold
+	EventResolved  = "resolved" // an alert's value fell back below its threshold (less the hysteresis)
 )
 
 // Container phases recorded as events.

@@ -50,9 +50,20 @@ func (r *Runner) add(ctx context.Context, ap *Agent, aio *agentIO) error {
 	return nil
 }
 
-// Agent returns one agent.
+// Agent returns one agent, with its usage if the monitor has sampled it.
 func (r *Runner) Agent(ctx context.Context, id string) (Agent, error) {
-	return r.store.Agent(ctx, id)
+	a, err := r.store.Agent(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	u, err := r.store.Usage(ctx, id)
+	switch {
+	case err == nil:
+		a.Usage = &u
+	case !errors.Is(err, ErrNotFound):
+		return Agent{}, err
+	}
+	return a, nil
 }
 
 // ListAgents returns one page of agents, newest first, without their stdin.

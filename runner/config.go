@@ -58,6 +58,8 @@ type Config struct {
 	// Egress opens the egress proxies of agents with an allow list; nil
 	// refuses such agents (Policy.Egress should then be false).
 	Egress EgressGate
+	// Thresholds are where the resource monitor raises alerts; zero values turn kinds off.
+	Thresholds Thresholds
 	// Logger receives the runner's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told what the runner does, for metrics; nil observes nothing.
@@ -68,6 +70,9 @@ type Config struct {
 
 // validate names the first field that makes no sense, as a *FieldError (ErrInvalid).
 func (c Config) validate() error {
+	if err := c.Thresholds.validate(); err != nil {
+		return fmt.Errorf("runner config: %w", err)
+	}
 	for _, p := range []struct {
 		bad   bool
 		field string

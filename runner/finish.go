@@ -11,6 +11,10 @@ import (
 func (s *supervisor) finish(ctx context.Context, exit Exit) {
 	a := s.agent
 	s.event(ctx, PhaseStopped, fmt.Sprintf("exit code %d", exit.Code))
+	if exit.Usage != nil && s.sv.monitor != nil {
+		u := *exit.Usage
+		s.sv.g.fork(func() { s.sv.monitor.atExit(s.sv.ctx, a, u) })
+	}
 	end := outcome(exit)
 	code := exit.Code
 	var kept Result
@@ -131,7 +135,11 @@ func (s *supervisor) remove(ctx context.Context, a Agent) error {
 	}
 	callCtx, cancel := s.sv.bounded(ctx)
 	defer cancel()
+	t := time.Now()
 	err := s.sv.sb.Remove(callCtx, id)
+	if err == nil {
+		s.phase(PhaseRemove, t)
+	}
 	if err != nil && !errors.Is(err, ErrNoContainer) {
 		s.event(ctx, PhaseError, "remove: "+err.Error())
 		s.sv.log.Warn("remove container", logAgent, a.ID, logContainer, id, logErr, err)

@@ -82,10 +82,12 @@ func (j *journal) event(ctx context.Context, id, phase, detail string) {
 }
 
 // append adds an event other than a state change (a container phase, an
-// egress decision, an alert) to an agent's history, stamped now, and wakes
-// the event stream's followers.
+// egress decision, an alert) to an agent's history, stamped now unless it
+// has a time, and wakes the event stream's followers.
 func (j *journal) append(ctx context.Context, e Event) error {
-	e.Time = j.now()
+	if e.Time.IsZero() {
+		e.Time = j.now()
+	}
 	if err := j.store.AppendEvent(ctx, e); err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ type Limiter struct {
 	background list.List // of *waiter (Wait), in arrival order
 	keys       map[string]keyCount
 	skipped    []string // scratch for dispatch: keys whose first waiter could not run
+	observe    func(wait time.Duration)
 }
 
 // keyCount is what one key holds; keys with nothing running or waiting are forgotten.
@@ -78,8 +79,32 @@ func (l *Limiter) Wait(ctx context.Context, key string, keyMax int) (release fun
 	return l.acquire(ctx, key, keyMax, &l.background)
 }
 
-// acquire takes a free slot at once, or waits in line for one.
+// ObserveWaits makes the limiter report to fn how long each admitted caller
+// waited for its slot (zero when one was free); call it before any use.
+// fn must not block.
+func (l *Limiter) ObserveWaits(fn func(wait time.Duration)) { l.observe = fn }
+
+// Queued reports how many callers wait for a slot now, in the queue and in the background.
+func (l *Limiter) Queued() int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiters.Len() + l.background.Len()
+}
+
+// acquire takes a free slot at once, or waits in line for one, and reports the wait.
 func (l *Limiter) acquire(ctx context.Context, key string, keyMax int, line *list.List) (func(), error) {
+	start := time.Now()
+	release, err := l.admit(ctx, key, keyMax, line)
+	if err == nil && l.observe != nil {
+		l.observe(time.Since(start))
+	}
+	return release, err
+}
+
+func (l *Limiter) admit(ctx context.Context, key string, keyMax int, line *list.List) (func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

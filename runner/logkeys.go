@@ -16,4 +16,6 @@ const (
 	logWhy           = "why"
 	logStopped       = "supervisors_stopped"
 	logWarm          = "warm_containers_removed"
+	logKind          = "kind"
+	logDetail        = "detail"
 )

@@ -20,6 +20,41 @@ type recorder struct {
 	removed []string
 	taken   []string // function/hit|miss
 	sizes   map[string]int
+	alerted []string // function/kind
+	peaks   []string // function/bytes
+	cpu     float64
+	sampled int      // passes of the monitor
+	phases  []string // start/phase
+}
+
+func (o *recorder) Phase(start, phase string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.phases = append(o.phases, start+"/"+phase)
+}
+
+func (o *recorder) Sampled(time.Duration, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sampled++
+}
+
+func (o *recorder) UsedCPU(_ string, s float64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cpu += s
+}
+
+func (o *recorder) MemoryPeak(function string, b uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.peaks = append(o.peaks, fmt.Sprintf("%s/%d", function, b))
+}
+
+func (o *recorder) Alerted(function, kind string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.alerted = append(o.alerted, function+"/"+kind)
 }
 
 func (o *recorder) AgentCreated()             {}
@@ -194,5 +229,44 @@ func TestARemovalThatFindsNoContainerIsNotCounted(t *testing.T) {
 	h.awaitRemoved(t, a.ID)
 	if got := o.sorted(&o.removed); len(got) != 0 {
 		t.Errorf("Removed = %q, want nothing: the container was gone already", got)
+	}
+}
+
+// TestObserverTimesEveryPhaseOfBothPaths: a cold invocation reports its
+// create, attach, start, first byte, exit detection and removal; a warm one
+// its pool's create, attach and start, then its handover, first byte, exit
+// detection and removal, each under its start.
+func TestObserverTimesEveryPhaseOfBothPaths(t *testing.T) {
+	o := &recorder{}
+	h := newHarness(t, withRecorder(o))
+	warm := 1
+	h.putFunction(t, "cold", runner.FunctionRequest{Command: []string{"cat"}})
+	h.putFunction(t, "hot", runner.FunctionRequest{Command: []string{"cat"}, Warm: &warm})
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(o.sorted(&o.phases), "warm/start"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the warm pool never started a container")
+		}
+	}
+	for _, fn := range []string{"cold", "hot"} {
+		res, out := h.invoke(t, context.Background(), fn, "x", nil)
+		if out != "x" {
+			t.Fatalf("%s answered %q", fn, out)
+		}
+		if _, err := h.r.DeleteAgent(context.Background(), res.Agent.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.awaitRemoved(t, res.Agent.ID)
+	}
+	var want []string
+	for _, p := range []string{"create", "attach", "start", "first_byte", "exit", "remove"} {
+		want = append(want, "cold/"+p)
+	}
+	for _, p := range []string{"create", "attach", "start", "handover", "first_byte", "exit", "remove"} {
+		want = append(want, "warm/"+p)
+	}
+	got := slices.Compact(o.sorted(&o.phases))
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("phases reported %q, want %q", got, want)
 	}
 }

@@ -197,7 +197,7 @@ func TestATakenBackInvocationHoldsItsSlot(t *testing.T) {
 	})
 	ctx := context.Background()
 	one := 1
-	h.putFunction(t, "single", runner.FunctionRequest{Command: []string{"sh", "-c", "sleep 0.5; echo done"}, MaxConcurrency: &one})
+	h.putFunction(t, "single", runner.FunctionRequest{Command: []string{"sh", "-c", "sleep 3; echo done"}, MaxConcurrency: &one})
 	var ids []string
 	for range 2 {
 		res, err := h.r.Invoke(ctx, runner.Invocation{Function: "single", Async: true, Body: strings.NewReader("")})

@@ -108,21 +108,27 @@ func (ps *warmPools) prepare(ctx context.Context, f Function) (*warmContainer, e
 	if spec.EgressDir != "" {
 		key = spec.Name
 	}
+	t := time.Now()
 	id, err := ps.sb.Create(ctx, spec)
 	if err != nil {
 		closeEgress(ps.cfg.egress, key)
 		return nil, err
 	}
+	ps.obs.Phase(StartWarm, PhaseCreate, time.Since(t))
 	h := newHandoff()
+	t = time.Now()
 	att, err := ps.sb.Attach(ctx, id, Streams{Stdin: h, Stdout: h, Stderr: h.errs(), Shim: true})
 	if err != nil {
 		closeEgress(ps.cfg.egress, key)
 		return nil, err // the sandbox removes a fresh container it could not attach
 	}
+	ps.obs.Phase(StartWarm, PhaseAttach, time.Since(t))
+	t = time.Now()
 	if err := ps.sb.Start(ctx, id); err != nil {
 		h.abandon()
 		closeEgress(ps.cfg.egress, key)
 		return nil, err // the sandbox removes a container it could not start
 	}
+	ps.obs.Phase(StartWarm, PhaseStart, time.Since(t))
 	return &warmContainer{id: id, key: key, att: att, io: h}, nil
 }

@@ -36,6 +36,7 @@ type Runner struct {
 	agents    *supervisors // the owners of agents' containers
 	pools     *warmPools
 	callbacks *deliverer
+	monitor   *monitor
 
 	deadlines chan struct{}  // signalled when an earlier deadline may exist
 	activity  activity       // agents in use now (Touch), which do not idle out
@@ -75,10 +76,12 @@ func New(sb Sandbox, store Store, cfg Config) (*Runner, error) {
 			instance: cfg.Instance, callTimeout: cfg.CallTimeout, maxIdle: cfg.WarmMaxIdle, now: cfg.Now,
 			egress: cfg.Egress,
 		}),
+		monitor:   newMonitor(sb, store, j, obs, log, cfg.Thresholds),
 		deadlines: make(chan struct{}, 1),
 		activity:  activity{held: map[string]int{}},
 	}
 	j.deadline = r.notifyDeadline
+	r.agents.monitor = r.monitor
 	return r, nil
 }
 

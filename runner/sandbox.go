@@ -37,6 +37,10 @@ type Sandbox interface {
 	Logs(ctx context.Context, id string, r LogRead, emit func(LogLine) error) error
 	// Stats samples a running container's resource use.
 	Stats(ctx context.Context, id string) (Stats, error)
+	// Sample reads the resource use of many running containers at once, with
+	// one call to the engine, by container ID; containers that are not
+	// running (or gone) are left out of the answer rather than fail it.
+	Sample(ctx context.Context, ids []string) (map[string]Sample, error)
 	// Exec runs a command inside a running container, confined like the container.
 	Exec(ctx context.Context, id string, spec ExecSpec) (ExecResult, error)
 	// Pause freezes every process of a running container (the cgroup
@@ -128,6 +132,9 @@ type Exit struct {
 	Code       int
 	OOMKilled  bool
 	FinishedAt time.Time
+	// Usage is the container's resource use read as its process ended, the
+	// resource monitor's last sample of it; nil if the sandbox could not read it.
+	Usage *Sample
 }
 
 // Container is the sandbox's view of one container.

@@ -87,6 +87,11 @@ type Store interface {
 	Result(ctx context.Context, agentID string) (Result, error)
 	// PendingCallbacks returns results whose callback is still to be delivered.
 	PendingCallbacks(ctx context.Context) ([]Result, error)
+	// SaveUsage stores (or replaces) the usage of each agent in one write;
+	// usage of an agent since pruned is dropped.
+	SaveUsage(ctx context.Context, us []Usage) error
+	// Usage returns an agent's stored usage, or ErrNotFound before its first sample.
+	Usage(ctx context.Context, agentID string) (Usage, error)
 	// CountByState counts agents per state.
 	CountByState(ctx context.Context) (map[State]int, error)
 	// Close releases the store.

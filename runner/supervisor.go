@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/podrun/podrun/runner/shimproto"
 )
@@ -211,6 +212,7 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 	if spec.EgressDir != "" {
 		s.egressKey = a.ID
 	}
+	t := time.Now()
 	id, err := s.sv.sb.Create(callCtx, spec)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -218,6 +220,7 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 		}
 		return nil, false
 	}
+	s.phase(PhaseCreate, t)
 	s.container = id
 	if err := s.sv.store.SetContainer(ctx, a.ID, id); err != nil {
 		s.failStart(ctx, fmt.Errorf("record container: %w", err))
@@ -228,17 +231,23 @@ func (s *supervisor) create(ctx context.Context) (Attachment, bool) {
 		s.cleanup(ctx)
 		return nil, false
 	}
-	att, err := s.sv.sb.Attach(callCtx, id, Streams{Stdin: s.io.stdin, Stdout: s.io.output(), Stderr: s.io.stderr, Shim: a.Kind().Invocation()})
+	out := s.timedOutput()
+	t = time.Now()
+	att, err := s.sv.sb.Attach(callCtx, id, Streams{Stdin: s.io.stdin, Stdout: out.writer(), Stderr: s.io.stderr, Shim: a.Kind().Invocation()})
 	if err != nil {
 		s.failStart(ctx, err)
 		return nil, false
 	}
+	s.phase(PhaseAttach, t)
 	s.watchOutputEnd(ctx, att)
 	s.event(ctx, PhaseStarting, a.Start)
+	t = time.Now()
 	if err := s.sv.sb.Start(callCtx, id); err != nil {
 		s.failStart(ctx, err)
 		return nil, false
 	}
+	s.phase(PhaseStart, t)
+	out.arm()
 	return att, true
 }
 
@@ -257,9 +266,40 @@ func (s *supervisor) handOver(ctx context.Context, w *warmContainer) (Attachment
 		return nil, false
 	}
 	s.event(ctx, PhaseStarting, s.agent.Start)
-	w.io.connect(s.io.stdin, s.io.output(), s.io.stderr)
+	out := s.timedOutput()
+	t := time.Now()
+	out.arm()
+	w.io.connect(s.io.stdin, out.writer(), s.io.stderr)
+	s.phase(PhaseHandover, t)
 	s.watchOutputEnd(ctx, w.att)
 	return w.att, true
+}
+
+// timedOutput is the agent's output writer, timed to its first byte; nil output stays nil.
+func (s *supervisor) timedOutput() timedWriter {
+	w := s.io.output()
+	if w == nil {
+		return timedWriter{}
+	}
+	return timedWriter{newFirstByte(w, func(d time.Duration) {
+		s.sv.journal.obs.Phase(startOf(s.agent), PhaseFirstByte, d)
+	})}
+}
+
+// timedWriter is an output writer with its first-byte timer, or nothing.
+type timedWriter struct{ fb *firstByte }
+
+func (t timedWriter) writer() io.Writer {
+	if t.fb == nil {
+		return nil
+	}
+	return t.fb
+}
+
+func (t timedWriter) arm() {
+	if t.fb != nil {
+		t.fb.arm()
+	}
 }
 
 // markRunning records that the agent's process runs. If a stop won the

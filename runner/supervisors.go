@@ -18,6 +18,7 @@ type supervisors struct {
 	journal   *journal
 	limiter   *Limiter // nil admits all
 	callbacks *deliverer
+	monitor   *monitor // told of each exit's last reading; nil tells nobody
 	log       *slog.Logger
 	cfg       supervision
 

@@ -85,8 +85,8 @@ type UsageTally struct {
 	P50, P99 map[string]time.Duration
 }
 
-// Usage is a summary of the agents created in [Since, Until), by group.
-type Usage struct {
+// UsageSummary is a summary of the agents created in [Since, Until), by group.
+type UsageSummary struct {
 	Since, Until time.Time
 	GroupBy      string
 	Groups       []UsageGroup // by Key
@@ -122,18 +122,18 @@ type DurationSummary struct {
 }
 
 // Usage summarizes the agents created in the query's window, per group.
-func (r *Runner) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
+func (r *Runner) Usage(ctx context.Context, q UsageQuery) (UsageSummary, error) {
 	if err := q.validate(r.now()); err != nil {
-		return Usage{}, err
+		return UsageSummary{}, err
 	}
 	return SummarizeUsage(ctx, r.store, q)
 }
 
 // SummarizeUsage asks store for q's tally and builds the groups; q must be valid.
-func SummarizeUsage(ctx context.Context, store Store, q UsageQuery) (Usage, error) {
+func SummarizeUsage(ctx context.Context, store Store, q UsageQuery) (UsageSummary, error) {
 	tally, err := store.UsageTally(ctx, q)
 	if err != nil {
-		return Usage{}, err
+		return UsageSummary{}, err
 	}
 	groups := map[string]*UsageGroup{}
 	for _, c := range tally.Cells {
@@ -144,7 +144,7 @@ func SummarizeUsage(ctx context.Context, store Store, q UsageQuery) (Usage, erro
 		}
 		g.add(c)
 	}
-	u := Usage{Since: q.Since, Until: q.Until, GroupBy: q.GroupBy, Groups: make([]UsageGroup, 0, len(groups))}
+	u := UsageSummary{Since: q.Since, Until: q.Until, GroupBy: q.GroupBy, Groups: make([]UsageGroup, 0, len(groups))}
 	for _, key := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[key]
 		g.Durations.P50, g.Durations.P99 = tally.P50[key], tally.P99[key]

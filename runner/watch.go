@@ -53,7 +53,22 @@ func (s *supervisor) watch(ctx context.Context, att Attachment) {
 func (s *supervisor) await(ctx context.Context, att Attachment) waitResult {
 	exited := make(chan waitResult, 1)
 	s.sv.g.fork(func() {
+		ended := make(chan time.Time, 1)
+		s.sv.g.fork(func() {
+			select {
+			case <-att.Done():
+				ended <- time.Now()
+			case <-ctx.Done():
+			}
+		})
 		ex, err := att.Wait(ctx) // returns when ctx ends, too
+		if err == nil {          // the stream has ended, so its time is on the way
+			select {
+			case t := <-ended:
+				s.phase(PhaseExit, t)
+			case <-time.After(time.Second):
+			}
+		}
 		exited <- waitResult{ex, err}
 	})
 	stop := s.stopped

@@ -61,6 +61,9 @@ func (p *Podman) Attach(ctx context.Context, id string, s runner.Streams) (runne
 		// The stream ends when the process does (or the service goes away):
 		// read the OOM evidence now, before Podman's cleanup removes the cgroup.
 		a.oomKilled = p.cgroups.oomKilled(id)
+		if u, ok := p.kernel.atExit(id); ok {
+			a.usage = &u
+		}
 	}()
 	if s.Stdin != nil {
 		go func() {
@@ -82,6 +85,9 @@ type attachment struct {
 	// oomKilled is the kernel's word, read as the stream ended, that it
 	// OOM-killed a process in the container; set before done is closed.
 	oomKilled bool
+	// usage is the kernel's last word on the container's resource use, read
+	// as the stream ended; nil if it could not be read. Set before done is closed.
+	usage *runner.Sample
 }
 
 // Wait waits for the end of the stream. A shim'd process's exit status is the
@@ -103,7 +109,7 @@ func (a *attachment) Wait(ctx context.Context) (runner.Exit, error) {
 	}
 	if a.tail != nil && a.err == nil {
 		if code, ok := a.tail.Exit(); ok {
-			return runner.Exit{Code: code, OOMKilled: a.oomKilled, FinishedAt: time.Now()}, nil
+			return runner.Exit{Code: code, OOMKilled: a.oomKilled, FinishedAt: time.Now(), Usage: a.usage}, nil
 		}
 	}
 	exit, err := a.p.exitStatus(ctx, a.id)
@@ -111,6 +117,7 @@ func (a *attachment) Wait(ctx context.Context) (runner.Exit, error) {
 		return exit, fmt.Errorf("%w (stream: %v)", err, a.err)
 	}
 	exit.OOMKilled = exit.OOMKilled || a.oomKilled
+	exit.Usage = a.usage
 	return exit, err
 }
 

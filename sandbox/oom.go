@@ -74,12 +74,15 @@ func hostMemoryCgroups() memoryCgroups {
 // dirs are where Podman puts a container's cgroup: under libpod_parent with
 // the cgroupfs manager, as a scope under machine.slice with systemd (rootful),
 // or under the user's own slice (rootless, cgroup v2 with systemd).
-func (m memoryCgroups) dirs(id string) []string {
+func (m memoryCgroups) dirs(id string) []string { return cgroupDirs(m.root, id) }
+
+// cgroupDirs are the places of a container's cgroup under one hierarchy's root; see memoryCgroups.dirs.
+func cgroupDirs(root, id string) []string {
 	uid := strconv.Itoa(os.Getuid())
 	return []string{
-		filepath.Join(m.root, "libpod_parent", "libpod-"+id),
-		filepath.Join(m.root, "machine.slice", "libpod-"+id+".scope"),
-		filepath.Join(m.root, "user.slice", "user-"+uid+".slice", "user@"+uid+".service", "user.slice", "libpod-"+id+".scope"),
+		filepath.Join(root, "libpod_parent", "libpod-"+id),
+		filepath.Join(root, "machine.slice", "libpod-"+id+".scope"),
+		filepath.Join(root, "user.slice", "user-"+uid+".slice", "user@"+uid+".service", "user.slice", "libpod-"+id+".scope"),
 	}
 }
 

@@ -36,6 +36,7 @@ type Podman struct {
 	hostMu  sync.Mutex
 	host    *runner.Host  // what podman info said, asked once; see hostInfo
 	cgroups memoryCgroups // where the kernel counts containers' OOM kills
+	kernel  kernelStats   // where the monitor reads what Podman's stats leave out
 	// runtimeOK is set once a container was seen to get Config.Runtime (see checkRuntime).
 	runtimeOK atomic.Bool
 	// noExecShim holds containers found without the shim (made before it
@@ -70,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Podman, error) {
 	if err := cfg.stageHostFiles(); err != nil {
 		return nil, err
 	}
-	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls), cgroups: hostMemoryCgroups()}
+	p := &Podman{cfg: cfg, sock: u.Path, slots: make(chan struct{}, cfg.MaxConcurrentCalls), cgroups: hostMemoryCgroups(), kernel: hostKernelStats()}
 	start := time.Now()
 	// The bindings keep the context for every later call: detach it from ctx's cancellation.
 	conn, err := bindings.NewConnection(context.WithoutCancel(ctx), cfg.URI)

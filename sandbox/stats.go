@@ -18,6 +18,7 @@ const cpuSampleGap = 150 * time.Millisecond
 // decoded here rather than through the bindings because 4.3 sends
 // NetInput/NetOutput where v5 sends a per-interface Network map.
 type statsSample struct {
+	ContainerID string
 	CPUNano     uint64
 	SystemNano  uint64
 	MemUsage    uint64

@@ -31,6 +31,7 @@ type Daemon struct {
 	runner   *runner.Runner
 	reaper   *ttl.Reaper
 	sweeper  *ttl.Sweeper
+	monitor  *ttl.Monitor
 	listener *httpapi.Listener
 	api      *httpapi.Server
 	timeouts httpapi.Timeouts
@@ -96,6 +97,8 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 		gate = d.egress
 	}
 	inv := cfg.Invoke
+	limiter := runner.NewLimiter(inv.MaxConcurrency, inv.QueueLength, inv.QueueWait.Duration)
+	metrics.ObserveLimiter(limiter)
 	d.runner, err = runner.New(sb, d.store, runner.Config{
 		Instance:              d.instance,
 		Policy:                cfg.Policy(),
@@ -107,7 +110,7 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 		OrphanGrace:           cfg.Cleanup.OrphanGrace.Duration,
 		Retention:             cfg.Cleanup.Retention.Duration,
 		LogTail:               int(cfg.Cleanup.LogTail),
-		Limiter:               runner.NewLimiter(inv.MaxConcurrency, inv.QueueLength, inv.QueueWait.Duration),
+		Limiter:               limiter,
 		Notifier:              httpapi.NewCallbacks(inv.CallbackTimeout.Duration),
 		CallbackAttempts:      inv.CallbackAttempts,
 		CallbackBackoff:       inv.CallbackBackoff.Duration,
@@ -118,6 +121,7 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 		CallTimeout:           cfg.Sandbox.CallTimeout.Duration,
 		MaxUpload:             int64(cfg.Files.MaxUpload),
 		Egress:                gate,
+		Thresholds:            cfg.Monitor.Thresholds(),
 		Logger:                log,
 		Observer:              metrics,
 	})
@@ -141,6 +145,8 @@ func openDaemon(ctx context.Context, cfg configs.Config, log *slog.Logger, ln ne
 	d.reaper.Open()
 	d.sweeper = ttl.NewSweeper(d.runner, cfg.Cleanup.SweepInterval.Duration, log)
 	d.sweeper.Open()
+	d.monitor = ttl.NewMonitor(d.runner, cfg.Monitor.Interval.Duration, cfg.Monitor.Timeout.Duration, log)
+	d.monitor.Open()
 	if d.api, err = httpapi.New(d.runner, httpapi.Options{
 		Token: cfg.Token, BasicAuthUser: cfg.HTTP.BasicAuthUser, PublicFunctions: cfg.HTTP.PublicFunctions, MaxBody: int64(cfg.HTTP.MaxBody), MaxInvokeBody: int64(inv.MaxBody), Logger: log, Metrics: metrics,
 		Backup: d.store, EventBuffer: cfg.HTTP.EventBuffer, EventSlowAfter: cfg.HTTP.EventSlowClient.Duration,
@@ -192,6 +198,9 @@ func functionRequests(cfg configs.Config) map[string]runner.FunctionRequest {
 // Addr is the address the API listens on (useful with port 0).
 func (d *Daemon) Addr() string { return d.listener.Addr() }
 
+// SampleUsage runs one pass of the resource monitor now, bounded like the loop's; see runner.Runner.SampleUsage.
+func (d *Daemon) SampleUsage(ctx context.Context) (int, error) { return d.monitor.Step(ctx) }
+
 // Instance is this daemon's instance id, the value of every container's podrun.instance label.
 func (d *Daemon) Instance() string { return d.instance }
 
@@ -207,6 +216,9 @@ func (d *Daemon) close() {
 	start := time.Now()
 	if d.listener != nil {
 		_ = d.listener.Close()
+	}
+	if d.monitor != nil {
+		d.monitor.Close()
 	}
 	if d.sweeper != nil {
 		d.sweeper.Close()

@@ -149,7 +149,7 @@ func TestCLIEventsUsageAndNode(t *testing.T) {
 	if out := d.podrun(t, "", "events", a.ID).want(t, 0, "podrun events ID").stdout; !strings.Contains(out, "succeeded") || strings.Contains(out, "AGENT") {
 		t.Fatalf("podrun events ID printed %q, want the agent's history table", out)
 	}
-	var u api.Usage
+	var u api.UsageSummary
 	jsonFrom(t, d.podrun(t, "", "usage", "--json", "--by", "label:team", "--since", "1h").want(t, 0, "podrun usage").stdout, &u)
 	if len(u.Groups) != 1 || u.Groups[0].Key != "cli" || u.Groups[0].States[api.StateSucceeded] != 1 {
 		t.Fatalf("podrun usage --by label:team = %+v", u)

@@ -52,6 +52,7 @@ type benchOptions struct {
 	execN                 int
 	fpAgents, fpLive      int
 	pauseN                int
+	monAgents, monSamples int
 	createWorkers         int
 	memory                string
 	cpus                  float64
@@ -79,6 +80,7 @@ var benchScenarios = []benchScenario{
 	{"pause", "9. pause and resume", benchPause},
 	{"isolation", "10. isolation", benchIsolation},
 	{"exec", "11. exec round trip", benchExec},
+	{"monitor", "12. resource monitor", benchMonitor},
 }
 
 func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchOptions, error) {
@@ -97,7 +99,7 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.token, "token", getenv("PODRUN_TOKEN"), "bearer token of the podrun given by --addr (PODRUN_TOKEN)")
 	fs.BoolVar(&o.allowUnenforced, "allow-unenforced-limits", false, "run where Podman ignores limits, as podrun serve's flag (rootless Podman on cgroup v1: see docs/performance.md)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print a JSON document on stdout (the table then goes to stderr)")
-	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause,isolation,exec", "comma-separated scenarios to run")
+	fs.StringVar(&scen, "scenarios", "cold,warm,throughput,control,ttl,delete,footprint,files,pause,isolation,exec,monitor", "comma-separated scenarios to run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the in-process podrun included) to this file")
 	fs.StringVar(&o.image, "image", "localhost/podrun/busybox:latest", "image of the functions, agents and baselines (it must have cat, true and sleep)")
 	fs.StringVar(&o.gvisorSocket, "gvisor-socket", gvisorSocket(getenv), "the in-process podrun's sandbox.gvisor_socket, for the isolation scenario (PODRUN_GVISOR_SOCKET; default: scripts/setup-gvisor.sh's if it is there)")
@@ -119,6 +121,8 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&o.fpLive, "footprint-live", 100, "footprint: live sleeping agents")
 	fs.IntVar(&o.pauseN, "pause-n", 30, "pause: measured pause and resume pairs of one running agent")
 	fs.IntVar(&o.execN, "exec-n", 50, "exec: measured execs of each kind (buffered, streamed POST, WebSocket) and keystrokes")
+	fs.IntVar(&o.monAgents, "monitor-agents", 100, "monitor: running agents each pass samples")
+	fs.IntVar(&o.monSamples, "monitor-passes", 10, "monitor: passes measured, back to back")
 	fs.IntVar(&o.createWorkers, "create-workers", 4, "agents created at once while setting up the TTL, DELETE and footprint scenarios")
 	fs.IntVar(&o.filesSize, "files-size", 32<<20, "files: bytes of the file moved in and out (it must fit the agents' /tmp, sandbox.tmpfs_size)")
 	fs.IntVar(&o.filesN, "files-n", 5, "files: transfers each way, by podrun and by podman cp")
@@ -187,6 +191,9 @@ type Daemon interface {
 	Run(ctx context.Context) error
 	// Close stops it; its containers are the bench's to clean up first.
 	Close()
+	// SampleUsage runs one pass of its resource monitor now, as its loop would
+	// (after the loop's own pass, if one runs).
+	SampleUsage(ctx context.Context) (int, error)
 }
 
 // Main is `podrun bench` with args (the flags after "bench"): it prepares the

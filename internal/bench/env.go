@@ -230,7 +230,7 @@ func (o benchOptions) settings() map[string]any {
 		"control_time": o.ctlTime.String(), "clients": o.ctlClients, "control_agents": o.ctlAgents,
 		"ttl_agents": o.ttlAgents, "ttl_spread": o.ttlSpread.String(), "delete_n": o.delN, "delete_load": o.delLoad, "exec_n": o.execN,
 		"footprint_agents": o.fpAgents, "footprint_live": o.fpLive, "create_workers": o.createWorkers,
-		"files_size": o.filesSize, "files_n": o.filesN,
+		"files_size": o.filesSize, "files_n": o.filesN, "monitor_agents": o.monAgents, "monitor_passes": o.monSamples,
 		"image": o.image, "memory": o.memory, "cpus": o.cpus, "pids": o.pids, "allow_unenforced_limits": o.allowUnenforced,
 		"isolation_n": o.isoN, "gvisor_socket": o.gvisorSocket,
 	}

@@ -58,6 +58,7 @@ func RunSandboxContract(t *testing.T, newSandbox func(t *testing.T) runner.Sandb
 	t.Run("ExecStream", c.execStream)
 	t.Run("ExecStreamTimeout", c.execStreamTimeout)
 	t.Run("Stats", c.stats)
+	t.Run("SampleMany", c.sampleMany)
 	t.Run("ParallelAttach", c.parallelAttach)
 }
 
@@ -507,6 +508,35 @@ func (c *contract) stats(t *testing.T) {
 	}
 	if _, err := sb.Stats(timeout(t), created); !errors.Is(err, runner.ErrNoContainer) {
 		t.Errorf("Stats of a removed container = %v, want ErrNoContainer", err)
+	}
+}
+
+// sampleMany: one Sample call answers for every running container asked
+// about and leaves out the rest (never started, exited, removed) instead of failing.
+func (c *contract) sampleMany(t *testing.T) {
+	sb := c.newSandbox(t)
+	a := StartDetached(t, sb, c.spec("sleep", "60"))
+	b := StartDetached(t, sb, c.spec("sleep", "60"))
+	created := Create(t, sb, c.spec("true"))
+	removed := Create(t, sb, c.spec("true"))
+	if err := sb.Remove(timeout(t), removed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sb.Sample(timeout(t), []string{a, created, removed, b})
+	if err != nil {
+		t.Fatalf("Sample: %v", err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("Sample answered for %d containers, want the 2 running ones: %+v", len(got), got)
+	}
+	for _, id := range []string{a, b} {
+		s, ok := got[id]
+		if !ok || s.MemoryLimit != uint64(Limits.Memory) || s.PIDs < 1 || s.MemoryUsage == 0 {
+			t.Errorf("Sample of running %s = %+v (present %v), want MemoryLimit %d, PIDs >= 1, memory in use", id, s, ok, Limits.Memory)
+		}
+	}
+	if got, err := sb.Sample(timeout(t), nil); err != nil || len(got) != 0 {
+		t.Errorf("Sample of nothing = %v, %v; want an empty answer", got, err)
 	}
 }
 

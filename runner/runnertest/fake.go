@@ -43,6 +43,14 @@ type Fake struct {
 	// context instead of ending, as Podman's follower can when it misses the
 	// container's exit.
 	FollowHangs bool
+	// Samples are what Sample reports for a running container, by container
+	// ID; one not listed reads 1 MiB of memory and one process.
+	Samples map[string]runner.Sample
+	// ExitSamples are what an attachment's Wait reports as a container's
+	// last reading (Exit.Usage), by container ID; none for one not listed.
+	ExitSamples map[string]runner.Sample
+	// SampleCalls counts calls of Sample.
+	SampleCalls int
 
 	secrets fakeSecrets
 

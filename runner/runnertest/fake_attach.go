@@ -99,5 +99,9 @@ func (a *fakeAttachment) Wait(ctx context.Context) (runner.Exit, error) {
 	}
 	a.f.mu.Lock()
 	defer a.f.mu.Unlock()
-	return runner.Exit{Code: a.c.c.ExitCode, OOMKilled: a.c.c.OOMKilled, FinishedAt: a.c.c.FinishedAt}, nil
+	ex := runner.Exit{Code: a.c.c.ExitCode, OOMKilled: a.c.c.OOMKilled, FinishedAt: a.c.c.FinishedAt}
+	if u, ok := a.f.ExitSamples[a.c.c.ID]; ok {
+		ex.Usage = &u
+	}
+	return ex, nil
 }

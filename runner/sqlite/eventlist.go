@@ -48,7 +48,7 @@ func (s *Store) ListEvents(ctx context.Context, f runner.EventFilter) (runner.Ev
 }
 
 // eventQuery builds the SELECT for f. The agent is joined only when a filter
-// needs one of its columns; events_type_id (0005) serves a type filter,
+// needs one of its columns; events_type_id (0009) serves a type filter,
 // events_agent an agent filter, and the primary key the plain stream.
 func eventQuery(f runner.EventFilter, limit int) (string, []any) {
 	where := []string{`e.id > ?`}

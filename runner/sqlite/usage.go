@@ -11,15 +11,15 @@ import (
 
 // The resource monitor's measures, per agent, as UsageTally reads them:
 // usageMeasures selects CPU seconds, peak memory in bytes and memory
-// byte-seconds (NULL for an agent never sampled) from the table joined by
-// usageJoin. Until that table exists every agent reads as unsampled.
+// byte-seconds (NULL for an agent never sampled) from the resource monitor's
+// usage table (migration 0010), joined by usageJoin on its primary key.
 const (
-	usageMeasures = `NULL AS cpu, NULL AS mem_peak, NULL AS mem_seconds`
-	usageJoin     = ``
+	usageMeasures = `u.cpu_seconds AS cpu, u.memory_peak AS mem_peak, u.memory_byte_seconds AS mem_seconds`
+	usageJoin     = `LEFT JOIN usage AS u ON u.agent_id = a.id`
 )
 
 // UsageTally aggregates in SQLite, in two passes over the window (served by
-// agents_created, 0005): one GROUP BY for the counts and sums, one window
+// agents_created, 0009): one GROUP BY for the counts and sums, one window
 // function for each group's run-time percentiles. Only a few rows per group
 // reach Go, so the cost stays with SQLite's C loop however many agents match.
 func (s *Store) UsageTally(ctx context.Context, q runner.UsageQuery) (runner.UsageTally, error) {

@@ -156,13 +156,19 @@ func (s *supervisor) remove(ctx context.Context, a Agent) error {
 }
 
 // saveLogs keeps the last LogTail bytes of each stream's lines, in log order,
-// for after the container is gone. It fails only if the container service is away.
+// for after the container is gone. An invocation keeps its stderr only: its
+// stdout was its caller's answer (or its async result, kept on its own), and
+// may carry what the caller sent (headers, body), which podrun never stores.
+// It fails only if the container service is away.
 func (s *supervisor) saveLogs(ctx context.Context, containerID string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	kept := newStreamTail(s.sv.cfg.logTail)
+	invocation := s.agent.Kind().Invocation()
 	err := s.sv.sb.Logs(ctx, containerID, LogRead{}, func(l LogLine) error {
-		kept.add(l)
+		if !invocation || l.Stream != Stdout {
+			kept.add(l)
+		}
 		return nil
 	})
 	switch {

@@ -20,8 +20,9 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
+			// Bearer only: a Basic challenge makes browsers open their own login dialog over
+			// the dashboard's fetch calls. Basic clients (faas-cli) send their credentials unasked.
 			w.Header().Set("WWW-Authenticate", `Bearer realm="podrun"`)
-			w.Header().Add("WWW-Authenticate", `Basic realm="podrun", charset="UTF-8"`)
 			writeError(w, r, apiErr(http.StatusUnauthorized, api.CodeUnauthorized, "a valid bearer token (or Basic auth with the token as password) is required"))
 			return
 		}

@@ -71,7 +71,7 @@ func (c *console) errors() []string {
 func TestDashboardInChromium(t *testing.T) {
 	browser := chromiumPath(t)
 	const token = "dashboard-token"
-	d := startDaemon(t, func(c *configs.Config) { c.Token = token })
+	d := startDaemon(t, func(c *configs.Config) { c.Token = token; fastMonitor(c) })
 	api_, err := client.New(d.Addr(), token)
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +133,22 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("event list lacks the agent's running state (%v):\n%s", err, events)
 	}
 	if err := chromedp.Do(page, chromedp.WaitVisible(chromedp.CSS(`tr[data-function="dash-echo"] .bar`))); err != nil {
+		t.Fatal(err)
+	}
+	// An agent near its pids limit (31 processes of 32) raises the monitor's pids alert: its row is highlighted.
+	crowd, err := api_.CreateAgent(ctx, api.AgentRequest{Image: testImage, Command: []string{"sh", "-c", "for i in $(seq 30); do sleep 120 & done; wait"},
+		Limits: api.LimitsRequest{PIDs: ptr(int64(32))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerted := `tr[data-agent="` + crowd.ID + `"].alert`
+	if err := chromedp.Do(page, chromedp.WaitVisible(chromedp.CSS(alerted))); err != nil {
+		t.Fatalf("agent %s near its pids limit not shown with an alert: %v", crowd.ID, err)
+	}
+	if cell, err := chromedp.Run(page, chromedp.Text(chromedp.CSS(alerted+" .alertcell"))); err != nil || !strings.HasPrefix(cell, "pids") {
+		t.Fatalf("alert cell of %s = %q, %v; want the pids alert", crowd.ID, cell, err)
+	}
+	if _, err := api_.DeleteAgent(ctx, crowd.ID); err != nil {
 		t.Fatal(err)
 	}
 	// Two invocations reach the function's row and the usage summary.

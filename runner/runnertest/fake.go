@@ -57,6 +57,8 @@ type Fake struct {
 	mu   sync.Mutex
 	ctrs map[string]*fakeContainer
 	seq  int // creation order, for Containers
+	// mounted keeps the secrets each container was created with, after its removal too.
+	mounted map[string][]string
 }
 
 var _ runner.Sandbox = (*Fake)(nil)
@@ -179,6 +181,10 @@ func (f *Fake) create(spec runner.Spec) (string, error) {
 	}
 	r, w := io.Pipe()
 	f.seq++
+	if f.mounted == nil {
+		f.mounted = map[string][]string{}
+	}
+	f.mounted[id] = slices.Clone(spec.Secrets)
 	f.ctrs[id] = &fakeContainer{
 		c:      runner.Container{ID: id, Name: name, Labels: maps.Clone(spec.Labels), State: "created", CreatedAt: time.Now()},
 		spec:   spec,

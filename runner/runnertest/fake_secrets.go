@@ -96,12 +96,10 @@ func (f *Fake) checkSecrets(spec runner.Spec) error {
 	return nil
 }
 
-// ContainerSecrets returns the secrets a container was created to mount.
+// ContainerSecrets returns the secrets a container was created to mount,
+// also once it is removed (an invocation's container goes as it ends).
 func (f *Fake) ContainerSecrets(id string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c := f.ctrs[id]; c != nil {
-		return slices.Clone(c.spec.Secrets)
-	}
-	return nil
+	return slices.Clone(f.mounted[id])
 }

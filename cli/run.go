@@ -49,6 +49,8 @@ type runFlags struct {
 	keepAlive bool
 	stdin     bool
 	ttl       string
+	idle      string
+	webhook   string
 	env       []string
 	labels    []string
 	limits    limitFlags
@@ -79,6 +81,8 @@ A first interrupt (Ctrl-C) deletes the agent and keeps streaming until it has en
 	f.BoolVar(&o.keepAlive, "keep-alive", false, "start a sandbox that runs no command and lives until its TTL or rm (implies -d); work in it with exec and cp")
 	f.BoolVarP(&o.stdin, "interactive", "i", false, "send podrun's standard input, read to its end, as the agent's stdin")
 	f.StringVar(&o.ttl, "ttl", "", "how long the agent may live, like 30s or 10m (default: the server's)")
+	f.StringVar(&o.idle, "idle-timeout", "", "end the agent after no exec, file transfer, log follow or ttl change for this long, like 5m (keep-alive default: the server's agents.idle_timeout)")
+	f.StringVar(&o.webhook, "webhook", "", "URL that receives a signed JSON event at every state change of the agent")
 	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE; a bare KEY passes podrun's own value")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "set a label KEY=VALUE, to filter ps by")
 	f.StringVar(&o.isolation, "isolation", "", "runc or gvisor (default: the server's sandbox.isolation)")
@@ -93,7 +97,7 @@ func (a *app) run(cmd *cobra.Command, o runFlags, args []string) error {
 		return err
 	}
 	req := api.AgentRequest{Image: args[0], Command: args[1:], TTL: o.ttl, Limits: o.limits.request(cmd.Flags()),
-		KeepAlive: o.keepAlive, Isolation: o.isolation}
+		KeepAlive: o.keepAlive, IdleTimeout: o.idle, WebhookURL: o.webhook, Isolation: o.isolation}
 	o.detach = o.detach || o.keepAlive
 	if len(o.egress) > 0 {
 		req.Egress = &api.Egress{Allow: o.egress}

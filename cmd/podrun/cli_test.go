@@ -155,10 +155,10 @@ func TestCLIRunStreamsOutputAndExitsWithTheCode(t *testing.T) {
 
 func TestCLIAgentLifecycle(t *testing.T) {
 	d := startDaemon(t, nil)
-	r := d.podrun(t, "", "run", "-d", "--label", "suite=cli", "--ttl", "5m", "-e", "GREETING=hi", testImage,
+	r := d.podrun(t, "", "run", "-d", "--label", "suite=cli", "--ttl", "5m", "--idle-timeout", "4m", "-e", "GREETING=hi", testImage,
 		"sh", "-c", "echo $GREETING; sleep 300").want(t, 0, "run -d")
 	id := strings.TrimSpace(r.stdout)
-	if a := d.get(t, id); a.Labels["suite"] != "cli" || a.Env["GREETING"] != "hi" {
+	if a := d.get(t, id); a.Labels["suite"] != "cli" || a.Env["GREETING"] != "hi" || a.IdleTimeout != "4m0s" {
 		t.Fatalf("run -d made %+v", a)
 	}
 	d.await(t, id, time.Minute, api.StateRunning)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -24,8 +23,7 @@ type Monitor struct {
 	Interval time.Duration
 	Timeout  time.Duration
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop every
 }
 
 // NewMonitor returns a monitor for s; Open starts it. A timeout of zero bounds a sample by the interval.
@@ -51,38 +49,17 @@ func (m *Monitor) Step(ctx context.Context) (int, error) {
 
 // Open starts the loop unless Interval is zero.
 func (m *Monitor) Open() {
-	if m.Interval <= 0 {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		t := time.NewTicker(m.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_, err := m.Step(ctx)
-				switch {
-				case err == nil || ctx.Err() != nil:
-				case errors.Is(err, context.DeadlineExceeded):
-					m.log.Warn("resource monitor sample took longer than its timeout; skipped", "timeout", m.Timeout)
-				default:
-					m.log.Error("resource monitor sample failed", "err", err)
-				}
-			}
+	m.loop.start(m.Interval, func(ctx context.Context) {
+		_, err := m.Step(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, context.DeadlineExceeded):
+			m.log.Warn("resource monitor sample took longer than its timeout; skipped", "timeout", m.Timeout)
+		default:
+			m.log.Error("resource monitor sample failed", "err", err)
 		}
-	}()
+	})
 }
 
 // Close stops the loop and waits for the sample in progress.
-func (m *Monitor) Close() {
-	if m.cancel != nil {
-		m.cancel()
-	}
-	m.wg.Wait()
-}
+func (m *Monitor) Close() { m.loop.stop() }

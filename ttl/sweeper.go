@@ -3,7 +3,6 @@ package ttl
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -19,8 +18,7 @@ type Sweeper struct {
 	log      *slog.Logger
 	Interval time.Duration
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop every
 }
 
 // NewSweeper returns a sweeper for c; Open starts it.
@@ -36,33 +34,12 @@ func (s *Sweeper) Step(ctx context.Context) error { return s.c.Sweep(ctx) }
 
 // Open starts the loop unless Interval is zero.
 func (s *Sweeper) Open() {
-	if s.Interval <= 0 {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(s.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.Step(ctx); err != nil && ctx.Err() == nil {
-					s.log.Error("sweeper pass failed", "err", err)
-				}
-			}
+	s.loop.start(s.Interval, func(ctx context.Context) {
+		if err := s.Step(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("sweeper pass failed", "err", err)
 		}
-	}()
+	})
 }
 
 // Close stops the loop and waits for the pass in progress.
-func (s *Sweeper) Close() {
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.wg.Wait()
-}
+func (s *Sweeper) Close() { s.loop.stop() }

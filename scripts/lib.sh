@@ -94,6 +94,8 @@ start_service() {
 	fi
 	# --time=0: without it the service exits once idle. The service runs in its own session
 	# with every stream redirected, so it outlives this script and holds no pipe of its caller.
+	# It runs in / (or the user's home): a service whose working directory is later deleted
+	# (a checkout removed) still answers pings but fails every attach with "getwd: no such file".
 	# shellcheck disable=SC2016 # $1 and $2 expand in the shell that runs it
 	local run='mkdir -p "$(dirname "$1")" && rm -f "$1" && exec setsid nohup podman system service --time=0 "unix://$1" >>"$2" 2>&1 </dev/null'
 	if [[ ${user} == "$(id -un)" ]]; then
@@ -102,7 +104,7 @@ start_service() {
 		if [[ -n ${runtime_dir} ]]; then
 			envs=(env "XDG_RUNTIME_DIR=${runtime_dir}")
 		fi
-		"${envs[@]}" bash -c "${run}" _ "${sock}" "${logfile}" >/dev/null 2>&1 </dev/null &
+		"${envs[@]}" bash -c "cd / && ${run}" _ "${sock}" "${logfile}" >/dev/null 2>&1 </dev/null &
 	elif [[ ${EUID} -eq 0 ]]; then
 		log "starting the Podman API service as ${user} on unix://${sock} (log: ${logfile})"
 		# The user opens its own log file, so a symlink it planted cannot make root write elsewhere.

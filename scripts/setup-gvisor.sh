@@ -73,7 +73,8 @@ else
 	rm -f "${sock}"
 	# CONTAINERS_CONF (not _OVERRIDE, which 4.3 does not read) replaces the configuration files:
 	# the service keeps the default storage, so both services see the same containers.
-	CONTAINERS_CONF=${conf} setsid nohup podman system service --time=0 "unix://${sock}" >>"${logfile}" 2>&1 </dev/null &
+	# In / (env -C), so a deleted working directory cannot break its attaches (see start_service).
+	env -C / CONTAINERS_CONF="${conf}" setsid nohup podman system service --time=0 "unix://${sock}" >>"${logfile}" 2>&1 </dev/null &
 	pid=$!
 	for ((i = 0; i < 40; i++)); do
 		podman_ping "${sock}" && break

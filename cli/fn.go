@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -208,25 +209,7 @@ func (a *app) fnRemoveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			missing := false
-			for _, name := range names {
-				err := cl.DeleteFunction(cmd.Context(), name)
-				if client.ErrorCode(err) == api.CodeNotFound {
-					missing = true
-					fmt.Fprintf(a.env.Stderr, "Error: no function %s\n", name)
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("function %s: %w", name, err)
-				}
-				if !a.json {
-					fmt.Fprintf(a.env.Stdout, "function %s removed\n", name)
-				}
-			}
-			if missing {
-				return &exitError{ExitMissing}
-			}
-			return nil
+			return a.removeEach(cmd.Context(), "function", names, cl.DeleteFunction)
 		},
 	}
 }
@@ -385,4 +368,29 @@ its exit code. The server answers 409 while it still runs; --wait waits for its 
 	}
 	cmd.Flags().BoolVarP(&wait, "wait", "w", false, "wait until the invocation has ended")
 	return cmd
+}
+
+// removeEach removes every named object of a kind ("function", "secret") with del, saying
+// so unless --json; a name that does not exist is reported on stderr and makes the command
+// exit 1 (ExitMissing) once the others are removed. Another error stops at once.
+func (a *app) removeEach(ctx context.Context, kind string, names []string, del func(context.Context, string) error) error {
+	missing := false
+	for _, name := range names {
+		err := del(ctx, name)
+		if client.ErrorCode(err) == api.CodeNotFound {
+			missing = true
+			fmt.Fprintf(a.env.Stderr, "Error: no %s %s\n", kind, name)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", kind, name, err)
+		}
+		if !a.json {
+			fmt.Fprintf(a.env.Stdout, "%s %s removed\n", kind, name)
+		}
+	}
+	if missing {
+		return &exitError{ExitMissing}
+	}
+	return nil
 }

@@ -7,9 +7,6 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-
-	"github.com/podrun/podrun/api"
-	"github.com/podrun/podrun/client"
 )
 
 // secretCmd manages the secrets functions may name (the server keeps them in Podman's secret
@@ -109,25 +106,7 @@ func (a *app) secretRemoveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			missing := false
-			for _, name := range names {
-				err := cl.DeleteSecret(cmd.Context(), name)
-				if client.ErrorCode(err) == api.CodeNotFound {
-					missing = true
-					fmt.Fprintf(a.env.Stderr, "Error: no secret %s\n", name)
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("secret %s: %w", name, err)
-				}
-				if !a.json {
-					fmt.Fprintf(a.env.Stdout, "secret %s removed\n", name)
-				}
-			}
-			if missing {
-				return &exitError{ExitMissing}
-			}
-			return nil
+			return a.removeEach(cmd.Context(), "secret", names, cl.DeleteSecret)
 		},
 	}
 }

@@ -174,16 +174,14 @@ func TestAStopDuringAnOutageIsDeliveredAfterIt(t *testing.T) {
 
 func TestAContainerGoneDuringAnOutageIsLost(t *testing.T) {
 	h := newHarness(t, nil)
-	ctx := context.Background()
 	a := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}})
 	a = h.awaitState(t, a.ID, runner.StateRunning)
 	h.fake.Set(func(f *runnertest.Fake) { f.Unavailable = true })
 	h.fake.BreakStreams()
 	time.Sleep(100 * time.Millisecond)
+	// Removed while the service is down, so no attachment can see it end.
+	h.fake.Vanish(a.ContainerID)
 	h.fake.Set(func(f *runnertest.Fake) { f.Unavailable = false })
-	if err := h.fake.Remove(ctx, a.ContainerID); err != nil {
-		t.Fatal(err)
-	}
 	a = h.awaitState(t, a.ID, runner.StateFailed)
 	if a.Reason != runner.ReasonLost || a.Message == "" {
 		t.Fatalf("agent whose container vanished unseen = %s/%s %q, want failed/lost", a.State, a.Reason, a.Message)

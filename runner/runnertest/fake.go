@@ -390,6 +390,17 @@ func (f *Fake) Remove(_ context.Context, id string) error {
 	return nil
 }
 
+// Vanish removes a container even while the service is Unavailable, as
+// when it is removed by hand (podman rm) during an outage podrun sees.
+func (f *Fake) Vanish(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.ctrs[id]; ok {
+		c.kill(137)
+		delete(f.ctrs, id)
+	}
+}
+
 // List returns the containers carrying all the labels.
 func (f *Fake) List(_ context.Context, labels map[string]string) ([]runner.Container, error) {
 	if err := f.down("list"); err != nil {

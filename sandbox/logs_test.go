@@ -122,11 +122,18 @@ func TestLogsOfLongLines(t *testing.T) {
 // TestLogsOfAFloodEnd reads the log of a container that writes without
 // pause: Podman's reader chases a growing file for ever, so the read must
 // stop by itself, at lines logged about a second after it began.
+//
+// The flood (about 40 MB/s here) fills sandbox.log_max_size several times a
+// second, and each time conmon replaces the file with an empty one: a read
+// that opens it in that moment ends at once with no line, which is what
+// Podman serves. Such reads are counted, not failed; the test needs two
+// reads that return lines, and fails if eight reads do not give them.
 func TestLogsOfAFloodEnd(t *testing.T) {
 	p := newPodman(t)
 	id := runnertest.StartDetached(t, p, runnertest.Spec(labels, "sh", "-c", `while true; do echo a-short-line; echo err >&2; done`))
 	time.Sleep(time.Second)
-	for i := range 2 {
+	withLines, empty := 0, 0
+	for i := 0; i < 8 && withLines < 2; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		start := time.Now()
 		var n int
@@ -139,10 +146,19 @@ func TestLogsOfAFloodEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("read %d: %v", i, err)
 		}
-		if n == 0 || last.Time.After(start.Add(3*time.Second)) {
-			t.Errorf("read %d: %d lines, the last logged at %v, %v after the read began", i, n, last.Time, last.Time.Sub(start))
-		}
 		t.Logf("read %d: %d lines in %v", i, n, time.Since(start))
+		if n == 0 {
+			empty++
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		withLines++
+		if last.Time.After(start.Add(3 * time.Second)) {
+			t.Errorf("read %d: the last of %d lines was logged at %v, %v after the read began", i, n, last.Time, last.Time.Sub(start))
+		}
+	}
+	if withLines < 2 {
+		t.Errorf("%d reads returned lines, %d none; want 2 with lines", withLines, empty)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -128,9 +129,14 @@ func TestDashboardInChromium(t *testing.T) {
 	if err := chromedp.Do(page, chromedp.WaitVisible(chromedp.CSS(row+`[data-state="running"]`))); err != nil {
 		t.Fatalf("agent %s never shown running: %v", a.ID, err)
 	}
-	events, err := chromedp.Run(page, chromedp.Text(chromedp.CSS("#events")))
-	if err != nil || !strings.Contains(strings.Join(strings.Fields(events), " "), a.ID+" state running") {
-		t.Fatalf("event list lacks the agent's running state (%v):\n%s", err, events)
+	// The row can show running first, from the agent the page loads on its pending event; the
+	// running event follows through the stream.
+	want := a.ID + " state running"
+	_, err = chromedp.Run(page, chromedp.Poll[bool](`document.querySelector('#events').textContent.replace(/\s+/g, ' ').includes(`+strconv.Quote(want)+`)`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		events, _ := chromedp.Run(page, chromedp.Text(chromedp.CSS("#events")))
+		t.Fatalf("event list lacks %q (%v):\n%s", want, err, events)
 	}
 	if err := chromedp.Do(page, chromedp.WaitVisible(chromedp.CSS(`tr[data-function="dash-echo"] .bar`))); err != nil {
 		t.Fatal(err)

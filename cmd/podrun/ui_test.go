@@ -103,16 +103,21 @@ func TestDashboardInChromium(t *testing.T) {
 	}()
 
 	base := "http://" + d.Addr()
-	err = chromedp.Do(page,
-		chromedp.Navigate(base+"/ui"),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#token"), token),
-		chromedp.Click(chromedp.CSS("#login button")),
-		chromedp.WaitVisible(chromedp.CSS("#status.live")),
-		chromedp.WaitVisible(chromedp.CSS(`tr[data-function="dash-echo"]`)),
-	)
-	if err != nil {
-		t.Fatalf("log in to the dashboard: %v (console: %v)", err, out.errors())
+	for _, step := range []struct {
+		name string
+		do   chromedp.Action[chromedp.Void]
+	}{
+		{"open /ui", chromedp.Navigate(base + "/ui")},
+		{"see the login form", chromedp.WaitVisible(chromedp.CSS("#login"))},
+		{"type the token", chromedp.SendKeys(chromedp.CSS("#token"), token)},
+		{"log in", chromedp.Click(chromedp.CSS("#login button"))},
+		{"see the event stream live", chromedp.WaitVisible(chromedp.CSS("#status.live"))},
+		{"see the function", chromedp.WaitVisible(chromedp.CSS(`tr[data-function="dash-echo"]`))},
+	} {
+		if err := chromedp.Do(page, step.do); err != nil {
+			status, _ := chromedp.Run(page, chromedp.Evaluate[string](`document.querySelector('#status')?.textContent ?? ''`))
+			t.Fatalf("dashboard: %s: %v (status %q, console: %v)", step.name, err, status, out.errors())
+		}
 	}
 
 	a, err := api_.CreateAgent(ctx, api.AgentRequest{Image: testImage, Command: []string{"sleep", "60"}, Labels: map[string]string{"team": "ui"}})

@@ -27,7 +27,8 @@ type Usage struct {
 	MemoryPeak  uint64 `json:"memory_peak"`
 	// MemoryByteSeconds is memory in use integrated over time between samples, in byte-seconds.
 	MemoryByteSeconds float64 `json:"memory_byte_seconds"`
-	// PIDs is the processes and threads at the latest sample; PIDsPeak the most seen.
+	// PIDs is the processes and threads in the container's pids cgroup at the latest sample (under
+	// gVisor: gVisor's own threads, not the agent's processes); PIDsPeak the most seen.
 	PIDs     uint64 `json:"pids"`
 	PIDsPeak uint64 `json:"pids_peak"`
 	// CPUPercent is the share of one core used between the last two samples (100 is a full core).

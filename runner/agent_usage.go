@@ -15,9 +15,13 @@ type Sample struct {
 	MemoryLimit uint64 // bytes; the engine's view of the limit
 	MemoryPeak  uint64 // the memory cgroup's high-water mark in bytes; 0 if unknown
 	CPUNanos    uint64 // CPU time used, user and system
-	PIDs        uint64 // processes and threads now
-	BlockRead   uint64 // bytes read from block devices
-	BlockWrite  uint64 // bytes written to block devices
+	PIDs        uint64 // processes and threads now, as the host's pids cgroup counts them
+	// PIDsLimit is the limit the pids cgroup enforces (pids.max); 0 if
+	// unknown. Under gVisor PIDs counts gVisor's own threads and processes,
+	// and this limit is the agent's plus the room the sandbox gives them.
+	PIDsLimit  uint64
+	BlockRead  uint64 // bytes read from block devices
+	BlockWrite uint64 // bytes written to block devices
 	// Periods and ThrottledPeriods are the CFS scheduler's counts of
 	// enforcement periods and of those in which the CPU limit throttled the
 	// container (cgroup cpu.stat nr_periods and nr_throttled).
@@ -146,9 +150,13 @@ func (u Usage) update(s Sample, limits Limits, now time.Time) (Usage, map[string
 	if memLimit <= 0 {
 		memLimit = float64(s.MemoryLimit)
 	}
+	pidsLimit := float64(limits.PIDs)
+	if s.PIDsLimit > 0 {
+		pidsLimit = float64(s.PIDsLimit) // what the kernel counts PIDs against
+	}
 	r := map[string]reading{
 		AlertMemory: {value: float64(s.MemoryUsage), limit: memLimit, ok: memLimit > 0},
-		AlertPIDs:   {value: float64(s.PIDs), limit: float64(limits.PIDs), ok: limits.PIDs > 0},
+		AlertPIDs:   {value: float64(s.PIDs), limit: pidsLimit, ok: pidsLimit > 0},
 		AlertTmp:    {value: float64(s.TmpUsed), limit: float64(s.TmpSize), ok: s.TmpSize > 0},
 	}
 	// Memory an OOM kill freed says nothing of restraint: the agent reached its limit.

@@ -116,6 +116,34 @@ func TestMonitorAlertsOnEveryKind(t *testing.T) {
 	}
 }
 
+// TestPIDsAreJudgedAgainstTheEnforcedLimit: where the sandbox reads the
+// limit the pids cgroup enforces, the pids alert is judged against it, not
+// against the agent's own: under gVisor the cgroup counts gVisor's threads
+// and its limit has room for them.
+func TestPIDsAreJudgedAgainstTheEnforcedLimit(t *testing.T) {
+	h := newHarness(t, withThresholds(&recorder{}))
+	a := h.create(t, runner.AgentRequest{Command: []string{"sleep", "60"}, Limits: limitsReq(100<<20, 32)})
+	a = h.awaitState(t, a.ID, runner.StateRunning)
+	h.sampleWith(t, a, runner.Sample{MemoryUsage: 1, PIDs: 49, PIDsLimit: 544})
+	if got := h.alertEvents(t, a.ID); got != nil {
+		t.Fatalf("49 of an enforced 544 raised %q", got)
+	}
+	h.sampleWith(t, a, runner.Sample{MemoryUsage: 1, PIDs: 500, PIDsLimit: 544})
+	evs, err := h.r.Events(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var detail string
+	for _, e := range evs {
+		if e.Type == runner.EventAlert && e.Name == runner.AlertPIDs {
+			detail = e.Detail
+		}
+	}
+	if !strings.Contains(detail, "500 of 544") {
+		t.Fatalf("pids alert %q, want it judged against the enforced 544", detail)
+	}
+}
+
 // TestUsageKeepsPeaksAndOutlivesTheAgent: GET's usage holds the latest
 // sample and the peaks, and stays once the agent has ended and the monitor
 // let go of it.

@@ -15,8 +15,9 @@ import (
 // kernelStats reads from the host's cgroup files and /proc what Podman's
 // stats report leaves out: how often the CPU limit throttled a container
 // (cpu.stat nr_periods, nr_throttled), its memory high-water mark (v1
-// memory.max_usage_in_bytes, v2 memory.peak) and the fill of its /tmp
-// (statfs of /proc/PID/root/tmp for a process of the container). It only
+// memory.max_usage_in_bytes, v2 memory.peak), the limit its pids cgroup
+// enforces (pids.max) and the fill of its /tmp (statfs of
+// /proc/PID/root/tmp for a process of the container). It only
 // works where podrun runs on the Podman host as a user that may read them
 // (rootful podrun beside rootful Podman); elsewhere those fields stay zero.
 // Each is a few small file reads and one statfs per container.
@@ -24,6 +25,7 @@ type kernelStats struct {
 	cpu     string // root of the hierarchy with the cpu controller; "" if none
 	cpuacct string // root of the hierarchy with the cpuacct controller (v1)
 	memory  string // root of the hierarchy with the memory controller
+	pids    string // root of the hierarchy with the pids controller
 	v2      bool   // unified hierarchy: one root for all
 }
 
@@ -49,6 +51,8 @@ func findKernelStats(mountinfo []byte) kernelStats {
 					k.cpuacct = unescapeMount(fields[4])
 				case "memory":
 					k.memory = unescapeMount(fields[4])
+				case "pids":
+					k.pids = unescapeMount(fields[4])
 				}
 			}
 		case "cgroup2":
@@ -58,7 +62,7 @@ func findKernelStats(mountinfo []byte) kernelStats {
 		}
 	}
 	if k.cpu == "" && k.memory == "" && v2root != "" {
-		return kernelStats{cpu: v2root, cpuacct: v2root, memory: v2root, v2: true}
+		return kernelStats{cpu: v2root, cpuacct: v2root, memory: v2root, pids: v2root, v2: true}
 	}
 	return k
 }
@@ -81,6 +85,11 @@ func (k kernelStats) fill(id string, s *runner.Sample) {
 			s.ThrottledPeriods = uint64(n)
 		}
 	}
+	if dir := existing(k.pids, id); dir != "" {
+		if n, ok := counter(filepath.Join(dir, "pids.max"), ""); ok && n > 0 { // "max" is no limit
+			s.PIDsLimit = uint64(n)
+		}
+	}
 	dir := existing(k.memory, id)
 	if dir == "" {
 		return
@@ -95,7 +104,7 @@ func (k kernelStats) fill(id string, s *runner.Sample) {
 	if n, ok := (memoryCgroups{root: k.memory, v2: k.v2}).oomKills(dir); ok {
 		s.OOMKills = uint64(n)
 	}
-	if pid := firstPID(dir); pid != "" {
+	if pid := firstPID(dir); pid != "" && !gvisorProcess(pid) {
 		var fs syscall.Statfs_t
 		if err := syscall.Statfs(filepath.Join("/proc", pid, "root", "tmp"), &fs); err == nil && fs.Blocks > 0 {
 			bs := uint64(fs.Bsize)
@@ -134,6 +143,14 @@ func (k kernelStats) atExit(id string) (s runner.Sample, ok bool) {
 	k.fill(id, &s) // the peak and the CFS counters; /tmp is gone with the process
 	s.TmpUsed, s.TmpSize = 0, 0
 	return s, true
+}
+
+// gvisorProcess reports whether the process is gVisor's (runsc's Sentry or
+// gofer): under gVisor the container's processes and mounts, its /tmp
+// included, live inside the Sentry, and the host sees only runsc's own.
+func gvisorProcess(pid string) bool {
+	exe, err := os.Readlink(filepath.Join("/proc", pid, "exe"))
+	return err == nil && strings.HasPrefix(filepath.Base(exe), "runsc")
 }
 
 // existing returns the container's cgroup directory under root, or "".

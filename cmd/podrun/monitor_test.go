@@ -146,3 +146,29 @@ func TestShortAgentGetsUsageFromItsExit(t *testing.T) {
 		t.Fatalf("usage of an agent that ended before any pass = %+v, want its exit reading: CPU time and a memory peak", u)
 	}
 }
+
+// TestGVisorAgentIsMonitored: the monitor samples an agent under gVisor like
+// any other (its container is started and read through the ordinary Podman
+// service), and a quiet one raises no alert although the host's pids cgroup
+// counts gVisor's own threads, far over the agent's limit of 32.
+func TestGVisorAgentIsMonitored(t *testing.T) {
+	gv := gvisorSocket(t)
+	d := startDaemon(t, func(c *configs.Config) { c.Sandbox.GVisorSocket = gv; fastMonitor(c) })
+	pids := int64(32)
+	a := d.create(t, api.AgentRequest{Command: []string{"sh", "-c", "i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; sleep 60"},
+		Isolation: api.IsolationGVisor, Limits: api.LimitsRequest{PIDs: &pids, Memory: "128Mi"}})
+	var u *api.Usage
+	for deadline := time.Now().Add(time.Minute); u == nil || u.Samples < 5; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gvisor agent not sampled within a minute: %+v", d.get(t, a.ID))
+		}
+		u = d.get(t, a.ID).Usage
+	}
+	t.Logf("gvisor agent's usage: %+v", u)
+	if u.MemoryBytes == 0 || u.PIDs == 0 || u.CPUSeconds <= 0 {
+		t.Errorf("usage = %+v, want memory, pids and CPU time", u)
+	}
+	if got := alerts(d.events(t, a.ID)); len(got) > 0 {
+		t.Errorf("a quiet gvisor agent raised alerts: %+v", got)
+	}
+}

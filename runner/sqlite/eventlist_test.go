@@ -212,3 +212,31 @@ func TestListEventsWaitsForHeldEventsBeingWritten(t *testing.T) {
 		t.Fatalf("listing during the write read %+v, want the held event", page.Events)
 	}
 }
+
+// TestUsagePercentilesAcrossCells: a group's run-time percentiles are taken
+// over all its agents, whatever cell (state, start) each one counts in,
+// by the nearest-rank method: of 1..200 ms, p50 is 100 ms and p99 198 ms.
+func TestUsagePercentilesAcrossCells(t *testing.T) {
+	s := newStore(t)
+	seed(t, s, 200, func(i int, a *runner.Agent) {
+		a.Function, a.Start, a.State = "fn", runner.StartCold, runner.StateSucceeded
+		if i%3 == 0 {
+			a.Start = runner.StartWarm
+		}
+		if i%4 == 0 {
+			a.State, a.Reason = runner.StateFailed, runner.ReasonError
+		}
+		run := time.Duration(200-i) * time.Millisecond // 200 ms down to 1 ms, so no cell is sorted by creation
+		a.StartedAt, a.FinishedAt = a.CreatedAt, a.CreatedAt.Add(run)
+	})
+	u, err := runner.SummarizeUsage(context.Background(), s, runner.UsageQuery{Since: t0, Until: t0.Add(time.Hour), GroupBy: runner.GroupByFunction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Groups) != 1 {
+		t.Fatalf("groups = %+v, want fn alone", u.Groups)
+	}
+	if d := u.Groups[0].Durations; d.Count != 200 || d.P50 != 100*time.Millisecond || d.P99 != 198*time.Millisecond {
+		t.Fatalf("durations = %+v, want 200 runs, p50 100ms, p99 198ms", d)
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/podrun/podrun/runner"
@@ -18,21 +21,24 @@ const (
 	usageJoin     = `LEFT JOIN usage AS u ON u.agent_id = a.id`
 )
 
-// UsageTally aggregates in SQLite, in two passes over the window (served by
-// agents_created, 0009): one GROUP BY for the counts and sums, one window
-// function for each group's run-time percentiles. Only a few rows per group
-// reach Go, so the cost stays with SQLite's C loop however many agents match.
+// UsageTally aggregates in SQLite, in one pass over the window (served by
+// agents_usage, 0009): a GROUP BY for the counts and sums, which also hands
+// each cell's run times to Go as one group_concat text. Go sorts each group's
+// run times for its exact nearest-rank 50th and 99th percentiles: eight bytes
+// of memory per agent in the window, where a second pass with SQLite's window
+// functions cost more than the whole first one.
 func (s *Store) UsageTally(ctx context.Context, q runner.UsageQuery) (runner.UsageTally, error) {
 	tally := runner.UsageTally{P50: map[string]time.Duration{}, P99: map[string]time.Duration{}}
 	window, args := usageWindow(q)
 	rows, err := s.reader.QueryContext(ctx, `SELECT key, function <> '', state, reason, start, COUNT(*),
 		COUNT(run), COALESCE(SUM(run), 0), TOTAL(cpus * run), TOTAL(CAST(memory AS REAL) * run),
-		SUM(cpu), MAX(mem_peak), SUM(mem_seconds)
+		SUM(cpu), MAX(mem_peak), SUM(mem_seconds), group_concat(run)
 		FROM (`+window+`) GROUP BY 1, 2, 3, 4, 5`, args...)
 	if err != nil {
 		return tally, fmt.Errorf("usage: %w", err)
 	}
 	defer rows.Close()
+	runs := map[string][]int64{} // run times by group key, in nanoseconds
 	for rows.Next() {
 		var (
 			c               runner.UsageCell
@@ -40,10 +46,16 @@ func (s *Store) UsageTally(ctx context.Context, q runner.UsageQuery) (runner.Usa
 			cpuRun, memRun  float64
 			cpu, memSeconds sql.NullFloat64
 			memPeak         sql.NullInt64
+			runList         sql.NullString
 		)
 		if err := rows.Scan(&c.Key, &c.Invocation, &c.State, &c.Reason, &c.Start, &c.Agents,
-			&c.Runs, &run, &cpuRun, &memRun, &cpu, &memPeak, &memSeconds); err != nil {
+			&c.Runs, &run, &cpuRun, &memRun, &cpu, &memPeak, &memSeconds, &runList); err != nil {
 			return tally, fmt.Errorf("usage: %w", err)
+		}
+		if runList.Valid {
+			if runs[c.Key], err = appendInts(runs[c.Key], runList.String); err != nil {
+				return tally, fmt.Errorf("usage: run times of %q: %w", c.Key, err)
+			}
 		}
 		c.RunTime = time.Duration(run)
 		c.ReservedCPUSeconds, c.ReservedMemorySeconds = cpuRun/1e9, memRun/1e9
@@ -61,36 +73,29 @@ func (s *Store) UsageTally(ctx context.Context, q runner.UsageQuery) (runner.Usa
 	if err := rows.Err(); err != nil {
 		return tally, fmt.Errorf("usage: %w", err)
 	}
-	return tally, s.usagePercentiles(ctx, window, args, &tally)
+	for key, r := range runs {
+		slices.Sort(r)
+		tally.P50[key], tally.P99[key] = time.Duration(nearestRank(r, 50)), time.Duration(nearestRank(r, 99))
+	}
+	return tally, nil
 }
 
-// usagePercentiles reads the nearest-rank 50th and 99th percentile of each group's run times.
-func (s *Store) usagePercentiles(ctx context.Context, window string, args []any, tally *runner.UsageTally) error {
-	rows, err := s.reader.QueryContext(ctx, `SELECT key, rn, n, run FROM (
-		SELECT key, run, ROW_NUMBER() OVER (PARTITION BY key ORDER BY run) AS rn, COUNT(*) OVER (PARTITION BY key) AS n
-		FROM (`+window+`) WHERE run IS NOT NULL)
-		WHERE rn = (50 * n + 99) / 100 OR rn = (99 * n + 99) / 100`, args...)
-	if err != nil {
-		return fmt.Errorf("usage percentiles: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var rn, n, run int64
-		if err := rows.Scan(&key, &rn, &n, &run); err != nil {
-			return fmt.Errorf("usage percentiles: %w", err)
+// nearestRank is the p-th percentile of sorted, non-empty values by the
+// nearest-rank method: the smallest value at or above p% of them.
+func nearestRank(sorted []int64, p int) int64 {
+	return sorted[(p*len(sorted)+99)/100-1]
+}
+
+// appendInts appends the integers of group_concat's comma-separated text to dst.
+func appendInts(dst []int64, text string) ([]int64, error) {
+	for field := range strings.SplitSeq(text, ",") {
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return dst, err
 		}
-		if rn == (50*n+99)/100 {
-			tally.P50[key] = time.Duration(run)
-		}
-		if rn == (99*n+99)/100 {
-			tally.P99[key] = time.Duration(run)
-		}
+		dst = append(dst, n)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("usage percentiles: %w", err)
-	}
-	return nil
+	return dst, nil
 }
 
 // usageWindow is the subquery of the agents created in q's window, one row

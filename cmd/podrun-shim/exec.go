@@ -13,8 +13,8 @@ const prSetChildSubreaper = 36
 
 // execMain runs an exec's command and exits with its status; it writes
 // nothing of its own but its failures ("podrun-shim: ..." on stderr).
-func execMain(args, environ []string) int {
-	code, err := execCommand(args, environ)
+func execMain(args, environ []string, filtered bool) int {
+	code, err := execCommand(args, environ, filtered)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
 	}
@@ -28,11 +28,17 @@ func execMain(args, environ []string) int {
 // the exec started, even one that called setsid and double-forked, stays
 // below the shim where --kill finds it. TOKEN only marks the shim's command
 // line for --kill.
-func execCommand(args, environ []string) (int, error) {
+//
+// Under podrun's seccomp filter (filtered: a gVisor container, whose execs
+// must run under the shim to be filtered at all) the shim goes on without
+// the subreaper where the kernel lacks it (gVisor 2022 answers EINVAL):
+// --kill then finds what is still below the shim, but not a process that
+// double-forked away from it.
+func execCommand(args, environ []string, filtered bool) (int, error) {
 	if len(args) < 3 || args[0] == "" || args[1] != "--" {
 		return exitBadHeader, errors.New("usage: podrun-shim --exec TOKEN -- CMD [ARG...]")
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 && !(filtered && e == syscall.EINVAL) {
 		return exitBadHeader, fmt.Errorf("become the subreaper of the exec: %w", e)
 	}
 	cmd := args[2:]

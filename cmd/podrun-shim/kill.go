@@ -171,6 +171,9 @@ func isShim(root string, pid int, token string) bool {
 		return false
 	}
 	args := bytes.Split(cmdline, []byte{0})
+	if len(args) >= 3 && string(args[1]) == shimproto.SeccompFlag {
+		args = append(args[:1], args[3:]...) // SHIM --seccomp FILE --exec TOKEN -- ...
+	}
 	return len(args) >= 4 && string(args[1]) == shimproto.ExecFlag && string(args[2]) == token && string(args[3]) == "--"
 }
 

@@ -11,6 +11,9 @@
 // 127.0.0.1:3128 to it (egress.go); `podrun-shim --agent -- CMD...` runs an
 // agent's command that way, without header or exit line.
 //
+// `podrun-shim --seccomp FILE MODE...` first installs the seccomp filter
+// in FILE, for podrun's execs in gVisor containers (seccomp.go).
+//
 // podrun mounts it into agent containers too, for exec: `podrun-shim --exec
 // TOKEN -- CMD...` runs CMD in a session of its own below the shim, which
 // stays its parent and the subreaper of every process it starts, and
@@ -47,10 +50,18 @@ const (
 const xOK = 1
 
 func main() {
+	args, filtered, err := filteredArgs(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "podrun-shim: %v\n", err)
+		os.Exit(exitBadHeader)
+	}
+	if filtered {
+		os.Exit(filteredMain(args))
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case shimproto.ExecFlag:
-			os.Exit(execMain(os.Args[2:], os.Environ()))
+			os.Exit(execMain(os.Args[2:], os.Environ(), false))
 		case shimproto.KillFlag:
 			os.Exit(killMain(os.Args[2:]))
 		case shimproto.WaitFlag:
@@ -67,6 +78,23 @@ func main() {
 	}
 	_, _ = os.Stderr.Write(shimproto.EncodeExit(code))
 	os.Exit(code)
+}
+
+// filteredMain runs a mode under the seccomp filter just installed: those
+// podrun runs in a container through exec (exec, kill, files).
+func filteredMain(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case shimproto.ExecFlag:
+			return execMain(args[1:], os.Environ(), true)
+		case shimproto.KillFlag:
+			return killMain(args[1:])
+		case shimproto.FilesFlag:
+			return filesMain(args[1:], os.Stdin, os.Stdout)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "podrun-shim: usage: podrun-shim %s FILE {%s|%s|%s} ...\n", shimproto.SeccompFlag, shimproto.ExecFlag, shimproto.KillFlag, shimproto.FilesFlag)
+	return exitBadHeader
 }
 
 // run runs the command and returns its exit status, or the shim's own failure.

@@ -8,3 +8,11 @@ const (
 	ExecFlag = "--exec"
 	KillFlag = "--kill"
 )
+
+// SeccompFlag, first on the shim's command line, `SHIM SeccompFlag FILE
+// MODE...`, makes the shim install the seccomp filter in FILE (classic BPF,
+// the kernel's struct sock_filter array in native byte order) on all its
+// threads before it does anything else in MODE (ExecFlag, KillFlag,
+// FilesFlag): podrun's execs in gVisor containers, which runsc starts
+// without the container's profile. What the shim starts inherits the filter.
+const SeccompFlag = "--seccomp"

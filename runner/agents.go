@@ -151,18 +151,11 @@ func (r *Runner) Exec(ctx context.Context, id string, req ExecRequest) (ExecResu
 
 // execAgent returns a running agent that podrun may run processes in beside
 // its command: exec and file transfers (which run the shim through exec).
-// A gvisor agent is refused (ErrInvalid naming isolation): runsc applies the
-// container's seccomp profile to its own process only, so an exec would run
-// unfiltered (docs/isolation.md).
+// In a gvisor agent the sandbox puts them under the agent's seccomp profile
+// itself, as runsc does not, and refuses them (a FieldError naming
+// isolation) where it cannot (docs/isolation.md).
 func (r *Runner) execAgent(ctx context.Context, id string) (Agent, error) {
-	a, err := r.runningAgent(ctx, id)
-	if err != nil {
-		return Agent{}, err
-	}
-	if a.Isolation == IsolationGVisor {
-		return Agent{}, invalid("isolation", "exec and file transfers are not available in a gvisor agent: runsc runs execs without podrun's seccomp profile")
-	}
-	return a, nil
+	return r.runningAgent(ctx, id)
 }
 
 func (r *Runner) runningAgent(ctx context.Context, id string) (Agent, error) {

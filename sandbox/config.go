@@ -73,6 +73,11 @@ type Config struct {
 	Instance string
 
 	hostsPath string // the hosts file New installed in StateDir
+	// filterPath is the seccomp filter New compiled and installed in
+	// StateDir for gVisor containers' execs; filterErr says why there is
+	// none though GVisorURI is set (see stageFilter).
+	filterPath string
+	filterErr  error
 }
 
 // ConfigFrom is the sandbox part of podrun's configuration, validated by

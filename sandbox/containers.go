@@ -82,6 +82,7 @@ func (p *Podman) Remove(ctx context.Context, id string) error {
 	p.fresh.Delete(id)
 	p.noExecShim.Delete(id)
 	p.execShimOK.Delete(id)
+	p.execFilters.Delete(id)
 	delay := 50 * time.Millisecond
 	for retry := false; ; retry = true {
 		err := p.remove(ctx, id)

@@ -69,6 +69,7 @@ func (p *Podman) create(ctx context.Context, rs runner.Spec, ref string) (string
 	}
 	if rs.Isolation == runner.IsolationGVisor {
 		forGVisor(s)
+		mountFilter(s, p.cfg.filterPath)
 	}
 	var resp types.ContainerCreateResponse
 	err := p.do(ctx, "create", func(ctx context.Context) (err error) {

@@ -21,7 +21,10 @@ import (
 
 // Exec runs a command in a running container. The process joins the
 // container's namespaces and keeps its capability set and no_new_privs, so it
-// is as confined as the container (the tests check this from inside).
+// is as confined as the container (the tests check this from inside). In a
+// gVisor container it always runs under the shim, which installs the
+// container's seccomp profile first (see FilterTarget); one that cannot be
+// filtered is refused.
 //
 // With a shim (Config.ShimPath), the command runs under it (`shim --exec
 // TOKEN -- CMD`), in a session of its own below the shim; if the exec times
@@ -41,24 +44,29 @@ func (p *Podman) Exec(ctx context.Context, id string, es runner.ExecSpec) (runne
 		ctx, cancel = context.WithTimeout(ctx, es.Timeout)
 		defer cancel()
 	}
+	filter, err := p.shimFilter(ctx, id)
+	if err != nil {
+		return runner.ExecResult{}, err
+	}
 	token := ""
-	if _, lacks := p.noExecShim.Load(id); p.cfg.ShimPath != "" && !lacks {
+	if _, lacks := p.noExecShim.Load(id); filter != nil || p.cfg.ShimPath != "" && !lacks {
 		token = rand.Text()
 	}
-	res, err := p.exec(ctx, id, execCommand(es.Command, token), es, token)
-	if token != "" && err == nil && (shimMissing(res) || shimUnusable(res)) {
+	res, err := p.exec(ctx, id, execCommand(es.Command, token, filter), es, token)
+	if filter == nil && token != "" && err == nil && (shimMissing(res) || shimUnusable(res)) {
 		p.noExecShim.Store(id, struct{}{})
 		return p.exec(ctx, id, es.Command, es, "")
 	}
 	return res, err
 }
 
-// execCommand is the command an exec runs: under the shim when token is set.
-func execCommand(cmd []string, token string) []string {
+// execCommand is the command an exec runs: under the shim when token is
+// set, and under podrun's seccomp filter when filter is (see shimFilter).
+func execCommand(cmd []string, token string, filter []string) []string {
 	if token == "" {
 		return cmd
 	}
-	return slices.Concat([]string{ShimTarget, shimproto.ExecFlag, token, "--"}, cmd)
+	return slices.Concat([]string{ShimTarget}, filter, []string{shimproto.ExecFlag, token, "--"}, cmd)
 }
 
 // shimMissing reports whether the runtime could not find the shim: the
@@ -125,7 +133,9 @@ func (p *Podman) killExec(sid, id, token string) {
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
 	if token != "" {
-		res, err := p.exec(ctx, id, []string{ShimTarget, shimproto.KillFlag, token}, runner.ExecSpec{MaxOutput: 4 << 10}, "")
+		filter, _ := p.shimFilter(ctx, id) // known by now: the exec ran
+		kill := slices.Concat([]string{ShimTarget}, filter, []string{shimproto.KillFlag, token})
+		res, err := p.exec(ctx, id, kill, runner.ExecSpec{MaxOutput: 4 << 10}, "")
 		if err == nil && res.ExitCode == 0 {
 			return
 		}

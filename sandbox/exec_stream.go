@@ -36,12 +36,18 @@ func (p *Podman) ExecStream(ctx context.Context, id string, es runner.ExecStream
 		ctx, cancel = context.WithTimeout(ctx, es.Timeout)
 		defer cancel()
 	}
-	token, err := p.execToken(ctx, id)
+	filter, err := p.shimFilter(ctx, id)
 	if err != nil {
 		return -1, err
 	}
+	token := rand.Text() // a gVisor container's execs always run under the shim
+	if filter == nil {
+		if token, err = p.execToken(ctx, id); err != nil {
+			return -1, err
+		}
+	}
 	run := execRun{
-		cmd: execCommand(es.Command, token), env: es.Env, workdir: es.Workdir,
+		cmd: execCommand(es.Command, token, filter), env: es.Env, workdir: es.Workdir,
 		tty: es.TTY, size: es.Size, stdin: es.Stdin, stdout: es.Stdout, stderr: es.Stderr, resize: es.Resize,
 	}
 	return p.runExec(ctx, id, run, token)
@@ -60,7 +66,7 @@ func (p *Podman) execToken(ctx context.Context, id string) (string, error) {
 	}
 	if _, ok := p.execShimOK.Load(id); !ok {
 		token := rand.Text()
-		probe := execCommand([]string{ShimTarget, shimproto.KillFlag, rand.Text()}, token)
+		probe := execCommand([]string{ShimTarget, shimproto.KillFlag, rand.Text()}, token, nil)
 		res, err := p.exec(ctx, id, probe, runner.ExecSpec{MaxOutput: 4 << 10}, token)
 		if err != nil {
 			return "", err

@@ -117,12 +117,16 @@ func (p *Podman) startFileOp(ctx context.Context, id, op string, args []string, 
 	if p.cfg.ShimPath == "" {
 		return nil, fmt.Errorf("files in %s: %w: moving files needs podrun's shim (sandbox.shim_path)", id, runner.ErrConflict)
 	}
+	filter, err := p.shimFilter(ctx, id) // only the shim runs, but cheaply under the filter too
+	if err != nil {
+		return nil, err
+	}
 	cfg := &handlers.ExecCreateConfig{}
-	cfg.Cmd = slices.Concat([]string{ShimTarget, shimproto.FilesFlag, op}, args)
+	cfg.Cmd = slices.Concat([]string{ShimTarget}, filter, []string{shimproto.FilesFlag, op}, args)
 	cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = in != nil, true, true
 	cfg.DetachKeys = ""
 	var sid string
-	err := p.do(ctx, "exec_create", func(ctx context.Context) (err error) {
+	err = p.do(ctx, "exec_create", func(ctx context.Context) (err error) {
 		sid, err = containers.ExecCreate(ctx, id, cfg)
 		return err
 	})

@@ -52,6 +52,7 @@ func (p *Podman) connectGVisor(ctx context.Context) error {
 		return fmt.Errorf("the gVisor podman service at %s runs containers under %+v, not runsc: start it with a containers.conf whose [engine] runtime is the path of a runsc wrapper (docs/isolation.md)", p.cfg.GVisorURI, rt)
 	}
 	p.gvisor = conn
+	p.gvisorRuntimeName = rt.Name
 	p.gvisorRuntime = firstLine(rt.Version) + " (" + rt.Path + ")"
 	return nil
 }

@@ -1,17 +1,14 @@
 package sandbox
 
 import (
-	"context"
 	"net"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/podrun/podrun/runner"
-	"github.com/podrun/podrun/runner/runnertest"
 )
 
 // gvisorDiffers are the inside probes whose answer under gVisor differs from
@@ -63,9 +60,8 @@ var gvisorDiffers = map[string]insideProbe{
 // TestGVisorInside runs the inside probes (privileges, filesystem,
 // resources, network, lateral movement, information leaks) as a gVisor
 // agent and function: each answer is runc's, or gVisor's own where
-// gvisorDiffers says why. Execs are not among them: runsc runs them without
-// the container's seccomp profile (TestGVisorExecEscapesTheProfile), so the
-// runner refuses exec in gVisor agents.
+// gvisorDiffers says why. Execs in gVisor agents run under the same profile
+// through the shim (TestGVisorExecIsFiltered, TestGVisorExecSyscalls).
 func TestGVisorInside(t *testing.T) {
 	gv := gvisorService(t) // before the image build: it may skip
 	image, _ := buildAbuseImage(t)
@@ -102,26 +98,4 @@ func TestGVisorInside(t *testing.T) {
 		})
 	}
 	t.Logf("%d probes from inside gVisor, in 2 kinds of container", n)
-}
-
-// TestGVisorExecEscapesTheProfile records why podrun refuses exec in gVisor
-// agents: runsc (2022, as Debian 12 packages it) applies the seccomp profile
-// to the container's process (--oci-seccomp) but not to a process `runsc
-// exec` starts, so an exec reaches gVisor's whole system-call surface,
-// nested user namespaces and ptrace included, where the agent cannot. If
-// this test fails, runsc now filters execs too, and the refusal
-// (runner.Exec) can go.
-func TestGVisorExecEscapesTheProfile(t *testing.T) {
-	p := podmanWith(t, func(c *Config) { c.GVisorURI = gvisorService(t) })
-	spec := gvisorSpec("sleep", "120")
-	id := runnertest.StartDetached(t, p, spec)
-	script := `grep Seccomp: /proc/self/status | tr -d '\t '; unshare -U true && echo unshare=ok`
-	agent := runnertest.Run(t, p, gvisorSpec("sh", "-c", script), nil)
-	res, err := p.Exec(context.Background(), id, runner.ExecSpec{Command: []string{"sh", "-c", script}, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if agent.Stdout != "Seccomp:2\n" || res.Stdout != "Seccomp:0\nunshare=ok\n" {
-		t.Errorf("under gVisor the agent printed %q and an exec %q; want the agent filtered (Seccomp:2, no unshare) and the exec not", agent.Stdout, res.Stdout)
-	}
 }

@@ -60,7 +60,8 @@ func isolate(s *specgen.SpecGenerator, cfg Config) {
 
 // stageHostFiles puts in the state dir the files Podman reads by path on its
 // host: podrun's seccomp profile (unless SeccompProfile names another), the
-// hosts file, and a copy of the shim, so that a container's mountinfo shows
+// hosts file, the profile compiled for gVisor containers' execs (with
+// GVisorURI; see FilterTarget), and a copy of the shim, so that a container's mountinfo shows
 // the state dir rather than wherever the operator keeps podrun's binaries.
 func (c *Config) stageHostFiles() error {
 	if err := privateDir(c.StateDir); err != nil {
@@ -74,6 +75,11 @@ func (c *Config) stageHostFiles() error {
 	}
 	if c.hostsPath, err = install(c.StateDir, "hosts", []byte(hostsFile), 0o644); err != nil {
 		return err
+	}
+	if c.GVisorURI != "" {
+		if err := c.stageFilter(); err != nil {
+			return err
+		}
 	}
 	if c.ShimPath != "" {
 		shim, err := os.ReadFile(c.ShimPath)

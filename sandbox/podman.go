@@ -45,6 +45,11 @@ type Podman struct {
 	noExecShim sync.Map
 	// execShimOK holds containers whose execs were seen to run under the shim.
 	execShimOK sync.Map
+	// execFilters holds, per container, whether its execs need podrun's
+	// seccomp filter (gVisor) and whether it has it (see shimFilter).
+	execFilters sync.Map
+	// gvisorRuntimeName is the gVisor service's runtime as containers' inspect shows it.
+	gvisorRuntimeName string
 }
 
 var _ runner.Sandbox = (*Podman)(nil)

@@ -28,7 +28,7 @@ const (
 )
 
 // installed matches the names install gives: prefix-16 hex digits.
-var installed = regexp.MustCompile(`^(seccomp|hosts|podrun-shim)-[0-9a-f]{16}$`)
+var installed = regexp.MustCompile(`^(seccomp|seccomp-filter|hosts|podrun-shim)-[0-9a-f]{16}$`)
 
 // pruneStateDir removes from the state dir what podrun no longer needs: the
 // installed files of other builds that are old and that no container of any
@@ -40,7 +40,7 @@ func (p *Podman) pruneStateDir(ctx context.Context, now time.Time) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("prune state dir: %w", err)
 	}
-	current := map[string]bool{p.cfg.SeccompProfile: true, p.cfg.hostsPath: true, p.cfg.ShimPath: true}
+	current := map[string]bool{p.cfg.SeccompProfile: true, p.cfg.hostsPath: true, p.cfg.ShimPath: true, p.cfg.filterPath: true}
 	var stale []string
 	var removed []string
 	for _, e := range entries {

@@ -113,7 +113,13 @@ func TestFileUploadBounds(t *testing.T) {
 // TestFileTransferOverHTTP: a file up and down byte for byte with its mode, a tar in and out, delete.
 func TestFileTransferOverHTTP(t *testing.T) {
 	d := startDaemon(t, nil)
-	a := d.keepAlive(t)
+	fileRoundTrip(t, d, d.keepAlive(t))
+}
+
+// fileRoundTrip uploads a file and a tar to agent a, downloads both back
+// byte for byte, and deletes them.
+func fileRoundTrip(t *testing.T, d *testDaemon, a api.Agent) {
+	t.Helper()
 	data := make([]byte, 5<<20+7)
 	_, _ = rand.Read(data)
 	e, err := d.api.PutFile(t.Context(), a.ID, "/tmp/x/data.bin", bytes.NewReader(data), int64(len(data)), "0750")

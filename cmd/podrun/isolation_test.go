@@ -77,13 +77,19 @@ func TestIsolationThroughTheAPI(t *testing.T) {
 		t.Errorf("default agent: isolation %q, kernel %q; want runc, %s", b.Isolation, out, host)
 	}
 
-	// Exec is refused in a gVisor agent: runsc would run it without the profile.
+	// An exec in a gVisor agent, whole or streamed, runs under the agent's
+	// seccomp profile (runsc alone would run it unfiltered).
 	sleeper := d.create(t, api.AgentRequest{Command: []string{"sleep", "60"}, Isolation: api.IsolationGVisor})
 	d.await(t, sleeper.ID, time.Minute, api.StateRunning)
-	_, execErr := d.api.Exec(context.Background(), sleeper.ID, api.ExecRequest{Command: []string{"true"}})
-	var ee *client.Error
-	if !errors.As(execErr, &ee) || ee.Status != 400 || ee.Field != "isolation" {
-		t.Errorf("exec in a gvisor agent: %v, want 400 naming isolation", execErr)
+	script := `uname -r; grep Seccomp: /proc/self/status | tr -d '\t '; unshare -U true 2>/dev/null && echo unshare=ok; echo e >&2; exit 5`
+	res, err := d.api.Exec(context.Background(), sleeper.ID, api.ExecRequest{Command: []string{"sh", "-c", script}})
+	if err != nil || res.Stdout != "4.4.0\nSeccomp:2\n" || res.Stderr != "e\n" || res.ExitCode != 5 {
+		t.Errorf("exec in a gvisor agent: %+v, %v; want gVisor's kernel, Seccomp:2, no unshare, e, exit 5", res, err)
+	}
+	var sout, serr strings.Builder
+	code, err := d.api.ExecStreamHTTP(context.Background(), sleeper.ID, api.ExecRequest{Command: []string{"sh", "-c", script}}, &sout, &serr)
+	if err != nil || sout.String() != "4.4.0\nSeccomp:2\n" || serr.String() != "e\n" || code != 5 {
+		t.Errorf("streamed exec in a gvisor agent: %q %q, exit %d, %v; want gVisor's kernel, Seccomp:2, no unshare, e, exit 5", sout.String(), serr.String(), code, err)
 	}
 
 	d.putFunction(t, "gv", api.FunctionRequest{Command: []string{"sh", "-c", "uname -r"}, Warm: ptr(1), Isolation: api.IsolationGVisor})
@@ -146,4 +152,15 @@ func TestCLIIsolationAndEgressFlags(t *testing.T) {
 	if a.Isolation != api.IsolationRunc || a.Egress == nil || len(a.Egress.Allow) != 1 || a.Egress.Allow[0] != "example.com:443" {
 		t.Errorf("run -d --egress: agent %+v", a)
 	}
+}
+
+// TestGVisorFileTransferOverHTTP: the files API moves files in and out of a
+// gVisor agent (the shim, under the agent's seccomp profile), as it does
+// for a runc agent.
+func TestGVisorFileTransferOverHTTP(t *testing.T) {
+	gv := gvisorSocket(t)
+	d := startDaemon(t, func(c *configs.Config) { c.Sandbox.GVisorSocket = gv })
+	a := d.create(t, api.AgentRequest{KeepAlive: true, TTL: "5m", Isolation: api.IsolationGVisor})
+	a = d.await(t, a.ID, time.Minute, api.StateRunning)
+	fileRoundTrip(t, d, a)
 }

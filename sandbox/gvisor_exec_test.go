@@ -216,3 +216,38 @@ func TestGVisorFiles(t *testing.T) {
 		t.Errorf("ReadFile after RemoveFile = %v; want ErrNotFound", err)
 	}
 }
+
+// TestGVisorExecRefusedUnfiltered: a gVisor container podrun cannot filter
+// execs in (made without the compiled filter, as by an older podrun, or
+// reached by a sandbox without the shim) gets no exec and no file transfer:
+// a FieldError naming isolation, never an unfiltered run.
+func TestGVisorExecRefusedUnfiltered(t *testing.T) {
+	gv := gvisorService(t)
+	old := podmanWith(t, func(c *Config) { c.GVisorURI = gv })
+	old.cfg.filterPath = "" // as a podrun before the filter created its containers
+	id := runnertest.StartDetached(t, old, gvisorSpec("sleep", "120"))
+	p := podmanWith(t, func(c *Config) { c.GVisorURI = gv })
+	noShim := podmanWith(t, func(c *Config) { c.GVisorURI, c.ShimPath = gv, "" })
+	ctx := context.Background()
+	refused := func(what string, err error) {
+		t.Helper()
+		var fe *runner.FieldError
+		if !errors.As(err, &fe) || fe.Field != "isolation" || !errors.Is(err, runner.ErrInvalid) {
+			t.Errorf("%s: %v; want a FieldError naming isolation", what, err)
+		}
+	}
+	_, err := p.Exec(ctx, id, runner.ExecSpec{Command: []string{"true"}, Timeout: time.Minute})
+	refused("exec in a container without the filter", err)
+	_, err = p.ExecStream(ctx, id, runner.ExecStreamSpec{Command: []string{"true"}, Timeout: time.Minute, ExecIO: runner.ExecIO{Stdout: io.Discard, Stderr: io.Discard}})
+	refused("streamed exec in a container without the filter", err)
+	_, err = p.ReadFile(ctx, id, "/etc/hostname", false)
+	refused("file read in a container without the filter", err)
+
+	filtered := runnertest.StartDetached(t, p, gvisorSpec("sleep", "120"))
+	_, err = noShim.Exec(ctx, filtered, runner.ExecSpec{Command: []string{"true"}, Timeout: time.Minute})
+	refused("exec without the shim", err)
+	res, err := p.Exec(ctx, filtered, runner.ExecSpec{Command: []string{"true"}, Timeout: time.Minute})
+	if err != nil || res.ExitCode != 0 {
+		t.Errorf("exec in a container with the filter: %+v, %v", res, err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/runner/runnertest"
+	"github.com/podrun/podrun/sandbox/seccomp"
 )
 
 // filterScript prints whether a seccomp filter is in force and whether a
@@ -295,5 +298,28 @@ func BenchmarkExecIsolation(b *testing.B) {
 			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(times[len(times)*9/10].Microseconds())/1000, "p90-ms")
 		})
+	}
+}
+
+// TestGVisorExecRefusedUncompilableProfile: a configured profile podrun
+// cannot compile (here one with an SCMP_ACT_TRACE rule, which needs a
+// tracer) does not stop the sandbox; gVisor agents start under it, and
+// their execs are refused with the reason, naming isolation.
+func TestGVisorExecRefusedUncompilableProfile(t *testing.T) {
+	gv := gvisorService(t)
+	profile := bytes.Replace(seccomp.JSON(), []byte(`"syscalls": [`), []byte(`"syscalls": [{"names": ["afs_syscall"], "action": "SCMP_ACT_TRACE", "args": []},`), 1)
+	path := filepath.Join(t.TempDir(), "profile.json")
+	if err := os.WriteFile(path, profile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := podmanWith(t, func(c *Config) { c.GVisorURI, c.SeccompProfile = gv, path })
+	id := runnertest.StartDetached(t, p, gvisorSpec("sleep", "120"))
+	_, err := p.Exec(context.Background(), id, runner.ExecSpec{Command: []string{"true"}, Timeout: time.Minute})
+	var fe *runner.FieldError
+	if !errors.As(err, &fe) || fe.Field != "isolation" || !strings.Contains(fe.Message, "SCMP_ACT_TRACE") {
+		t.Errorf("exec under a profile podrun cannot compile: %v; want a FieldError naming isolation and the action", err)
 	}
 }

@@ -46,7 +46,7 @@ func (r *Runner) add(ctx context.Context, ap *Agent, aio *agentIO) error {
 	}
 	r.notifyDeadline()
 	aio.announce(a)
-	r.agents.run(s, s.launch)
+	r.agents.launch(ctx, s)
 	return nil
 }
 

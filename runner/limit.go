@@ -71,12 +71,43 @@ func (l *Limiter) Acquire(ctx context.Context, key string, keyMax int) (release 
 // Wait is Acquire for work already accepted (an asynchronous invocation): it
 // waits as long as it takes, without room in the queue or maxWait, and is
 // served only from the slots no queued Acquire can use. It fails only with
-// ctx.Err().
+// ctx.Err(). It is Line and Place.Wait in one call.
 func (l *Limiter) Wait(ctx context.Context, key string, keyMax int) (release func(), err error) {
+	return l.Line(key, keyMax).Wait(ctx)
+}
+
+// A Place is a caller's place in the background line (see Wait), taken by
+// Line when the work is accepted and waited for later, on another
+// goroutine, with Place.Wait: work accepted in some order is served in that
+// order, whatever order the goroutines reach their wait in.
+type Place struct {
+	l     *Limiter
+	w     *waiter
+	since time.Time
+}
+
+// Line takes a place for key in the background line at once, without
+// blocking: a free slot (if no older waiter of key is in line) or the back
+// of the line. Its Wait must be called exactly once.
+func (l *Limiter) Line(key string, keyMax int) *Place {
 	if l == nil {
+		return &Place{}
+	}
+	w, _ := l.enter(key, keyMax, &l.background) // the background line is never full
+	return &Place{l: l, w: w, since: time.Now()}
+}
+
+// Wait waits for the place's slot as Limiter.Wait does; release must be
+// called exactly once. It fails only with ctx.Err(), giving the place up.
+func (p *Place) Wait(ctx context.Context) (release func(), err error) {
+	if p.l == nil {
 		return func() {}, nil
 	}
-	return l.acquire(ctx, key, keyMax, &l.background)
+	release, err = p.l.wait(ctx, p.w, false)
+	if err == nil && p.l.observe != nil {
+		p.l.observe(time.Since(p.since))
+	}
+	return release, err
 }
 
 // ObserveWaits makes the limiter report to fn how long each admitted caller
@@ -108,28 +139,39 @@ func (l *Limiter) admit(ctx context.Context, key string, keyMax int, line *list.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	keyMax = max(keyMax, 1)
-
-	l.mu.Lock()
-	k := l.keys[key]
-	// A waiter of the same key, even one held back only by an older keyMax, keeps its turn.
-	if l.running < l.global && k.running < keyMax && k.waiting == 0 {
-		l.take(key)
-		l.mu.Unlock()
+	w, err := l.enter(key, keyMax, line)
+	if err != nil {
+		return nil, err
+	}
+	if w.elem == nil { // a free slot, taken at once
 		return l.releaser(key), nil
 	}
-	bounded := line == &l.waiters
-	if bounded && l.waiters.Len() >= l.queue {
-		l.mu.Unlock()
+	return l.wait(ctx, w, line == &l.waiters)
+}
+
+// enter takes a free slot of key, returning a waiter already granted and in
+// no line (elem nil), or puts a new waiter at the back of line. A waiter of the same key, even one
+// held back only by an older keyMax, keeps its turn. The queue (the line of
+// Acquire) may be full: that is ErrBusy; the background line never is.
+func (l *Limiter) enter(key string, keyMax int, line *list.List) (*waiter, error) {
+	keyMax = max(keyMax, 1)
+	w := &waiter{key: key, keyMax: keyMax, ready: make(chan struct{}), line: line}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := l.keys[key]
+	if l.running < l.global && k.running < keyMax && k.waiting == 0 {
+		l.take(key)
+		w.granted = true
+		close(w.ready)
+		return w, nil
+	}
+	if line == &l.waiters && l.waiters.Len() >= l.queue {
 		return nil, fmt.Errorf("%w: no free slot for %q and no room in the queue", ErrBusy, key)
 	}
-	w := &waiter{key: key, keyMax: keyMax, ready: make(chan struct{}), line: line}
 	w.elem = line.PushBack(w)
 	k.waiting++
 	l.keys[key] = k
-	l.mu.Unlock()
-
-	return l.wait(ctx, w, bounded)
+	return w, nil
 }
 
 // wait blocks until w is granted a slot, ctx ends or, if bounded, maxWait

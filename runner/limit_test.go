@@ -584,3 +584,46 @@ func TestANilLimiterAdmitsEverything(t *testing.T) {
 		release()
 	}
 }
+
+// TestLimiterPlacesKeepTheirOrder: places taken in the background line are
+// served in the order they were taken, whatever order their Waits come in,
+// and a place given up (its ctx ended) lets the next one through.
+func TestLimiterPlacesKeepTheirOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(4, 4, time.Minute)
+		hold := acquireNow(t, l, "f", 1)
+		places := []*Place{l.Line("f", 1), l.Line("f", 1), l.Line("f", 1)}
+		ctx, giveUp := context.WithCancel(t.Context())
+		order := make(chan int, len(places))
+		for i := len(places) - 1; i >= 0; i-- { // waited for in reverse
+			waitCtx := t.Context()
+			if i == 1 {
+				waitCtx = ctx
+			}
+			go func() {
+				release, err := places[i].Wait(waitCtx)
+				if err != nil {
+					order <- -i
+					return
+				}
+				order <- i
+				release()
+			}()
+			synctest.Wait()
+		}
+		giveUp()
+		synctest.Wait()
+		if got := <-order; got != -1 {
+			t.Fatalf("first out: %d, want the place given up (-1)", got)
+		}
+		hold()
+		for _, want := range []int{0, 2} {
+			if got := <-order; got != want {
+				t.Fatalf("served %d, want %d", got, want)
+			}
+		}
+		if n := l.Queued(); n != 0 {
+			t.Fatalf("%d still queued", n)
+		}
+	})
+}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/runner/runnertest"
+	"github.com/podrun/podrun/runner/sqlite"
 )
 
 func TestEveryEndingSaysWhy(t *testing.T) {
@@ -223,6 +225,73 @@ func TestATakenBackInvocationHoldsItsSlot(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); runner.HeldSlots(h.cfg.Limiter) != 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d slots still held after both ended", runner.HeldSlots(h.cfg.Limiter))
+		}
+	}
+}
+
+// slowBackgroundLookup is the store with its first function lookup made in
+// the background (on a context without callerKey) after arm made 100 ms
+// slow, as a busy disk can make one read.
+type slowBackgroundLookup struct {
+	*sqlite.Store
+	armed atomic.Bool
+}
+
+type callerKey struct{}
+
+func (s *slowBackgroundLookup) Function(ctx context.Context, name string) (runner.Function, error) {
+	if ctx.Value(callerKey{}) == nil && s.armed.CompareAndSwap(true, false) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s.Store.Function(ctx, name)
+}
+
+// TestAsyncInvocationsRunInTheOrderAccepted: asynchronous invocations of a
+// function with max_concurrency 1 run one at a time, in the order podrun
+// accepted them: each takes its place in the admission line before Invoke
+// returns, not when its goroutine gets there (a slow read there let a later
+// one pass it: slowBackgroundLookup makes one).
+func TestAsyncInvocationsRunInTheOrderAccepted(t *testing.T) {
+	h := newHarness(t, func(c *runner.Config, f *runnertest.Fake) {
+		withFunctions(c, f)
+		c.Limiter = runner.NewLimiter(16, 64, time.Minute)
+	})
+	one := 1
+	h.putFunction(t, "serial", runner.FunctionRequest{Command: []string{"sh", "-c", "sleep 0.2; cat"}, MaxConcurrency: &one})
+	h.r.Close()
+	slow := &slowBackgroundLookup{Store: h.store}
+	r, err := runner.New(h.fake, slow, h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	h.r = r
+
+	invoke := func() string {
+		t.Helper()
+		ctx := context.WithValue(context.Background(), callerKey{}, true)
+		res, err := h.r.Invoke(ctx, runner.Invocation{Function: "serial", Async: true, Body: strings.NewReader("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Agent.ID
+	}
+	busy := invoke() // holds the one slot while the others are accepted
+	slow.armed.Store(true)
+	ids := []string{busy}
+	for range 4 {
+		ids = append(ids, invoke())
+	}
+	var last int64
+	for i, id := range ids {
+		h.awaitState(t, id, runner.StateSucceeded)
+		if e := stateEvent(t, h, id, runner.StateRunning); e.ID < last {
+			t.Fatalf("invocation %d of %d ran (event %d) before the one accepted before it (event %d)", i, len(ids), e.ID, last)
+		} else {
+			last = e.ID
 		}
 	}
 }

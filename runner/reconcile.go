@@ -86,7 +86,7 @@ func (sv *supervisors) takeBack(ctx context.Context, a Agent, c Container, exist
 			}
 		}
 		sv.log.Info("relaunching pending agent", logAgent, a.ID)
-		sv.run(s, s.launch)
+		sv.launch(ctx, s)
 	case !exists:
 		sv.with(a, func(s *supervisor) {
 			sv.log.Warn("agent's container is gone", logAgent, a.ID, logContainer, a.ContainerID)

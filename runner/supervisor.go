@@ -25,6 +25,7 @@ type supervisor struct {
 	io        *agentIO // the caller's streams; nil for a container taken back or cleaned up
 	container string   // the container's ID, once there is one
 	egressKey string   // its egress listener's key while open; closed when supervision ends
+	place     *Place   // an asynchronous invocation's place in the admission line (supervisors.launch)
 
 	// started is closed once the agent has left pending, or the supervisor is done.
 	started     chan struct{}
@@ -153,12 +154,20 @@ func (s *supervisor) cleanup(ctx context.Context) {
 	s.dispose(ctx, a)
 }
 
-// admit waits as long as it takes for an asynchronous invocation's slot; a
-// released slot wakes it. A stop while it waits ends the wait.
-func (s *supervisor) admit(ctx context.Context) (release func(), err error) {
-	max := s.sv.cfg.defaultConcurrency
+// concurrency is the function's max_concurrency, or the default if it is gone.
+func (s *supervisor) concurrency(ctx context.Context) int {
 	if f, err := s.sv.store.Function(ctx, s.agent.Function); err == nil {
-		max = f.MaxConcurrency
+		return f.MaxConcurrency
+	}
+	return s.sv.cfg.defaultConcurrency
+}
+
+// admit waits as long as it takes for an asynchronous invocation's slot, at
+// the place it took when it was accepted; a released slot wakes it. A stop
+// while it waits ends the wait.
+func (s *supervisor) admit(ctx context.Context) (release func(), err error) {
+	if s.place == nil {
+		s.place = s.sv.limiter.Line(s.agent.Function, s.concurrency(ctx))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -169,7 +178,7 @@ func (s *supervisor) admit(ctx context.Context) (release func(), err error) {
 		case <-ctx.Done():
 		}
 	})
-	return s.sv.limiter.Wait(ctx, s.agent.Function, max)
+	return s.place.Wait(ctx)
 }
 
 // connect completes the agent's streams: its stored stdin, behind the shim

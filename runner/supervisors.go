@@ -90,6 +90,16 @@ func (sv *supervisors) run(s *supervisor, mode func(ctx context.Context)) {
 	}()
 }
 
+// launch runs s.launch for a pending agent. An asynchronous invocation
+// takes its place in the admission line here, before its goroutine starts,
+// so invocations accepted one after another run in that order.
+func (sv *supervisors) launch(ctx context.Context, s *supervisor) {
+	if s.agent.Kind() == KindAsync {
+		s.place = sv.limiter.Line(s.agent.Function, s.concurrency(ctx))
+	}
+	sv.run(s, s.launch)
+}
+
 // with claims a for the length of fn, run on the caller's goroutine: a
 // short job on a container nobody watches (the sweeper's removals). It
 // reports false, without calling fn, if another supervisor owns it.

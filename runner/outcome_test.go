@@ -258,17 +258,8 @@ func TestAsyncInvocationsRunInTheOrderAccepted(t *testing.T) {
 	})
 	one := 1
 	h.putFunction(t, "serial", runner.FunctionRequest{Command: []string{"sh", "-c", "sleep 0.2; cat"}, MaxConcurrency: &one})
-	h.r.Close()
 	slow := &slowBackgroundLookup{Store: h.store}
-	r, err := runner.New(h.fake, slow, h.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	h.r = r
+	h.reopenOn(t, slow)
 
 	invoke := func() string {
 		t.Helper()

@@ -88,14 +88,9 @@ func parseFilters(filters []string) (api.ListOptions, error) {
 		case k == "function":
 			o.Function = v
 		case k == "label":
-			lk, lv, ok := strings.Cut(v, "=")
-			if !ok || lk == "" {
-				return o, fmt.Errorf("--filter %q: want label=KEY=VALUE", f)
+			if err := addLabelFilter(&o.Labels, f, v); err != nil {
+				return o, err
 			}
-			if o.Labels == nil {
-				o.Labels = map[string]string{}
-			}
-			o.Labels[lk] = lv
 		default:
 			return o, fmt.Errorf("--filter %q: filters are state, function and label", f)
 		}
@@ -373,4 +368,18 @@ func (a *app) ttlCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+// addLabelFilter adds the KEY=VALUE of a --filter label=KEY=VALUE (f whole,
+// v after "label=") to *labels, making the map if need be.
+func addLabelFilter(labels *map[string]string, f, v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("--filter %q: want label=KEY=VALUE", f)
+	}
+	if *labels == nil {
+		*labels = map[string]string{}
+	}
+	(*labels)[k] = val
+	return nil
 }

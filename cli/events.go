@@ -79,14 +79,9 @@ func parseEventFilters(filters []string) (api.EventOptions, error) {
 		case k == "agent":
 			o.Agent = v
 		case k == "label":
-			lk, lv, ok := strings.Cut(v, "=")
-			if !ok || lk == "" {
-				return o, fmt.Errorf("--filter %q: want label=KEY=VALUE", f)
+			if err := addLabelFilter(&o.Labels, f, v); err != nil {
+				return o, err
 			}
-			if o.Labels == nil {
-				o.Labels = map[string]string{}
-			}
-			o.Labels[lk] = lv
 		default:
 			return o, fmt.Errorf("--filter %q: filters are type, function, label and agent", f)
 		}
